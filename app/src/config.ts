@@ -1,0 +1,107 @@
+/**
+ * The environment contract of the order API and websocket processes: one schema, parsed once.
+ * The `<location>-app` stack builds container environments from `ENVIRONMENT_VARIABLES` and a test
+ * feeds every synthesized container environment back through `parseConfig`, so the two sides
+ * cannot drift. Only this module may read `process.env`.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const booleanString = z.enum(['true', 'false']).transform((v) => v === 'true');
+const hostList = z
+  .string()
+  .transform((v) => v.split(',').map((h) => h.trim()).filter((h) => h.length > 0));
+
+export const SERVICE_ROLES = ['api', 'ws', 'migrate', 'maintenance'] as const;
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
+    SERVICE_ROLE: z.enum(SERVICE_ROLES),
+    LOCATION_ID: z.string().regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/),
+    PORT: port.default(8080),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    SHUTDOWN_GRACE_MS: positiveInt.default(25000),
+
+    DATABASE_PRIMARY_HOST: z.string().min(1),
+    /** Comma-separated read replica host names; empty when the location has none. */
+    DATABASE_REPLICA_HOSTS: hostList.default([]),
+    DATABASE_PORT: port.default(5432),
+    DATABASE_NAME: z.string().min(1),
+    DATABASE_USER: z.string().min(1),
+    /** `iam`: short-lived RDS IAM tokens (production); `password`: DATABASE_PASSWORD (local, tests). */
+    DATABASE_AUTH: z.enum(['iam', 'password']).default('iam'),
+    DATABASE_PASSWORD: z.string().optional(),
+    /** `verify-full` against the RDS CA bundle in the image; `disable` only on loopback. */
+    DATABASE_SSL: z.enum(['verify-full', 'require', 'disable']).default('verify-full'),
+    DATABASE_POOL_MAX: positiveInt.default(20),
+    DATABASE_POOL_IDLE_TIMEOUT_MS: positiveInt.default(30000),
+    DATABASE_POOL_ACQUIRE_TIMEOUT_MS: positiveInt.default(2000),
+    DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(5000),
+
+    REDIS_HOST: z.string().min(1),
+    REDIS_PORT: port.default(6379),
+    REDIS_TLS: booleanString.default(true),
+    /** `iam`: ElastiCache RBAC user with IAM auth (production); `none`: loopback Redis. */
+    REDIS_AUTH: z.enum(['iam', 'none']).default('iam'),
+    REDIS_USER: z.string().optional(),
+
+    AWS_REGION: z.string().min(1).optional(),
+    ASSET_BUCKET: z.string().min(1).optional(),
+    CDN_BASE_URL: z.url().optional(),
+    CDN_DISTRIBUTION_ID: z.string().min(1).optional(),
+
+    JWT_ISSUER: z.string().min(1),
+    JWT_AUDIENCE: z.string().min(1),
+    JWT_JWKS_URL: z.url(),
+
+    /** Server ping interval; nginx's websocket read timeout is derived from it. */
+    WS_HEARTBEAT_INTERVAL_MS: positiveInt.default(25000),
+  })
+  .strict()
+  .superRefine((env, ctx) => {
+    if (env.DATABASE_AUTH === 'password' && !env.DATABASE_PASSWORD) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_PASSWORD'], message: 'is required when DATABASE_AUTH=password' });
+    }
+    if (env.REDIS_AUTH === 'iam' && !env.REDIS_USER) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_USER'], message: 'is required when REDIS_AUTH=iam' });
+    }
+  });
+
+export type AppConfig = z.infer<typeof configSchema>;
+export type EnvironmentVariableName = keyof z.input<typeof configSchema>;
+
+/** Every variable the contract knows, for the stack that builds container environments. */
+export const ENVIRONMENT_VARIABLES = Object.keys(configSchema.shape) as EnvironmentVariableName[];
+
+/** Websocket heartbeat default, shared with the nginx renderer's read timeout. */
+export const DEFAULT_WS_HEARTBEAT_INTERVAL_MS = 25000;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid environment: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses an environment (only the contract's variables; others such as PATH are ignored).
+ * Throws ConfigError naming every bad variable. Values are never echoed: they may be secrets.
+ */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): AppConfig {
+  const known = new Set<string>(ENVIRONMENT_VARIABLES);
+  const picked: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (known.has(name) && value !== undefined) picked[name] = value;
+  }
+  const result = configSchema.safeParse(picked);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`));
+  }
+  return result.data;
+}
+
+export function loadConfig(): AppConfig {
+  return parseConfig(process.env);
+}

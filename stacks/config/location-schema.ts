@@ -1,0 +1,89 @@
+/**
+ * The schema of a location file (`locations/<id>.yaml` or `.json`): the only thing onboarding edits.
+ * Structural rules live here; rules that relate fields to each other (AZs of the region, min <= max
+ * after overrides) are in `resolve-location.ts`, which sees the derived values too.
+ */
+import { z } from 'zod';
+import { TIERS } from './location';
+
+export const LOCATION_ID_PATTERN = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
+const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const TAG_KEY_PATTERN = /^[A-Za-z0-9 _.:/=+@-]{1,128}$/;
+const TAG_VALUE_PATTERN = /^[A-Za-z0-9 _.:/=+@-]{0,256}$/;
+const DB_INSTANCE_CLASS_PATTERN = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
+const CACHE_NODE_TYPE_PATTERN = /^cache\.[a-z0-9]+\.[a-z0-9]+$/;
+
+/** Cost-allocation tags every location must carry; the platform adds `location` and `managed-by`. */
+export const REQUIRED_TAG_KEYS = ['cost-center', 'owner'] as const;
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const workloadOverrides = z
+  .object({
+    minReplicas: int(1, 50),
+    maxReplicas: int(1, 100),
+    cpuRequestMillicores: int(50, 8000),
+    cpuLimitMillicores: int(50, 16000),
+    memoryRequestMiB: int(64, 32768),
+    memoryLimitMiB: int(64, 65536),
+  })
+  .partial()
+  .strict();
+
+export const sizingOverridesSchema = z
+  .object({
+    database: z
+      .object({
+        instanceClass: z.string().regex(DB_INSTANCE_CLASS_PATTERN, 'an RDS instance class such as db.r6g.large'),
+        readReplicas: int(0, 5),
+        allocatedStorageGiB: int(20, 65536),
+        maxAllocatedStorageGiB: int(20, 65536),
+        backupRetentionDays: int(7, 35),
+      })
+      .partial()
+      .strict(),
+    redis: z
+      .object({
+        nodeType: z.string().regex(CACHE_NODE_TYPE_PATTERN, 'an ElastiCache node type such as cache.r6g.large'),
+        nodeCount: int(2, 6),
+      })
+      .partial()
+      .strict(),
+    api: workloadOverrides,
+    ws: workloadOverrides,
+    nginx: z.object({ replicas: int(1, 20) }).partial().strict(),
+  })
+  .partial()
+  .strict();
+
+export const locationFileSchema = z
+  .object({
+    id: z.string().regex(LOCATION_ID_PATTERN, 'a DNS-safe id: 3-32 lowercase letters, digits and hyphens, starting with a letter'),
+    displayName: z.string().trim().min(1).max(100),
+    region: z.string().min(1),
+    availabilityZones: z.array(z.string()).min(2).max(3),
+    business: z
+      .object({
+        tier: z.enum(TIERS).optional(),
+        seats: int(1, 10000),
+        peakOrdersPerMinute: int(1, 100000),
+      })
+      .strict(),
+    domains: z
+      .object({
+        api: z.string().regex(HOSTNAME_PATTERN, 'a lowercase DNS host name'),
+        cdn: z.string().regex(HOSTNAME_PATTERN, 'a lowercase DNS host name'),
+      })
+      .strict(),
+    tags: z.record(
+      z.string().regex(TAG_KEY_PATTERN, 'an AWS tag key (1-128 letters, digits, spaces and _.:/=+-@)'),
+      z.string().regex(TAG_VALUE_PATTERN, 'an AWS tag value (0-256 letters, digits, spaces and _.:/=+-@)'),
+    ),
+    alertEmail: z.email(),
+    databasePasswordVersion: int(1, 1000000).optional(),
+    overrides: sizingOverridesSchema.optional(),
+  })
+  .strict();
+
+export type LocationFile = z.infer<typeof locationFileSchema>;
+export type SizingOverrides = z.infer<typeof sizingOverridesSchema>;

@@ -1,0 +1,53 @@
+/**
+ * What each stack offers the stacks built on it. Values are Terraform tokens: when a downstream
+ * stack uses one, cdktf turns it into an output of the upstream stack and a remote-state read in
+ * the downstream one. Stacks implement these interfaces so the app stack can be written and tested
+ * against a contract rather than against another stack's internals.
+ */
+
+/** `platform-<region>`: network, cluster and image registries shared by a region's locations. */
+export interface PlatformOutputs {
+  readonly region: string;
+  readonly vpcId: string;
+  readonly vpcCidrBlock: string;
+  /** One per availability zone, in the order of the region's zones. */
+  readonly privateSubnetIds: readonly string[];
+  readonly databaseSubnetIds: readonly string[];
+  readonly clusterName: string;
+  readonly clusterEndpoint: string;
+  /** Base64 PEM, as EKS returns it. */
+  readonly clusterCertificateAuthorityData: string;
+  /** The EKS-managed cluster security group, attached to every managed node. */
+  readonly clusterSecurityGroupId: string;
+  readonly oidcProviderArn: string;
+  /** OIDC issuer without the `https://` scheme, as IAM trust-policy condition keys need it. */
+  readonly oidcIssuerHostPath: string;
+  readonly ecrRepositoryUrls: { readonly api: string; readonly ws: string };
+}
+
+/** `<location>-data`: the stateful services of one location. */
+export interface LocationDataOutputs {
+  readonly database: {
+    readonly primaryHost: string;
+    /** One per read replica; empty for a location without replicas. */
+    readonly replicaHosts: readonly string[];
+    readonly port: number;
+    readonly name: string;
+    /** The application's login role; it authenticates with RDS IAM tokens, not a password. */
+    readonly appUser: string;
+  };
+  readonly redis: {
+    readonly primaryHost: string;
+    readonly readerHost: string;
+    readonly port: number;
+    /** ElastiCache RBAC user that authenticates with IAM. */
+    readonly user: string;
+  };
+  readonly assets: {
+    readonly bucketName: string;
+    readonly cdnDomainName: string;
+    readonly distributionId: string;
+  };
+  /** IAM role assumed by the api's Kubernetes service account (IRSA). */
+  readonly appRoleArn: string;
+}
