@@ -25,7 +25,7 @@ export function parseLocationText(file: string, text: string): { ok: true; locat
     raw = ext === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true, uniqueKeys: true });
   } catch (err) {
     const kind = ext === '.json' ? 'JSON' : 'YAML';
-    const detail = (err as Error).message.split('\n')[0];
+    const detail = (err as Error).message.split('\n')[0]!.replace(/:\s*$/, '');
     return { ok: false, problems: [{ file, field: '', message: `is not valid ${kind}: ${detail}` }] };
   }
   if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -37,7 +37,7 @@ export function parseLocationText(file: string, text: string): { ok: true; locat
 }
 
 /** Checks rules that span files: ids and public host names must be unique. */
-function crossFileProblems(locations: readonly Location[]): LocationProblem[] {
+export function crossFileProblems(locations: readonly Location[]): LocationProblem[] {
   const problems: LocationProblem[] = [];
   const ids = new Map<string, string>();
   const hosts = new Map<string, string>();

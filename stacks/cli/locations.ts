@@ -1,0 +1,32 @@
+/**
+ * `npm run locations [-- --json] [-- --dir DIR]`: every location with its derived sizing.
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadLocations } from '../config/load-locations';
+import { LocationConfigError } from '../config/location-config-error';
+import { sizingTable } from './sizing-table';
+
+function main(): number {
+  const { values } = parseArgs({
+    options: { json: { type: 'boolean', default: false }, dir: { type: 'string', default: 'locations' } },
+  });
+  try {
+    const locations = loadLocations(path.resolve(values.dir!));
+    if (values.json) {
+      console.log(JSON.stringify(locations, null, 2));
+    } else {
+      console.log(sizingTable(locations));
+      console.log(`\n${locations.length} location(s); * = overridden in the location file`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof LocationConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = main();
