@@ -1,0 +1,494 @@
+import { isIP, isIPv4 } from 'node:net';
+
+/**
+ * Open-source nginx accepts `resolve` on upstream `server` lines from 1.27.3 on (before that it
+ * was NGINX Plus only). Kubernetes mode depends on it, so the image below must not go older.
+ */
+export const NGINX_MIN_VERSION_FOR_RESOLVE = '1.27.3';
+
+/**
+ * Pinned image for the Kubernetes nginx container: stable 1.28 (>= the version above) built to
+ * run as a non-root user, listening on an unprivileged port, writing only below /tmp.
+ */
+export const NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.28.0-alpine';
+
+/** The user (and group) id the unprivileged image runs as; use it for `runAsUser`/`fsGroup`. */
+export const NGINX_CONTAINER_UID = 101;
+
+/** Port the unprivileged image is built around; non-root processes cannot bind below 1024. */
+export const NGINX_CONTAINER_PORT = 8080;
+
+/** One upstream process reachable at a fixed address (static mode). */
+export interface UpstreamServer {
+  /** Hostname or IP address; loopback for the local platform. */
+  readonly host: string;
+  readonly port: number;
+  /**
+   * Relative share of new connections.
+   * @default 1
+   */
+  readonly weight?: number;
+}
+
+/** A headless Service whose DNS name returns one address per ready pod. */
+export interface KubernetesServiceTarget {
+  /** Cluster DNS name, e.g. `api.<namespace>.svc.cluster.local`. */
+  readonly dnsName: string;
+  readonly port: number;
+}
+
+/** Everything both modes render identically. */
+export interface NginxCommonSpec {
+  /**
+   * The ws service's ping interval (`WS_HEARTBEAT_INTERVAL_MS` of the app); the `/ws` proxy
+   * timeouts are derived from it, see `websocketProxyTimeoutSeconds`.
+   */
+  readonly websocketHeartbeatIntervalMs: number;
+  /** @default NGINX_CONTAINER_PORT (8080) */
+  readonly listenPort?: number;
+  /**
+   * IP address to bind, e.g. `127.0.0.1` for the local platform.
+   * @default - every IPv4 address
+   */
+  readonly listenAddress?: string;
+  /** @default 'auto' (one per CPU) */
+  readonly workerProcesses?: number | 'auto';
+  /**
+   * Connections per worker, client and upstream sides together (a websocket costs two).
+   * @default 4096
+   */
+  readonly workerConnections?: number;
+  /**
+   * Requests per client connection before nginx closes it; raised from nginx's 1000 so load
+   * generators and busy tablets are not forced to reconnect.
+   * @default 10000
+   */
+  readonly clientKeepaliveRequests?: number;
+  /**
+   * Idle timeout of client connections; longer than the cloud load balancer's idle timeout
+   * (ALB: 60 s), so the balancer, not nginx, closes idle connections and never reuses a dead one.
+   * @default 75
+   */
+  readonly clientKeepaliveTimeoutSeconds?: number;
+  /**
+   * Largest accepted request body, in nginx size syntax.
+   * @default '10m' (menu image uploads)
+   */
+  readonly clientMaxBodySize?: string;
+  /** @default 5 */
+  readonly apiConnectTimeoutSeconds?: number;
+  /**
+   * How long nginx waits between two reads from (or writes to) the api before giving up.
+   * @default 30
+   */
+  readonly apiReadTimeoutSeconds?: number;
+  /**
+   * Idle connections to the api kept open per worker.
+   * @default 32
+   */
+  readonly upstreamKeepaliveConnections?: number;
+  /** @default 10000 */
+  readonly upstreamKeepaliveRequests?: number;
+  /**
+   * Idle timeout of pooled api connections. Must stay below the api server's keep-alive timeout
+   * (Node's default is 5 s): if Node closes first, a request nginx sends on the closing socket
+   * fails, and for a POST nginx may not retry it.
+   * @default 4
+   */
+  readonly upstreamKeepaliveTimeoutSeconds?: number;
+  /** @default 1024 */
+  readonly gzipMinLengthBytes?: number;
+  /**
+   * Addresses or CIDRs, besides loopback, allowed to read `/nginx-status` (e.g. the pod CIDR a
+   * metrics scraper comes from). A sidecar exporter in the same pod uses loopback and needs none.
+   * @default []
+   */
+  readonly statusAllowCidrs?: readonly string[];
+  /**
+   * Absolute path of the JSON access log.
+   * @default '/dev/stdout'
+   */
+  readonly accessLogPath?: string;
+  /**
+   * Absolute path of the error log, or `stderr`.
+   * @default 'stderr'
+   */
+  readonly errorLogPath?: string;
+  /** @default '/tmp/nginx.pid' */
+  readonly pidFile?: string;
+  /**
+   * Existing writable directory for request/response buffers spilled to disk.
+   * @default '/tmp'
+   */
+  readonly tempDirectory?: string;
+}
+
+/** Upstreams are headless Services re-resolved at run time, so new pods join as the HPA scales. */
+export interface NginxKubernetesSpec extends NginxCommonSpec {
+  readonly mode: 'kubernetes';
+  readonly apiService: KubernetesServiceTarget;
+  readonly wsService: KubernetesServiceTarget;
+  /**
+   * IP address of the cluster DNS Service (`kubectl -n kube-system get svc kube-dns`; on EKS
+   * usually 10.100.0.10 or 172.20.0.10). A name is not accepted: nginx would need DNS to find DNS.
+   */
+  readonly resolver: string;
+  /**
+   * How long resolved pod addresses are trusted, overriding the record TTL.
+   * @default 10
+   */
+  readonly resolverValidSeconds?: number;
+}
+
+/** Upstreams are fixed addresses, e.g. loopback ports of the local platform. */
+export interface NginxStaticSpec extends NginxCommonSpec {
+  readonly mode: 'static';
+  readonly apiServers: readonly UpstreamServer[];
+  readonly wsServers: readonly UpstreamServer[];
+}
+
+export type NginxConfigSpec = NginxKubernetesSpec | NginxStaticSpec;
+
+/**
+ * Seconds nginx lets a proxied websocket stay silent before closing it. The ws service pings
+ * every heartbeat interval, so an open connection is never silent that long; three intervals
+ * tolerate two lost pings, and the 10 s floor covers short intervals plus a GC pause.
+ */
+export function websocketProxyTimeoutSeconds(heartbeatIntervalMs: number): number {
+  requirePositiveInteger('websocketHeartbeatIntervalMs', heartbeatIntervalMs);
+  const intervalSeconds = Math.ceil(heartbeatIntervalMs / 1000);
+  return Math.max(Math.ceil((3 * heartbeatIntervalMs) / 1000), intervalSeconds + 10);
+}
+
+/** Renders a complete, self-contained nginx.conf (no `include`s) for `nginx -c`. */
+export function renderNginxConfig(spec: NginxConfigSpec): string {
+  const common = resolveCommon(spec);
+  const upstreams = spec.mode === 'kubernetes' ? kubernetesUpstreams(spec) : staticUpstreams(spec);
+  return renderDocument(common, upstreams);
+}
+
+type ResolvedCommon = Required<Omit<NginxCommonSpec, 'listenAddress'>> & {
+  readonly listenAddress: string | undefined;
+  readonly websocketTimeoutSeconds: number;
+};
+
+/** The only part of the file that depends on the mode. */
+interface ModeUpstreams {
+  readonly resolverLines: readonly string[];
+  readonly apiServerLines: readonly string[];
+  readonly wsServerLines: readonly string[];
+}
+
+// A peer that fails 3 times is skipped for 30 s, so a crashed pod stops getting requests
+// before its readiness probe takes it out of the Service.
+const PEER_FAILURE_POLICY = 'max_fails=3 fail_timeout=30s';
+
+function kubernetesUpstreams(spec: NginxKubernetesSpec): ModeUpstreams {
+  const resolverValidSeconds = spec.resolverValidSeconds ?? 10;
+  requireDnsName('apiService.dnsName', spec.apiService?.dnsName);
+  requirePort('apiService.port', spec.apiService?.port);
+  requireDnsName('wsService.dnsName', spec.wsService?.dnsName);
+  requirePort('wsService.port', spec.wsService?.port);
+  if (typeof spec.resolver !== 'string' || isIP(spec.resolver) === 0) {
+    fail('resolver', 'be the IP address of the cluster DNS Service', spec.resolver);
+  }
+  requirePositiveInteger('resolverValidSeconds', resolverValidSeconds);
+
+  const service = (target: KubernetesServiceTarget) =>
+    `server ${target.dnsName}:${target.port} resolve ${PEER_FAILURE_POLICY};`;
+  return {
+    // ipv6=off: pods have IPv4 addresses here, and AAAA answers would only add lookups.
+    resolverLines: [`resolver ${bracketIPv6(spec.resolver)} valid=${resolverValidSeconds}s ipv6=off;`],
+    apiServerLines: [service(spec.apiService)],
+    wsServerLines: [service(spec.wsService)],
+  };
+}
+
+function staticUpstreams(spec: NginxStaticSpec): ModeUpstreams {
+  const lines = (field: 'apiServers' | 'wsServers') => {
+    const servers = spec[field];
+    if (!Array.isArray(servers) || servers.length === 0) {
+      fail(field, 'list at least 1 server', Array.isArray(servers) ? servers.length : servers);
+    }
+    const seen = new Set<string>();
+    return servers.map((server, index) => {
+      const at = `${field}[${index}]`;
+      requireHost(`${at}.host`, server.host);
+      requirePort(`${at}.port`, server.port);
+      if (server.weight !== undefined) requirePositiveInteger(`${at}.weight`, server.weight);
+      const address = `${bracketIPv6(server.host)}:${server.port}`;
+      if (seen.has(address)) fail(at, 'not repeat an earlier server', address);
+      seen.add(address);
+      const weight = server.weight === undefined ? '' : ` weight=${server.weight}`;
+      return `server ${address}${weight} ${PEER_FAILURE_POLICY};`;
+    });
+  };
+  return { resolverLines: [], apiServerLines: lines('apiServers'), wsServerLines: lines('wsServers') };
+}
+
+function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): ResolvedCommon {
+  if (spec.mode !== 'kubernetes' && spec.mode !== 'static') {
+    fail('mode', 'be "kubernetes" or "static"', spec.mode);
+  }
+  const common: ResolvedCommon = {
+    websocketHeartbeatIntervalMs: spec.websocketHeartbeatIntervalMs,
+    websocketTimeoutSeconds: websocketProxyTimeoutSeconds(spec.websocketHeartbeatIntervalMs),
+    listenPort: spec.listenPort ?? NGINX_CONTAINER_PORT,
+    listenAddress: spec.listenAddress,
+    workerProcesses: spec.workerProcesses ?? 'auto',
+    workerConnections: spec.workerConnections ?? 4096,
+    clientKeepaliveRequests: spec.clientKeepaliveRequests ?? 10000,
+    clientKeepaliveTimeoutSeconds: spec.clientKeepaliveTimeoutSeconds ?? 75,
+    clientMaxBodySize: spec.clientMaxBodySize ?? '10m',
+    apiConnectTimeoutSeconds: spec.apiConnectTimeoutSeconds ?? 5,
+    apiReadTimeoutSeconds: spec.apiReadTimeoutSeconds ?? 30,
+    upstreamKeepaliveConnections: spec.upstreamKeepaliveConnections ?? 32,
+    upstreamKeepaliveRequests: spec.upstreamKeepaliveRequests ?? 10000,
+    upstreamKeepaliveTimeoutSeconds: spec.upstreamKeepaliveTimeoutSeconds ?? 4,
+    gzipMinLengthBytes: spec.gzipMinLengthBytes ?? 1024,
+    statusAllowCidrs: spec.statusAllowCidrs ?? [],
+    accessLogPath: spec.accessLogPath ?? '/dev/stdout',
+    errorLogPath: spec.errorLogPath ?? 'stderr',
+    pidFile: spec.pidFile ?? '/tmp/nginx.pid',
+    tempDirectory: spec.tempDirectory ?? '/tmp',
+  };
+
+  requirePort('listenPort', common.listenPort);
+  if (common.listenAddress !== undefined && isIP(common.listenAddress) === 0) {
+    fail('listenAddress', 'be an IP address', common.listenAddress);
+  }
+  if (common.workerProcesses !== 'auto') {
+    requirePositiveInteger('workerProcesses', common.workerProcesses, 'be "auto" or a positive integer');
+  }
+  for (const field of [
+    'workerConnections',
+    'clientKeepaliveRequests',
+    'clientKeepaliveTimeoutSeconds',
+    'apiConnectTimeoutSeconds',
+    'apiReadTimeoutSeconds',
+    'upstreamKeepaliveConnections',
+    'upstreamKeepaliveRequests',
+    'upstreamKeepaliveTimeoutSeconds',
+    'gzipMinLengthBytes',
+  ] as const) {
+    requirePositiveInteger(field, common[field]);
+  }
+  if (typeof common.clientMaxBodySize !== 'string' || !/^\d+[kKmMgG]?$/.test(common.clientMaxBodySize)) {
+    fail('clientMaxBodySize', 'be an nginx size such as "10m", "512k" or "1048576"', common.clientMaxBodySize);
+  }
+  common.statusAllowCidrs.forEach((cidr, index) => {
+    if (!isAddressOrCidr(cidr)) fail(`statusAllowCidrs[${index}]`, 'be an IP address or CIDR', cidr);
+  });
+  requireAbsolutePath('accessLogPath', common.accessLogPath);
+  if (common.errorLogPath !== 'stderr') requireAbsolutePath('errorLogPath', common.errorLogPath, 'or "stderr"');
+  requireAbsolutePath('pidFile', common.pidFile);
+  requireAbsolutePath('tempDirectory', common.tempDirectory);
+  return common;
+}
+
+function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
+  const temp = (name: string) => `${c.tempDirectory.replace(/\/+$/, '')}/${name}`;
+  const listen = c.listenAddress === undefined ? `${c.listenPort}` : `${bracketIPv6(c.listenAddress)}:${c.listenPort}`;
+  const forwardedHeaders = [
+    'proxy_set_header Host $host;',
+    'proxy_set_header X-Real-IP $remote_addr;',
+    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    'proxy_set_header X-Forwarded-Proto $scheme;',
+    'proxy_set_header X-Request-Id $request_id;',
+  ];
+  const logFields = [
+    '"time":"$time_iso8601"',
+    '"request_id":"$request_id"',
+    '"remote_addr":"$remote_addr"',
+    '"method":"$request_method"',
+    '"uri":"$request_uri"',
+    '"status":$status',
+    '"bytes_sent":$body_bytes_sent',
+    '"request_time":$request_time',
+    '"upstream_addr":"$upstream_addr"',
+    '"upstream_response_time":"$upstream_response_time"',
+    '"upstream_status":"$upstream_status"',
+  ];
+
+  const lines: string[] = [
+    '# Rendered by nginx/nginx-config.ts: change the spec, not this file.',
+    '# No `user` directive: the container already runs as a non-root user, and every path nginx',
+    '# writes (pid, temp files) is configurable so the root filesystem can stay read-only.',
+    `worker_processes ${c.workerProcesses};`,
+    `pid ${c.pidFile};`,
+    `error_log ${c.errorLogPath} warn;`,
+    '',
+    'events {',
+    `    worker_connections ${c.workerConnections};`,
+    '}',
+    '',
+    'http {',
+    '    server_tokens off;',
+    '    # nginx serves no files, so no mime.types: the file stays self-contained.',
+    '    default_type application/octet-stream;',
+    '',
+    `    client_body_temp_path ${temp('client_temp')};`,
+    `    proxy_temp_path ${temp('proxy_temp')};`,
+    '    # Unused, but nginx creates these at startup and would otherwise try its compiled-in paths.',
+    `    fastcgi_temp_path ${temp('fastcgi_temp')};`,
+    `    uwsgi_temp_path ${temp('uwsgi_temp')};`,
+    `    scgi_temp_path ${temp('scgi_temp')};`,
+    '',
+    `    log_format json escape=json '{${logFields.join(',')}}';`,
+    `    access_log ${c.accessLogPath} json;`,
+    '',
+    `    keepalive_requests ${c.clientKeepaliveRequests};`,
+    `    keepalive_timeout ${c.clientKeepaliveTimeoutSeconds}s;`,
+    `    client_max_body_size ${c.clientMaxBodySize};`,
+    '',
+    '    gzip on;',
+    `    gzip_min_length ${c.gzipMinLengthBytes};`,
+    '    # Responses are proxied; without `any` nginx would skip everything that passed a proxy.',
+    '    gzip_proxied any;',
+    '    gzip_vary on;',
+    '    gzip_types application/json application/javascript text/javascript text/css image/svg+xml;',
+    '',
+    '    map $http_upgrade $connection_upgrade {',
+    '        default upgrade;',
+    "        '' close;",
+    '    }',
+    '',
+    ...indent(1, upstreams.resolverLines),
+    '    # The zone shares peer state (active connections, failures) across workers, so least_conn',
+    '    # balances on the real totals; `resolve` in Kubernetes mode requires it as well.',
+    '    upstream api {',
+    '        zone api 64k;',
+    '        least_conn;',
+    ...indent(2, upstreams.apiServerLines),
+    // keepalive must follow the balancing method, which it wraps.
+    `        keepalive ${c.upstreamKeepaliveConnections};`,
+    `        keepalive_requests ${c.upstreamKeepaliveRequests};`,
+    `        keepalive_timeout ${c.upstreamKeepaliveTimeoutSeconds}s;`,
+    '    }',
+    '',
+    '    # ip_hash only keeps a reconnecting client on the same pod (cheaper replay); correctness',
+    '    # never depends on it, since every ws pod reads the same Redis Streams.',
+    '    upstream ws {',
+    '        zone ws 64k;',
+    '        ip_hash;',
+    ...indent(2, upstreams.wsServerLines),
+    '    }',
+    '',
+    '    server {',
+    `        listen ${listen};`,
+    '        server_name _;',
+    '',
+    '        add_header X-Request-Id $request_id always;',
+    '',
+    '        location / {',
+    '            proxy_pass http://api;',
+    '            # HTTP/1.1 without a Connection header lets the upstream keepalive pool reuse sockets.',
+    '            proxy_http_version 1.1;',
+    '            proxy_set_header Connection "";',
+    ...indent(3, forwardedHeaders),
+    `            proxy_connect_timeout ${c.apiConnectTimeoutSeconds}s;`,
+    `            proxy_send_timeout ${c.apiReadTimeoutSeconds}s;`,
+    `            proxy_read_timeout ${c.apiReadTimeoutSeconds}s;`,
+    '            # Retries only requests nginx may repeat: `non_idempotent` stays off on purpose, so a',
+    '            # POST that reached one pod is never replayed on another. Duplicate orders are',
+    '            # prevented by the Idempotency-Key stored with the order, not by the load balancer.',
+    '            proxy_next_upstream error timeout;',
+    '            proxy_next_upstream_tries 2;',
+    '            proxy_buffering on;',
+    '            proxy_buffer_size 4k;',
+    '            proxy_buffers 8 4k;',
+    '            proxy_busy_buffers_size 8k;',
+    '        }',
+    '',
+    '        location /ws {',
+    '            proxy_pass http://ws;',
+    '            proxy_http_version 1.1;',
+    '            proxy_set_header Upgrade $http_upgrade;',
+    '            proxy_set_header Connection $connection_upgrade;',
+    ...indent(3, forwardedHeaders),
+    `            proxy_connect_timeout ${c.apiConnectTimeoutSeconds}s;`,
+    `            # Derived from the ${c.websocketHeartbeatIntervalMs} ms heartbeat: longer than any healthy silence.`,
+    `            proxy_read_timeout ${c.websocketTimeoutSeconds}s;`,
+    `            proxy_send_timeout ${c.websocketTimeoutSeconds}s;`,
+    '            proxy_buffering off;',
+    '        }',
+    '',
+    '        # Liveness of nginx itself: it must not fail when the api is down, or Kubernetes',
+    '        # would restart the load balancer for an upstream problem.',
+    '        location = /nginx-health {',
+    '            access_log off;',
+    '            default_type text/plain;',
+    '            return 200 "ok\\n";',
+    '        }',
+    '',
+    '        location = /nginx-status {',
+    '            stub_status;',
+    '            access_log off;',
+    '            allow 127.0.0.1;',
+    '            allow ::1;',
+    ...indent(3, c.statusAllowCidrs.map((cidr) => `allow ${cidr};`)),
+    '            deny all;',
+    '        }',
+    '    }',
+    '}',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function indent(level: number, lines: readonly string[]): string[] {
+  return lines.map((line) => `${'    '.repeat(level)}${line}`);
+}
+
+function bracketIPv6(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+function fail(field: string, requirement: string, value: unknown): never {
+  throw new Error(`nginx: ${field} must ${requirement}, got ${formatValue(value)}`);
+}
+
+function formatValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function requirePositiveInteger(field: string, value: unknown, requirement = 'be a positive integer'): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(field, requirement, value);
+}
+
+function requirePort(field: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+    fail(field, 'be an integer port in 1..65535', value);
+  }
+}
+
+const DNS_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const DNS_NAME = new RegExp(`^(?=.{1,253}$)${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
+
+function requireDnsName(field: string, value: unknown): void {
+  if (typeof value !== 'string' || !DNS_NAME.test(value) || isIPv4(value)) {
+    fail(field, 'be a DNS name such as "api.<namespace>.svc.cluster.local"', value);
+  }
+}
+
+function requireHost(field: string, value: unknown): void {
+  if (typeof value !== 'string' || (isIP(value) === 0 && !DNS_NAME.test(value))) {
+    fail(field, 'be a hostname or IP address', value);
+  }
+}
+
+function isAddressOrCidr(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const maxPrefix = family === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix;
+}
+
+function requireAbsolutePath(field: string, value: unknown, alternative = ''): void {
+  // Also keeps the value from breaking out of its directive (no spaces, quotes, `;`, braces).
+  if (typeof value !== 'string' || !/^\/[A-Za-z0-9._\/-]*$/.test(value)) {
+    fail(field, `be an absolute path of letters, digits and ._/-${alternative ? ` ${alternative}` : ''}`, value);
+  }
+}
