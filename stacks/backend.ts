@@ -5,6 +5,7 @@
  */
 import type { TerraformStack } from './cdktf';
 import { LocalBackend, S3Backend } from './cdktf';
+import { SettingsError } from './settings-error';
 
 export type BackendConfig =
   | {
@@ -42,10 +43,10 @@ export function applyBackend(stack: TerraformStack, stackId: string, config: Bac
 export function backendFromEnvironment(env: Readonly<Record<string, string | undefined>>): BackendConfig {
   const kind = env.TF_BACKEND ?? 's3';
   if (kind === 'local') return { kind: 'local', dir: env.TF_STATE_DIR ?? '../../../.tfstate' };
-  if (kind !== 's3') throw new Error(`TF_BACKEND must be s3 or local, got "${kind}"`);
+  if (kind !== 's3') throw new SettingsError(`TF_BACKEND must be s3 or local, got "${kind}"`);
   const bucket = env.TF_STATE_BUCKET ?? DEFAULT_STATE_BUCKET;
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new Error(`TF_STATE_BUCKET must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), got "${bucket}"`);
+    throw new SettingsError(`TF_STATE_BUCKET must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), got "${bucket}"`);
   }
   return { kind: 's3', bucket, region: env.TF_STATE_REGION ?? DEFAULT_STATE_REGION };
 }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { backendFromEnvironment, type BackendConfig } from './backend';
+import { SettingsError } from './settings-error';
 
 export interface SynthOptions {
   readonly backend: BackendConfig;
@@ -25,7 +26,7 @@ function defaultImageTag(): string {
 export function synthOptionsFromEnvironment(env: Readonly<Record<string, string | undefined>>): SynthOptions {
   const imageTag = env.APP_IMAGE_TAG ?? defaultImageTag();
   if (!IMAGE_TAG_PATTERN.test(imageTag) || imageTag === 'latest') {
-    throw new Error(`APP_IMAGE_TAG must be a pinned image tag (letters, digits, _.-; not "latest"), got "${imageTag}"`);
+    throw new SettingsError(`APP_IMAGE_TAG must be a pinned image tag (letters, digits, _.-; not "latest"), got "${imageTag}"`);
   }
   return {
     backend: backendFromEnvironment(env),

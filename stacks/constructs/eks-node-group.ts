@@ -1,0 +1,138 @@
+/**
+ * A managed node group of an EKS cluster in the network's private subnets. A launch template
+ * requires IMDSv2 and encrypts the gp3 root volume; the node role carries only the standard worker,
+ * CNI and ECR-read policies (workloads get their own roles through IRSA).
+ */
+import { EksNodeGroup as EksNodeGroupResource } from '@cdktf/provider-aws/lib/eks-node-group';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
+import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { Construct } from 'constructs';
+import { Token } from '../cdktf';
+import type { NodeGroupSizing } from '../config/region-sizing';
+import type { EksCluster } from './eks-cluster';
+
+export interface EksNodeGroupProps {
+  readonly cluster: EksCluster;
+  /** Nodes never sit in public subnets; pass the network's private ones. */
+  readonly subnets: readonly Subnet[];
+  /** Instance types and bounds, from `regionNodeSizing`. */
+  readonly sizing: NodeGroupSizing;
+  /** Node group name, unique in the cluster; also prefixes the node role and launch template. */
+  readonly name: string;
+  /**
+   * Tags for the EC2 instances and volumes: provider default tags do not reach what the node
+   * group's Auto Scaling group launches, and cost allocation needs them there.
+   * @default {}
+   */
+  readonly instanceTags?: Readonly<Record<string, string>>;
+  /** @default 50 */
+  readonly rootVolumeGiB?: number;
+  /** @default 'AL2023_x86_64_STANDARD' */
+  readonly amiType?: string;
+}
+
+/** The managed policies every EKS worker needs; nothing else is granted to the nodes. */
+export const NODE_MANAGED_POLICIES = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'] as const;
+
+export class EksNodeGroup extends Construct {
+  readonly resource: EksNodeGroupResource;
+  readonly role: IamRole;
+  readonly launchTemplate: LaunchTemplate;
+
+  constructor(scope: Construct, id: string, props: EksNodeGroupProps) {
+    super(scope, id);
+    const instanceTags = props.instanceTags ?? {};
+    const rootVolumeGiB = props.rootVolumeGiB ?? 50;
+    const amiType = props.amiType ?? 'AL2023_x86_64_STANDARD';
+    validate(id, props, rootVolumeGiB);
+    const { cluster, sizing } = props;
+
+    this.role = new IamRole(this, 'role', {
+      name: `${props.name}-eks-node`,
+      description: `Nodes of EKS node group ${props.name}`,
+      assumeRolePolicy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
+    });
+    const attachments = NODE_MANAGED_POLICIES.map(
+      (policy) =>
+        new IamRolePolicyAttachment(this, `role-${policy}`, {
+          role: this.role.name,
+          policyArn: `arn:${cluster.partition}:iam::aws:policy/${policy}`,
+        }),
+    );
+
+    this.launchTemplate = new LaunchTemplate(this, 'launch-template', {
+      name: `${props.name}-eks-node`,
+      description: `Nodes of EKS node group ${props.name}: IMDSv2 only, encrypted gp3 root volume`,
+      updateDefaultVersion: true,
+      metadataOptions: {
+        httpEndpoint: 'enabled',
+        httpTokens: 'required',
+        // One hop: pods (one network hop further) cannot reach instance metadata and so cannot
+        // borrow the node role; they use IRSA. Host-network agents (VPC CNI) still reach it.
+        httpPutResponseHopLimit: 1,
+        instanceMetadataTags: 'disabled',
+      },
+      blockDeviceMappings: [
+        {
+          // Root device of the EKS AL2023 AMIs.
+          deviceName: '/dev/xvda',
+          ebs: {
+            volumeType: 'gp3',
+            volumeSize: rootVolumeGiB,
+            encrypted: 'true',
+            deleteOnTermination: 'true',
+          },
+        },
+      ],
+      tagSpecifications: ['instance', 'volume', 'network-interface'].map((resourceType) => ({
+        resourceType,
+        tags: { ...instanceTags, Name: `${props.name}-eks-node` },
+      })),
+    });
+
+    this.resource = new EksNodeGroupResource(this, 'node-group', {
+      clusterName: cluster.name,
+      nodeGroupName: props.name,
+      nodeRoleArn: this.role.arn,
+      subnetIds: props.subnets.map((s) => s.id),
+      // Follows the control plane: a version bump upgrades the nodes right after it.
+      version: cluster.resource.version,
+      amiType,
+      capacityType: 'ON_DEMAND',
+      instanceTypes: [...sizing.instanceTypes],
+      launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
+      scalingConfig: { minSize: sizing.minSize, desiredSize: sizing.desiredSize, maxSize: sizing.maxSize },
+      updateConfig: { maxUnavailablePercentage: 33 },
+      nodeRepairConfig: { enabled: true },
+      // Nodes only join once their role can do so and the network add-ons are there to make them Ready.
+      dependsOn: [...attachments, ...cluster.networkAddons],
+      lifecycle: {
+        // The cluster autoscaler owns the current size; an apply must not undo its scaling.
+        ignoreChanges: ['scaling_config[0].desired_size'],
+      },
+    });
+  }
+}
+
+function validate(id: string, props: EksNodeGroupProps, rootVolumeGiB: number): void {
+  const { minSize, desiredSize, maxSize, instanceTypes } = props.sizing;
+  if (props.subnets.length === 0) {
+    throw new Error(`subnets must list at least one private subnet, got none (node group "${id}")`);
+  }
+  if (instanceTypes.length === 0) {
+    throw new Error(`sizing.instanceTypes must list at least one instance type, got none (node group "${id}")`);
+  }
+  if (!(Number.isInteger(minSize) && minSize >= 1 && minSize <= desiredSize && desiredSize <= maxSize)) {
+    throw new Error(
+      `sizing must satisfy 1 <= minSize <= desiredSize <= maxSize, got ${minSize} / ${desiredSize} / ${maxSize} (node group "${id}")`,
+    );
+  }
+  if (!Number.isInteger(rootVolumeGiB) || rootVolumeGiB < 20 || rootVolumeGiB > 1000) {
+    throw new Error(`rootVolumeGiB must be an integer 20..1000, got ${rootVolumeGiB} (node group "${id}")`);
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The public entry of a location: nginx behind an AWS Network Load Balancer, balancing the api
+ * (least_conn) and the websocket servers (ip_hash) over their headless Services' pod addresses.
+ * ConfigMap (rendered by `nginx/nginx-config.ts`, the one renderer), Deployment with a fixed
+ * replica count (nginx is not autoscaled), LoadBalancer Service, PodDisruptionBudget.
+ */
+import { createHash } from 'node:crypto';
+import { isIPv4 } from 'node:net';
+import { Construct } from 'constructs';
+import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
+import { DeploymentV1 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
+import { PodDisruptionBudgetV1 } from '@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1';
+import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
+import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
+import { NGINX_CONTAINER_PORT, NGINX_CONTAINER_UID, NGINX_IMAGE, renderNginxConfig } from '../../nginx/nginx-config';
+import {
+  type ContainerResources,
+  type PeakResources,
+  peakOf,
+  peakPodsDuringRollout,
+  type PodGroup,
+  type QuotaConsumer,
+  resourceRequirements,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  rollingUpdateStrategy,
+  selectorLabels,
+  standardLabels,
+  tmpVolume,
+  tmpVolumeMount,
+  topologySpread,
+} from './kubernetes-conventions';
+import type { HttpWorkload } from './http-workload';
+import type { LocationNamespace } from './location-namespace';
+
+/**
+ * Service address range of the region's EKS cluster. The platform stack creates the cluster with
+ * exactly this range (`EKS_SERVICE_IPV4_CIDR` in `eks-cluster.ts`; a test keeps the two equal).
+ * Not a cross-stack value on purpose: nginx needs the DNS address at synth time, because it is
+ * part of the rendered file and of the checksum that rolls the pods.
+ */
+export const CLUSTER_SERVICE_IPV4_CIDR = '172.20.0.0/16';
+
+/** kube-dns's ClusterIP: EKS gives it the tenth address of the service range. */
+export function kubeDnsServiceIp(serviceIpv4Cidr: string): string {
+  const [address, prefix] = serviceIpv4Cidr.split('/');
+  const prefixLength = Number(prefix);
+  if (!address || !isIPv4(address) || !/^\d{1,2}$/.test(prefix ?? '') || prefixLength < 8 || prefixLength > 28) {
+    throw new Error(`serviceIpv4Cidr must be an IPv4 CIDR with a prefix of 8..28 such as 172.20.0.0/16, got "${serviceIpv4Cidr}"`);
+  }
+  const base = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const network = base - (base % 2 ** (32 - prefixLength));
+  const dns = network + 10;
+  return [24, 16, 8, 0].map((shift) => Math.floor(dns / 2 ** shift) % 256).join('.');
+}
+
+/** IP address nginx resolves the headless Services with (a name would need DNS to find DNS). */
+export const CLUSTER_DNS_IP = kubeDnsServiceIp(CLUSTER_SERVICE_IPV4_CIDR);
+
+/**
+ * How long nginx trusts a resolved pod address. Short, because a terminating pod keeps serving
+ * only for its preStop sleep: the api/ws preStop must outlast this plus the DNS record TTL.
+ */
+export const NGINX_RESOLVER_VALID_SECONDS = 5;
+
+/** nginx's own endpoints, as `nginx/nginx-config.ts` renders them (a test checks they are there). */
+export const NGINX_HEALTH_PATH = '/nginx-health';
+export const NGINX_STATUS_PATH = '/nginx-status';
+
+/** Pinned exporter that turns `stub_status` into Prometheus metrics (issue #7 scrapes it). */
+export const NGINX_PROMETHEUS_EXPORTER_IMAGE = 'nginx/nginx-prometheus-exporter:1.4.2';
+export const NGINX_EXPORTER_PORT = 9113;
+/** The exporter's image is a static binary on `scratch`; any non-root uid runs it. */
+export const NGINX_EXPORTER_UID = 65534;
+
+export const NGINX_DEFAULT_RESOURCES: ContainerResources = {
+  cpuRequestMillicores: 100,
+  cpuLimitMillicores: 1000,
+  memoryRequestMiB: 64,
+  memoryLimitMiB: 256,
+};
+
+export const NGINX_EXPORTER_DEFAULT_RESOURCES: ContainerResources = {
+  cpuRequestMillicores: 10,
+  cpuLimitMillicores: 100,
+  memoryRequestMiB: 32,
+  memoryLimitMiB: 64,
+};
+
+/** Where the ConfigMap is mounted; nginx is started with `-c` on the file in it. */
+const CONFIG_DIR = '/etc/nginx/k8s';
+const CONFIG_KEY = 'nginx.conf';
+/** The port the Network Load Balancer listens on. TLS needs a certificate the contracts do not carry yet. */
+const PUBLIC_PORT = 80;
+
+export interface NginxGatewayProps {
+  readonly namespace: LocationNamespace;
+  /** Upstream `api` (least_conn). */
+  readonly api: HttpWorkload;
+  /** Upstream `ws` (ip_hash). */
+  readonly ws: HttpWorkload;
+  /** Fixed replica count (`location.sizing.nginx.replicas`). */
+  readonly replicas: number;
+  /** The ws service's ping interval; nginx's websocket timeouts are derived from it. */
+  readonly websocketHeartbeatIntervalMs: number;
+  /** @default CLUSTER_DNS_IP */
+  readonly clusterDnsIp?: string;
+  /** @default NGINX_RESOLVER_VALID_SECONDS */
+  readonly resolverValidSeconds?: number;
+  /** @default NGINX_DEFAULT_RESOURCES */
+  readonly resources?: ContainerResources;
+  /** @default NGINX_EXPORTER_DEFAULT_RESOURCES */
+  readonly exporterResources?: ContainerResources;
+  /**
+   * Seconds a terminating nginx pod keeps accepting connections, so the NLB target deregistration
+   * (30 s delay, see the Service) stops new connections before nginx stops listening.
+   * @default 15
+   */
+  readonly preStopSleepSeconds?: number;
+  /**
+   * nginx stops gracefully (the image's stop signal is SIGQUIT) and waits for open connections;
+   * websockets still open at the end are cut, and their clients reconnect to another pod.
+   * @default 60
+   */
+  readonly terminationGracePeriodSeconds?: number;
+}
+
+export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
+  readonly component = 'nginx' as const;
+  readonly serviceAccount: ServiceAccountV1;
+  readonly configMap: ConfigMapV1;
+  readonly deployment: DeploymentV1;
+  readonly service: ServiceV1;
+  readonly disruptionBudget: PodDisruptionBudgetV1;
+  /** The rendered nginx.conf, as stored in the ConfigMap. */
+  readonly renderedConfig: string;
+  /** sha256 of `renderedConfig`: a pod annotation, so a config change rolls the pods. */
+  readonly configChecksum: string;
+  readonly podSelector: Readonly<Record<string, string>>;
+  /** The container port nginx listens on. */
+  readonly port = NGINX_CONTAINER_PORT;
+  readonly metricsPort = NGINX_EXPORTER_PORT;
+  readonly peakResources: PeakResources;
+
+  constructor(scope: Construct, id: string, props: NginxGatewayProps) {
+    super(scope, id);
+    const { namespace } = props;
+    const location = namespace.location;
+    const clusterDnsIp = props.clusterDnsIp ?? CLUSTER_DNS_IP;
+    const resolverValidSeconds = props.resolverValidSeconds ?? NGINX_RESOLVER_VALID_SECONDS;
+    const resources = props.resources ?? NGINX_DEFAULT_RESOURCES;
+    const exporterResources = props.exporterResources ?? NGINX_EXPORTER_DEFAULT_RESOURCES;
+    const preStopSleepSeconds = props.preStopSleepSeconds ?? 15;
+    const terminationGracePeriodSeconds = props.terminationGracePeriodSeconds ?? 60;
+    const at = `(location "${location.id}")`;
+    if (!Number.isInteger(props.replicas) || props.replicas < 1) {
+      throw new Error(`replicas must be a positive integer, got ${props.replicas} ${at}`);
+    }
+    if (!isIPv4(clusterDnsIp)) {
+      throw new Error(`clusterDnsIp must be the IPv4 address of the cluster DNS Service (e.g. ${CLUSTER_DNS_IP}), got "${clusterDnsIp}" ${at}`);
+    }
+    if (!Number.isInteger(preStopSleepSeconds) || preStopSleepSeconds < 0) {
+      throw new Error(`preStopSleepSeconds must be a non-negative integer, got ${preStopSleepSeconds} ${at}`);
+    }
+    if (!Number.isInteger(terminationGracePeriodSeconds) || terminationGracePeriodSeconds <= preStopSleepSeconds) {
+      throw new Error(`terminationGracePeriodSeconds must be an integer above preStopSleepSeconds (${preStopSleepSeconds}), got ${terminationGracePeriodSeconds} ${at}`);
+    }
+
+    this.renderedConfig = renderNginxConfig({
+      mode: 'kubernetes',
+      apiService: { dnsName: props.api.serviceDnsName, port: props.api.port },
+      wsService: { dnsName: props.ws.serviceDnsName, port: props.ws.port },
+      resolver: clusterDnsIp,
+      resolverValidSeconds,
+      websocketHeartbeatIntervalMs: props.websocketHeartbeatIntervalMs,
+      listenPort: NGINX_CONTAINER_PORT,
+      // `auto` would start one worker per node CPU, not per CPU of this container's limit.
+      workerProcesses: Math.max(1, Math.ceil(resources.cpuLimitMillicores / 1000)),
+    });
+    this.configChecksum = createHash('sha256').update(this.renderedConfig).digest('hex');
+
+    const selector = selectorLabels(location.id, 'nginx');
+    const labels = standardLabels(location.id, 'nginx');
+    const metadata = { name: 'nginx', namespace: namespace.name, labels };
+    this.podSelector = selector;
+    this.peakResources = peakOf(peakPodsDuringRollout(props.replicas), [resources, exporterResources]);
+
+    this.serviceAccount = new ServiceAccountV1(this, 'service-account', {
+      metadata,
+      automountServiceAccountToken: false,
+    });
+
+    this.configMap = new ConfigMapV1(this, 'config', {
+      metadata: { ...metadata, name: 'nginx-config' },
+      data: { [CONFIG_KEY]: escapeTerraformTemplate(this.renderedConfig) },
+    });
+
+    const httpProbe = (periodSeconds: number, failureThreshold: number) => ({
+      httpGet: { path: NGINX_HEALTH_PATH, port: 'http' },
+      periodSeconds,
+      timeoutSeconds: 2,
+      failureThreshold,
+    });
+    const exporterProbe = { tcpSocket: [{ port: 'metrics' }], periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 };
+
+    this.deployment = new DeploymentV1(this, 'deployment', {
+      metadata,
+      spec: {
+        // Fixed: nginx is not autoscaled, so Terraform owns the count.
+        replicas: String(props.replicas),
+        selector: { matchLabels: selector },
+        strategy: rollingUpdateStrategy(),
+        revisionHistoryLimit: 5,
+        minReadySeconds: 5,
+        template: {
+          metadata: {
+            labels,
+            annotations: {
+              'checksum/config': this.configChecksum,
+              'prometheus.io/scrape': 'true',
+              'prometheus.io/port': String(NGINX_EXPORTER_PORT),
+              'prometheus.io/path': '/metrics',
+            },
+          },
+          spec: {
+            serviceAccountName: this.serviceAccount.metadata.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds,
+            securityContext: restrictedPodSecurityContext(NGINX_CONTAINER_UID),
+            topologySpreadConstraint: topologySpread(selector),
+            volume: [
+              // Pid file and every temp path of the rendered config live under /tmp.
+              tmpVolume(256),
+              { name: 'config', configMap: { name: this.configMap.metadata.name } },
+            ],
+            container: [
+              {
+                name: 'nginx',
+                image: NGINX_IMAGE,
+                imagePullPolicy: 'IfNotPresent',
+                // Bypasses the image entrypoint, whose scripts try to rewrite files under /etc/nginx.
+                command: ['nginx', '-c', `${CONFIG_DIR}/${CONFIG_KEY}`, '-g', 'daemon off;'],
+                port: [{ name: 'http', containerPort: NGINX_CONTAINER_PORT, protocol: 'TCP' }],
+                resources: resourceRequirements(resources),
+                securityContext: restrictedContainerSecurityContext(NGINX_CONTAINER_UID),
+                volumeMount: [tmpVolumeMount(), { name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
+                startupProbe: httpProbe(1, 30),
+                livenessProbe: httpProbe(10, 3),
+                readinessProbe: httpProbe(5, 2),
+                lifecycle: { preStop: [{ exec: { command: ['sleep', String(preStopSleepSeconds)] } }] },
+              },
+              {
+                name: 'exporter',
+                image: NGINX_PROMETHEUS_EXPORTER_IMAGE,
+                imagePullPolicy: 'IfNotPresent',
+                args: [
+                  // Loopback: the rendered config allows stub_status only from 127.0.0.1 and ::1.
+                  `--nginx.scrape-uri=http://127.0.0.1:${NGINX_CONTAINER_PORT}${NGINX_STATUS_PATH}`,
+                  `--web.listen-address=:${NGINX_EXPORTER_PORT}`,
+                ],
+                port: [{ name: 'metrics', containerPort: NGINX_EXPORTER_PORT, protocol: 'TCP' }],
+                resources: resourceRequirements(exporterResources),
+                securityContext: restrictedContainerSecurityContext(NGINX_EXPORTER_UID),
+                livenessProbe: exporterProbe,
+                readinessProbe: exporterProbe,
+              },
+            ],
+          },
+        },
+      },
+      waitForRollout: true,
+      timeouts: { create: '10m', update: '10m' },
+    });
+
+    this.service = new ServiceV1(this, 'service', {
+      metadata: {
+        ...metadata,
+        annotations: {
+          // Provisioned by the AWS Load Balancer Controller (not the legacy in-tree controller).
+          'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
+          // Targets are pod IPs, not node ports: no second hop through kube-proxy, and with
+          // client IP preservation nginx sees the real client address, which ip_hash needs.
+          'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
+          'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
+          'service.beta.kubernetes.io/aws-load-balancer-attributes': 'load_balancing.cross_zone.enabled=true',
+          // Client IP preservation is off by default for IP targets over TCP. 30 s deregistration
+          // (default 300) keeps a rollout short; nginx's preStop sleep covers it for new connections.
+          'service.beta.kubernetes.io/aws-load-balancer-target-group-attributes':
+            'preserve_client_ip.enabled=true,deregistration_delay.timeout_seconds=30',
+          'service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol': 'http',
+          'service.beta.kubernetes.io/aws-load-balancer-healthcheck-path': NGINX_HEALTH_PATH,
+          'service.beta.kubernetes.io/aws-load-balancer-healthcheck-port': 'traffic-port',
+        },
+      },
+      spec: {
+        type: 'LoadBalancer',
+        // With IP targets the NLB bypasses kube-proxy and this changes nothing on the data path;
+        // it keeps client IPs if someone switches to instance targets, where Cluster would SNAT.
+        externalTrafficPolicy: 'Local',
+        selector,
+        port: [{ name: 'http', port: PUBLIC_PORT, targetPort: 'http', protocol: 'TCP' }],
+      },
+      waitForLoadBalancer: true,
+    });
+
+    this.disruptionBudget = new PodDisruptionBudgetV1(this, 'disruption-budget', {
+      metadata,
+      spec: { maxUnavailable: '1', selector: { matchLabels: selector } },
+    });
+  }
+
+  /** Public host name of the Network Load Balancer, known after apply (for the `domains.api` record). */
+  get loadBalancerHostname(): string {
+    return this.service.status.get(0).loadBalancer.get(0).ingress.get(0).hostname;
+  }
+}
+
+/**
+ * Terraform reads every JSON string as a template: `${` and `%{` would be interpolated. nginx
+ * variables are `$name`, but a `${name}` form (valid nginx) must still reach the file verbatim.
+ */
+export function escapeTerraformTemplate(text: string): string {
+  // Replacer functions: in a replacement string `$$` would itself mean one `$`.
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}

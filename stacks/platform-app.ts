@@ -1,0 +1,57 @@
+/**
+ * Builds every stack of the platform from the validated locations: one platform and one addons
+ * stack per region, one data and one app stack per location. Stack ids are a contract (they name
+ * state files): `platform-<region>`, `addons-<region>`, `<location>-data`, `<location>-app`.
+ */
+import type { Construct } from 'constructs';
+import type { BackendConfig } from './backend';
+import type { Location } from './config/location';
+import { locationsByRegion } from './config/load-locations';
+import { AddonsStack } from './stacks/addons-stack';
+import { LocationAppStack } from './stacks/location-app-stack';
+import { LocationDataStack } from './stacks/location-data-stack';
+import { PlatformStack } from './stacks/platform-stack';
+
+export interface PlatformAppOptions {
+  readonly locations: readonly Location[];
+  readonly backend: BackendConfig;
+  /** Release tag of the api and ws images in ECR (immutable tags). */
+  readonly imageTag: string;
+}
+
+export interface LocationStacks {
+  readonly location: Location;
+  readonly data: LocationDataStack;
+  readonly app: LocationAppStack;
+}
+
+export interface BuiltPlatform {
+  readonly platforms: ReadonlyMap<string, PlatformStack>;
+  readonly addons: ReadonlyMap<string, AddonsStack>;
+  readonly locations: ReadonlyMap<string, LocationStacks>;
+}
+
+export function buildPlatformApp(scope: Construct, options: PlatformAppOptions): BuiltPlatform {
+  const platforms = new Map<string, PlatformStack>();
+  const addons = new Map<string, AddonsStack>();
+  const locations = new Map<string, LocationStacks>();
+
+  for (const [region, regionLocations] of locationsByRegion(options.locations)) {
+    const platform = new PlatformStack(scope, `platform-${region}`, { region, locations: regionLocations, backend: options.backend });
+    platforms.set(region, platform);
+    addons.set(region, new AddonsStack(scope, `addons-${region}`, { region, platform, backend: options.backend }));
+
+    for (const location of regionLocations) {
+      const data = new LocationDataStack(scope, `${location.id}-data`, { location, platform, backend: options.backend });
+      const app = new LocationAppStack(scope, `${location.id}-app`, {
+        location,
+        platform,
+        data,
+        backend: options.backend,
+        imageTag: options.imageTag,
+      });
+      locations.set(location.id, { location, data, app });
+    }
+  }
+  return { platforms, addons, locations };
+}

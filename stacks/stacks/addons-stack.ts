@@ -1,0 +1,186 @@
+/**
+ * `addons-<region>`: cluster-wide software on a region's EKS cluster. metrics-server (every HPA
+ * reads CPU from it) and kube-prometheus-stack (Prometheus, Alertmanager, Grafana) in the
+ * `monitoring` namespace, plus the `gp3` StorageClass their volumes use.
+ *
+ * Chart values live in `charts/<chart>/values.yaml`, read at synth time, so they can be reviewed
+ * and diffed as YAML. The providers reach the cluster through `clusterAccess`: the endpoint is
+ * private, so plan and apply run from inside the VPC (VPN, bastion or an in-VPC CI runner).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Release } from '@cdktf/provider-helm/lib/release';
+import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
+import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
+import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
+import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import { StorageClassV1 } from '@cdktf/provider-kubernetes/lib/storage-class-v1';
+import type { Construct } from 'constructs';
+import { parse as parseYaml } from 'yaml';
+import { applyBackend, type BackendConfig } from '../backend';
+import { Fn, TerraformStack, Token } from '../cdktf';
+import { clusterAccess } from '../cluster-access';
+import { AWS_REGIONS, knownRegions } from '../config/regions';
+import type { PlatformOutputs } from '../stack-contracts';
+
+export interface AddonsStackProps {
+  readonly region: string;
+  /** The region's platform stack (or its outputs): the cluster the add-ons go on. */
+  readonly platform: PlatformOutputs;
+  readonly backend: BackendConfig;
+}
+
+/** A chart from its official repository, at a pinned version. */
+export interface HelmChartSource {
+  readonly chart: string;
+  readonly repository: string;
+  readonly version: string;
+}
+
+/**
+ * Pinned charts. Bump deliberately: read the chart's upgrade notes (kube-prometheus-stack major
+ * versions often need CRD updates, which Helm does not apply on upgrade; see charts/README.md).
+ */
+export const ADDON_CHARTS = {
+  metricsServer: {
+    chart: 'metrics-server',
+    repository: 'https://kubernetes-sigs.github.io/metrics-server/',
+    version: '3.13.0',
+  },
+  kubePrometheusStack: {
+    chart: 'kube-prometheus-stack',
+    repository: 'https://prometheus-community.github.io/helm-charts',
+    version: '77.14.0',
+  },
+} as const satisfies Record<string, HelmChartSource>;
+
+export const MONITORING_NAMESPACE = 'monitoring';
+/** The Secret that `charts/kube-prometheus-stack/values.yaml` names as Grafana's admin login. */
+export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
+/** Where `charts/<chart>/values.yaml` live. */
+export const CHARTS_DIR = path.resolve(__dirname, '../../charts');
+
+export function addonsStackId(region: string): string {
+  return `addons-${region}`;
+}
+
+/**
+ * The values file of `chart`, checked to be a YAML mapping. Terraform would read `${` and `%{` in
+ * the text as template syntax, so values files must not contain them.
+ */
+export function readChartValues(chart: string, chartsDir: string = CHARTS_DIR): string {
+  const shown = path.join(path.basename(chartsDir), chart, 'values.yaml');
+  const file = path.join(chartsDir, chart, 'values.yaml');
+  if (!fs.existsSync(file)) throw new Error(`${shown} must exist (values of the ${chart} chart), got no such file`);
+  const text = fs.readFileSync(file, 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text, { uniqueKeys: true });
+  } catch (err) {
+    throw new Error(`${shown} must be valid YAML, got: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error(`${shown} must be a YAML mapping of chart values, got ${parsed === null ? 'an empty document' : Array.isArray(parsed) ? 'a list' : typeof parsed}`);
+  }
+  const template = /\$\{|%\{/.exec(text);
+  if (template) {
+    const line = text.slice(0, template.index).split('\n').length;
+    throw new Error(`${shown} must not contain "${template[0]}" (Terraform would read it as a template), got one on line ${line}`);
+  }
+  return text;
+}
+
+export class AddonsStack extends TerraformStack {
+  readonly namespace: NamespaceV1;
+  readonly storageClass: StorageClassV1;
+  readonly metricsServer: Release;
+  readonly kubePrometheusStack: Release;
+
+  constructor(scope: Construct, id: string, props: AddonsStackProps) {
+    super(scope, id);
+    validate(id, props);
+    // Read before any construct exists, so a bad values file stops synth with nothing built.
+    const metricsServerValues = readChartValues(ADDON_CHARTS.metricsServer.chart);
+    const kubePrometheusStackValues = readChartValues(ADDON_CHARTS.kubePrometheusStack.chart);
+
+    applyBackend(this, id, props.backend);
+    const access = clusterAccess(props.platform);
+    new KubernetesProvider(this, 'kubernetes', {
+      host: access.host,
+      clusterCaCertificate: access.clusterCaCertificate,
+      exec: [access.exec],
+    });
+    new HelmProvider(this, 'helm', {
+      kubernetes: { host: access.host, clusterCaCertificate: access.clusterCaCertificate, exec: access.exec },
+    });
+
+    // Created here rather than by a release: the Grafana admin Secret must exist in it before
+    // kube-prometheus-stack installs, and neither release should own (and on uninstall delete)
+    // a namespace the other uses.
+    this.namespace = new NamespaceV1(this, 'monitoring-namespace', {
+      metadata: { name: MONITORING_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'cdktf' } },
+    });
+
+    // EKS ships no gp3 class (only a non-default gp2 one); Prometheus and Alertmanager volumes use this.
+    this.storageClass = new StorageClassV1(this, 'gp3-storage-class', {
+      metadata: { name: 'gp3', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      storageProvisioner: 'ebs.csi.aws.com',
+      // Bind in the zone where the pod lands; an EBS volume cannot follow a pod to another zone.
+      volumeBindingMode: 'WaitForFirstConsumer',
+      allowVolumeExpansion: true,
+      reclaimPolicy: 'Delete',
+      parameters: { type: 'gp3', encrypted: 'true', 'csi.storage.k8s.io/fstype': 'ext4' },
+    });
+
+    // The password is write-only: sent to the cluster on create (or when the revision is bumped to
+    // rotate it) and never stored in Terraform state or in code.
+    const grafanaAdmin = new SecretV1(this, 'grafana-admin-secret', {
+      metadata: { name: GRAFANA_ADMIN_SECRET, namespace: this.namespace.metadata.name },
+      type: 'Opaque',
+      dataWo: { 'admin-user': 'admin', 'admin-password': Fn.uuid() },
+      dataWoRevision: 1,
+    });
+
+    this.metricsServer = new Release(this, 'metrics-server', {
+      name: 'metrics-server',
+      ...ADDON_CHARTS.metricsServer,
+      namespace: this.namespace.metadata.name,
+      createNamespace: false,
+      values: [metricsServerValues],
+      // atomic: a failed install or upgrade rolls back instead of leaving a half-applied release.
+      atomic: true,
+      cleanupOnFail: true,
+      timeout: 300,
+      maxHistory: 10,
+    });
+
+    this.kubePrometheusStack = new Release(this, 'kube-prometheus-stack', {
+      name: 'kube-prometheus-stack',
+      ...ADDON_CHARTS.kubePrometheusStack,
+      namespace: this.namespace.metadata.name,
+      createNamespace: false,
+      values: [kubePrometheusStackValues],
+      atomic: true,
+      cleanupOnFail: true,
+      // CRDs, admission-webhook jobs and volume provisioning take longer than most charts.
+      timeout: 900,
+      maxHistory: 10,
+      dependsOn: [this.storageClass, grafanaAdmin],
+    });
+  }
+}
+
+function validate(id: string, props: AddonsStackProps): void {
+  const expectedId = addonsStackId(props.region);
+  if (id !== expectedId) {
+    throw new Error(`id must be "${expectedId}" (addons-<region>; it names the state file), got "${id}"`);
+  }
+  if (!AWS_REGIONS[props.region]) {
+    throw new Error(`region must be one of ${knownRegions().join(', ')}, got "${props.region}" (stack "${id}")`);
+  }
+  if (!Token.isUnresolved(props.platform.region) && props.platform.region !== props.region) {
+    throw new Error(
+      `platform.region must be "${props.region}" (the stack's region; add-ons go on that region's cluster), got "${props.platform.region}" (stack "${id}")`,
+    );
+  }
+}

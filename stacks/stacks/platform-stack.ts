@@ -1,0 +1,198 @@
+/**
+ * `platform-<region>`: what a region's locations share. A VPC over the union of their availability
+ * zones, the EKS cluster and its node group (sized from the locations' HPA bounds), the IAM OIDC
+ * provider for IRSA, and the ECR repositories of the api and ws images.
+ *
+ * Nothing here reads AWS at synth or plan time (no data sources): zones come from the location
+ * files, the VPC range from REGION_VPC_CIDRS, and the account id, where a policy needs it, from
+ * the ARN of a resource the stack creates.
+ */
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import type { Construct } from 'constructs';
+import { applyBackend, type BackendConfig } from '../backend';
+import { TerraformOutput, TerraformStack } from '../cdktf';
+import type { Location } from '../config/location';
+import { regionNodeSizing, type RegionNodeSizing } from '../config/region-sizing';
+import { ContainerRegistry } from '../constructs/container-registry';
+import { EksCluster } from '../constructs/eks-cluster';
+import { EksNodeGroup } from '../constructs/eks-node-group';
+import { IrsaOidcProvider } from '../constructs/irsa-oidc-provider';
+import { LogsKmsKey } from '../constructs/logs-kms-key';
+import { Network } from '../constructs/network';
+import type { PlatformOutputs } from '../stack-contracts';
+import { PLATFORM_COST_TAGS, stackTags } from '../tags';
+
+export interface PlatformStackProps {
+  readonly region: string;
+  /** Every location of `region`; at least one. */
+  readonly locations: readonly Location[];
+  readonly backend: BackendConfig;
+}
+
+/**
+ * The /16 of each region's VPC. Ranges never overlap, so regions can be peered or joined by a
+ * transit gateway later. Never change an entry (that replaces the VPC and everything in it); add
+ * one when onboarding the first location of a new region.
+ */
+export const REGION_VPC_CIDRS: Readonly<Record<string, string>> = {
+  'ap-southeast-1': '10.10.0.0/16',
+  'ap-southeast-7': '10.11.0.0/16',
+  'ap-southeast-2': '10.12.0.0/16',
+  'ap-northeast-1': '10.13.0.0/16',
+  'eu-west-2': '10.20.0.0/16',
+  'eu-west-1': '10.21.0.0/16',
+  'eu-central-1': '10.22.0.0/16',
+  'us-east-1': '10.30.0.0/16',
+  'us-west-2': '10.31.0.0/16',
+};
+
+/** Repositories of the images this repo builds, by the key the outputs use. */
+export const ECR_REPOSITORIES = { api: 'restaurant/api', ws: 'restaurant/ws' } as const;
+
+export function platformStackId(region: string): string {
+  return `platform-${region}`;
+}
+
+/** The AWS partition of a region, for ARNs of AWS managed policies. */
+export function awsPartition(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/** Names derived from the region, the only value that identifies a platform stack. */
+export function platformResourceName(region: string): string {
+  return `restaurant-${region}`;
+}
+
+export class PlatformStack extends TerraformStack implements PlatformOutputs {
+  readonly region: string;
+  readonly vpcId: string;
+  readonly vpcCidrBlock: string;
+  readonly privateSubnetIds: readonly string[];
+  readonly databaseSubnetIds: readonly string[];
+  readonly clusterName: string;
+  readonly clusterEndpoint: string;
+  readonly clusterCertificateAuthorityData: string;
+  readonly clusterSecurityGroupId: string;
+  readonly oidcProviderArn: string;
+  readonly oidcIssuerHostPath: string;
+  readonly ecrRepositoryUrls: { readonly api: string; readonly ws: string };
+
+  readonly network: Network;
+  readonly cluster: EksCluster;
+  readonly nodeGroup: EksNodeGroup;
+  readonly oidcProvider: IrsaOidcProvider;
+  readonly registry: ContainerRegistry;
+  /** The node group's bounds and the demand they were derived from. */
+  readonly nodeSizing: RegionNodeSizing;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id);
+    const cidrBlock = validate(id, props);
+    const { region } = props;
+    const name = platformResourceName(region);
+    const partition = awsPartition(region);
+    const tags = { ...PLATFORM_COST_TAGS, ...stackTags(id) };
+
+    applyBackend(this, id, props.backend);
+    new AwsProvider(this, 'aws', { region, defaultTags: [{ tags }] });
+
+    const zones = [...new Set(props.locations.flatMap((l) => l.availabilityZones))].sort();
+    this.nodeSizing = regionNodeSizing(props.locations);
+
+    const logKey = new LogsKmsKey(this, 'logs-key', { aliasName: `${name}/logs`, region });
+    this.network = new Network(this, 'network', {
+      name,
+      region,
+      cidrBlock,
+      availabilityZones: zones,
+      flowLogKey: logKey,
+      kubernetesClusterName: name,
+    });
+
+    this.cluster = new EksCluster(this, 'cluster', { name, network: this.network, logKey, partition });
+    this.nodeGroup = new EksNodeGroup(this, 'node-group', {
+      cluster: this.cluster,
+      name: `${name}-general`,
+      subnets: this.network.privateSubnets,
+      sizing: this.nodeSizing,
+      instanceTags: tags,
+    });
+    this.oidcProvider = new IrsaOidcProvider(this, 'irsa', { cluster: this.cluster });
+
+    // CoreDNS and the EBS CSI controller are Deployments: they need nodes before EKS reports them
+    // active. The EBS CSI driver provisions the gp3 volumes the monitoring stack asks for.
+    this.cluster.addAddon('coredns', { dependsOn: [this.nodeGroup.resource] });
+    const ebsCsiRole = this.oidcProvider.createServiceAccountRole(this, 'ebs-csi-driver-role', {
+      roleName: `${name}-ebs-csi-driver`,
+      serviceAccount: { namespace: 'kube-system', name: 'ebs-csi-controller-sa' },
+      managedPolicies: ['service-role/AmazonEBSCSIDriverPolicy'],
+    });
+    this.cluster.addAddon('aws-ebs-csi-driver', { serviceAccountRoleArn: ebsCsiRole.arn, dependsOn: [this.nodeGroup.resource] });
+
+    this.registry = new ContainerRegistry(this, 'registry', { repositories: ECR_REPOSITORIES, keyAliasName: `${name}/ecr` });
+
+    this.region = region;
+    this.vpcId = this.network.vpc.id;
+    this.vpcCidrBlock = this.network.vpc.cidrBlock;
+    this.privateSubnetIds = this.network.privateSubnets.map((s) => s.id);
+    this.databaseSubnetIds = this.network.databaseSubnets.map((s) => s.id);
+    this.clusterName = this.cluster.name;
+    this.clusterEndpoint = this.cluster.endpoint;
+    this.clusterCertificateAuthorityData = this.cluster.certificateAuthorityData;
+    this.clusterSecurityGroupId = this.cluster.clusterSecurityGroupId;
+    this.oidcProviderArn = this.oidcProvider.arn;
+    this.oidcIssuerHostPath = this.oidcProvider.issuerHostPath;
+    this.ecrRepositoryUrls = {
+      api: this.registry.repository('api').repositoryUrl,
+      ws: this.registry.repository('ws').repositoryUrl,
+    };
+
+    const outputs: Record<string, { value: string | readonly string[]; description: string }> = {
+      vpcId: { value: this.vpcId, description: 'VPC of the region' },
+      vpcCidrBlock: { value: this.vpcCidrBlock, description: 'Address range of the VPC' },
+      publicSubnetIds: { value: this.network.publicSubnets.map((s) => s.id), description: 'Public subnets, one per zone (load balancers, NAT)' },
+      privateSubnetIds: { value: this.privateSubnetIds, description: 'Private subnets, one per zone (nodes, pods)' },
+      databaseSubnetIds: { value: this.databaseSubnetIds, description: 'Database subnets, one per zone (no route out of the VPC)' },
+      clusterName: { value: this.clusterName, description: 'EKS cluster name' },
+      clusterEndpoint: { value: this.clusterEndpoint, description: 'EKS API endpoint (private)' },
+      clusterCertificateAuthorityData: { value: this.clusterCertificateAuthorityData, description: 'EKS cluster CA, base64 PEM' },
+      clusterSecurityGroupId: { value: this.clusterSecurityGroupId, description: 'EKS-managed security group of the control plane and nodes' },
+      nodeGroupName: { value: this.nodeGroup.resource.nodeGroupName, description: 'Managed node group name' },
+      oidcProviderArn: { value: this.oidcProviderArn, description: 'IAM OIDC provider for IRSA' },
+      oidcIssuerHostPath: { value: this.oidcIssuerHostPath, description: 'OIDC issuer without https://, for IRSA trust policies' },
+      ecrApiRepositoryUrl: { value: this.ecrRepositoryUrls.api, description: 'ECR repository of the api image' },
+      ecrWsRepositoryUrl: { value: this.ecrRepositoryUrls.ws, description: 'ECR repository of the ws image' },
+    };
+    for (const [outputId, output] of Object.entries(outputs)) {
+      // None is secret: the CA certificate is public, the endpoint is private by network.
+      new TerraformOutput(this, outputId, { value: output.value, description: output.description });
+    }
+  }
+}
+
+/** Checks the props before anything is built; returns the region's VPC range. */
+function validate(id: string, props: PlatformStackProps): string {
+  const expectedId = platformStackId(props.region);
+  if (id !== expectedId) {
+    throw new Error(`id must be "${expectedId}" (platform-<region>; it names the state file), got "${id}"`);
+  }
+  const cidrBlock = REGION_VPC_CIDRS[props.region];
+  if (!cidrBlock) {
+    throw new Error(
+      `region must be one of ${Object.keys(REGION_VPC_CIDRS).sort().join(', ')} (regions with a VPC range in REGION_VPC_CIDRS), got "${props.region}" (stack "${id}")`,
+    );
+  }
+  if (props.locations.length === 0) {
+    throw new Error(`locations must list at least one location of ${props.region}, got none (stack "${id}")`);
+  }
+  props.locations.forEach((location, i) => {
+    if (location.region !== props.region) {
+      throw new Error(
+        `locations[${i}].region must be "${props.region}" (the stack's region), got "${location.region}" (location "${location.id}", stack "${id}")`,
+      );
+    }
+  });
+  return cidrBlock;
+}

@@ -1,0 +1,238 @@
+import { configSchema } from '../../../app/src/config';
+import { Testing } from '../../../stacks/cdktf';
+import type { Location } from '../../../stacks/config/location';
+import { APP_SERVICE_ACCOUNT_NAME } from '../../../stacks/constructs/app-service-role';
+import { MAINTENANCE_TASKS, migrationJobName } from '../../../stacks/constructs/database-maintenance-jobs';
+import { MONITORING_NAMESPACE } from '../../../stacks/stacks/addons-stack';
+import { LocationAppStack, type LocationAppStackProps, shutdownGraceMs } from '../../../stacks/stacks/location-app-stack';
+import { allContainers, envOf, type Json, replaceTokens, resourceNamed, resourcesOfType, synthJson } from './synth-helpers';
+import { dataFixture, LOCAL_BACKEND, platformFixture, sampleLocation, sampleLocations, TEST_IMAGE_TAG } from './upstream-fixture';
+
+const locations = sampleLocations();
+
+function propsFor(location: Location, overrides: Partial<LocationAppStackProps> = {}): LocationAppStackProps {
+  return {
+    location,
+    platform: platformFixture(location.region),
+    data: dataFixture(location),
+    backend: LOCAL_BACKEND,
+    imageTag: TEST_IMAGE_TAG,
+    ...overrides,
+  };
+}
+
+describe('LocationAppStack', () => {
+  const app = Testing.app();
+  const stacks = new Map(locations.map((l) => [l.id, new LocationAppStack(app, `${l.id}-app`, propsFor(l))]));
+  const synthesized = new Map([...stacks].map(([id, stack]) => [id, synthJson(stack)]));
+  const ids = locations.map((l) => [l.id]);
+  const jsonOf = (id: string): Json => synthesized.get(id);
+
+  test.each(ids)('%s: api and ws Deployments have no replicas key; nginx has the sized count', (id) => {
+    const json = jsonOf(id);
+    for (const name of ['api', 'ws']) {
+      const deployment = resourceNamed(json, 'kubernetes_deployment_v1', name);
+      expect(JSON.stringify(deployment)).not.toMatch(/"replicas"/);
+      expect(deployment.lifecycle.ignore_changes).toEqual(['spec[0].replicas']);
+    }
+    expect(resourceNamed(json, 'kubernetes_deployment_v1', 'nginx').spec.replicas).toBe(String(sampleLocation(id).sizing.nginx.replicas));
+  });
+
+  test.each(ids)('%s: HPA bounds match the location sizing', (id) => {
+    const location = sampleLocation(id);
+    for (const name of ['api', 'ws'] as const) {
+      const hpa = resourceNamed(jsonOf(id), 'kubernetes_horizontal_pod_autoscaler_v2', name);
+      expect([hpa.spec.min_replicas, hpa.spec.max_replicas]).toEqual([location.sizing[name].minReplicas, location.sizing[name].maxReplicas]);
+    }
+  });
+
+  test.each(ids)('%s: every container of every workload has limits and the restricted security context', (id) => {
+    const containers = allContainers(jsonOf(id));
+    expect(containers.map((c) => `${c.kind}/${c.workload}/${c.container.name}`).sort()).toEqual(
+      [
+        'Deployment/api/api',
+        'Deployment/ws/ws',
+        'Deployment/nginx/nginx',
+        'Deployment/nginx/exporter',
+        `Job/${migrationJobName(TEST_IMAGE_TAG)}/migrate`,
+        ...MAINTENANCE_TASKS.map((t) => `CronJob/${t.name}/maintenance`),
+      ].sort(),
+    );
+    for (const { container, podSpec } of containers) {
+      expect(container.resources.limits.cpu).toMatch(/^\d+m$/);
+      expect(container.resources.limits.memory).toMatch(/^\d+Mi$/);
+      expect(container.resources.requests).toBeDefined();
+      expect(container.security_context).toMatchObject({
+        run_as_non_root: true,
+        read_only_root_filesystem: true,
+        allow_privilege_escalation: false,
+        capabilities: { drop: ['ALL'] },
+        seccomp_profile: { type: 'RuntimeDefault' },
+      });
+      expect(Number(container.security_context.run_as_user)).toBeGreaterThan(0);
+      expect(podSpec.security_context).toMatchObject({ run_as_non_root: true, seccomp_profile: { type: 'RuntimeDefault' } });
+      expect(podSpec.automount_service_account_token).toBe(false);
+      expect(container.image).toMatch(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/);
+      expect(container.image).not.toMatch(/:latest$/);
+    }
+  });
+
+  test.each(ids)('%s: every long-running container has liveness and readiness probes', (id) => {
+    for (const { kind, container } of allContainers(jsonOf(id))) {
+      if (kind !== 'Deployment') continue;
+      expect(container.liveness_probe).toBeDefined();
+      expect(container.readiness_probe).toBeDefined();
+    }
+  });
+
+  test.each(ids)('%s: every app container environment passes the strict app contract', (id) => {
+    for (const { container } of allContainers(jsonOf(id))) {
+      if (container.image.includes('nginx')) continue;
+      const env = Object.fromEntries(Object.entries(envOf(container)).map(([k, v]) => [k, replaceTokens(v, 'resolved.fixture.internal')]));
+      const result = configSchema.strict().safeParse(env);
+      expect(result.error?.issues ?? []).toEqual([]);
+    }
+  });
+
+  test.each(ids)('%s: PodDisruptionBudgets for api, ws and nginx; default deny NetworkPolicy', (id) => {
+    const json = jsonOf(id);
+    const pdbs = Object.values(resourcesOfType(json, 'kubernetes_pod_disruption_budget_v1')).map((p: Json) => p.metadata.name);
+    expect(pdbs.sort()).toEqual(['api', 'nginx', 'ws']);
+    expect(resourceNamed(json, 'kubernetes_network_policy_v1', 'default-deny-all').spec.policy_types).toEqual(['Ingress', 'Egress']);
+  });
+
+  test.each(ids)('%s: CronJob schedules', (id) => {
+    const schedules = Object.values(resourcesOfType(jsonOf(id), 'kubernetes_cron_job_v1')).map((c: Json) => [c.metadata.name, c.spec.schedule]);
+    expect(schedules.sort()).toEqual(MAINTENANCE_TASKS.map((t) => [t.name, t.schedule]).sort());
+  });
+
+  test.each(ids)('%s: everything lives in the location namespace', (id) => {
+    const json = jsonOf(id);
+    expect(Object.values(resourcesOfType(json, 'kubernetes_namespace_v1'))[0].metadata.name).toBe(id);
+    for (const [type, resources] of Object.entries(json.resource as Record<string, Record<string, Json>>)) {
+      if (type === 'kubernetes_namespace_v1') continue;
+      for (const resource of Object.values(resources)) expect(resource.metadata.namespace).toMatch(/^\$\{kubernetes_namespace_v1\.namespace_/);
+    }
+  });
+
+  test.each(ids)('%s: images are the release tag in the api and ws repositories', (id) => {
+    const json = jsonOf(id);
+    const { ecrRepositoryUrls } = platformFixture(sampleLocation(id).region);
+    expect(resourceNamed(json, 'kubernetes_deployment_v1', 'api').spec.template.spec.container[0].image).toBe(`${ecrRepositoryUrls.api}:${TEST_IMAGE_TAG}`);
+    expect(resourceNamed(json, 'kubernetes_deployment_v1', 'ws').spec.template.spec.container[0].image).toBe(`${ecrRepositoryUrls.ws}:${TEST_IMAGE_TAG}`);
+  });
+
+  test('the api service account carries the IRSA role and no token', () => {
+    const sa = resourceNamed(jsonOf('sukhumvit-cafe'), 'kubernetes_service_account_v1', 'api');
+    expect(sa.metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': dataFixture(sampleLocation('sukhumvit-cafe')).appRoleArn });
+    expect(sa.automount_service_account_token).toBe(false);
+  });
+
+  test('apply order: policies, then the migration, then api, ws and CronJobs', () => {
+    const json = jsonOf('london-shoreditch');
+    const [migrationId, migration] = Object.entries(resourcesOfType(json, 'kubernetes_job_v1'))[0]!;
+    const policyIds = Object.keys(resourcesOfType(json, 'kubernetes_network_policy_v1'));
+    expect([...migration.depends_on].sort()).toEqual(policyIds.map((p) => `\${kubernetes_network_policy_v1.${p}}`).sort());
+    const dependents = [
+      resourceNamed(json, 'kubernetes_deployment_v1', 'api'),
+      resourceNamed(json, 'kubernetes_deployment_v1', 'ws'),
+      ...Object.values(resourcesOfType(json, 'kubernetes_cron_job_v1')),
+    ];
+    for (const dependent of dependents) expect(dependent.depends_on).toEqual([`\${kubernetes_job_v1.${migrationId}}`]);
+    expect(resourceNamed(json, 'kubernetes_deployment_v1', 'nginx').depends_on).toBeUndefined();
+  });
+
+  test('the provider reaches the region cluster with a short-lived token', () => {
+    const [provider] = jsonOf('kanchanaburi-resort').provider.kubernetes;
+    expect(provider.host).toBe(platformFixture('ap-southeast-1').clusterEndpoint);
+    expect(provider.exec[0]).toEqual({
+      api_version: 'client.authentication.k8s.io/v1beta1',
+      command: 'aws',
+      args: ['eks', 'get-token', '--cluster-name', 'platform-ap-southeast-1', '--region', 'ap-southeast-1'],
+    });
+  });
+
+  test('state and outputs', () => {
+    const json = jsonOf('sukhumvit-cafe');
+    expect(json.terraform.backend.local.path).toBe('../../../.tfstate/sukhumvit-cafe-app.tfstate');
+    expect(Object.keys(json.output).sort()).toEqual(['namespaceName', 'nginxLoadBalancerHostname', 'nginxServiceName']);
+  });
+
+  test('the quota covers HPA maxima during rollouts, nginx and the jobs (sukhumvit-cafe)', () => {
+    // api 4 max -> 6 pods x 250m/1000m/256Mi/512Mi; ws 3 -> 5 x 100m/500m/192Mi/384Mi;
+    // nginx 2 -> 4 x (110m/1100m/96Mi/320Mi); jobs 3 x api; plus 10 %.
+    const quota = Object.values(resourcesOfType(jsonOf('sukhumvit-cafe'), 'kubernetes_resource_quota_v1'))[0];
+    expect(quota.spec.hard).toEqual({
+      pods: '20',
+      'requests.cpu': '3509m',
+      'limits.cpu': '17490m',
+      'requests.memory': '4013Mi',
+      'limits.memory': '8589Mi',
+      'services.loadbalancers': '1',
+    });
+  });
+
+  test('SHUTDOWN_GRACE_MS leaves the preStop sleep and a margin inside the grace period', () => {
+    expect(shutdownGraceMs('api')).toBe(25000);
+    expect(shutdownGraceMs('ws')).toBe(40000);
+    const ws = resourceNamed(jsonOf('sukhumvit-cafe'), 'kubernetes_deployment_v1', 'ws').spec.template.spec;
+    expect(ws.termination_grace_period_seconds).toBe(60);
+    expect(envOf(ws.container[0]).SHUTDOWN_GRACE_MS).toBe('40000');
+  });
+
+  test('snapshot (sukhumvit-cafe)', () => {
+    expect(stripVolatile(jsonOf('sukhumvit-cafe'))).toMatchSnapshot();
+  });
+});
+
+describe('LocationAppStack errors', () => {
+  const app = Testing.app();
+  const location = sampleLocation('sukhumvit-cafe');
+
+  test.each([
+    ['latest', '"latest"'],
+    ['', '""'],
+    ['v1 beta', '"v1 beta"'],
+    ['-v1', '"-v1"'],
+  ])('fails when imageTag is %j', (imageTag, shown) => {
+    expect(() => new LocationAppStack(app, 'sukhumvit-cafe-app', propsFor(location, { imageTag }))).toThrow(
+      `imageTag must be a pinned image tag (1-128 letters, digits, _ . -, not starting with . or -, not "latest"), got ${shown} (location "sukhumvit-cafe")`,
+    );
+  });
+
+  test('fails when the stack id is not <location>-app', () => {
+    expect(() => new LocationAppStack(app, 'sukhumvit-app', propsFor(location))).toThrow(
+      'stack id must be "sukhumvit-cafe-app" (it names the state file), got "sukhumvit-app" (location "sukhumvit-cafe")',
+    );
+  });
+});
+
+describe('LocationAppStack agreements with the other stacks', () => {
+  const app = Testing.app();
+  const json = synthJson(new LocationAppStack(app, 'london-shoreditch-app', propsFor(sampleLocation('london-shoreditch'))));
+
+  test('the IRSA service account is the one the data stack role trusts', () => {
+    const sa = resourceNamed(json, 'kubernetes_service_account_v1', APP_SERVICE_ACCOUNT_NAME);
+    expect(sa.metadata.annotations['eks.amazonaws.com/role-arn']).toBeDefined();
+  });
+
+  test('scrapes are allowed from the namespace the addons stack installs Prometheus in', () => {
+    const ingress = resourceNamed(json, 'kubernetes_network_policy_v1', 'allow-api-ingress');
+    expect(ingress.spec.ingress[1].from[0].namespace_selector.match_labels['kubernetes.io/metadata.name']).toBe(MONITORING_NAMESPACE);
+  });
+});
+
+/**
+ * Drops what changes for reasons outside this stack: cdktf's metadata block, and the nginx.conf
+ * body and its checksum (the renderer has its own tests; here only their presence matters).
+ */
+function stripVolatile(json: Json): Json {
+  const copy = JSON.parse(JSON.stringify(json));
+  delete copy['//'];
+  for (const configMap of Object.values(resourcesOfType(copy, 'kubernetes_config_map_v1'))) {
+    configMap.data['nginx.conf'] = '<rendered by nginx/nginx-config.ts>';
+  }
+  const annotations = resourceNamed(copy, 'kubernetes_deployment_v1', 'nginx').spec.template.metadata.annotations;
+  annotations['checksum/config'] = '<sha256 of nginx.conf>';
+  return copy;
+}

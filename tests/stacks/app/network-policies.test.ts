@@ -1,0 +1,126 @@
+import type { Construct } from 'constructs';
+import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../../app/src/config';
+import { Testing } from '../../../stacks/cdktf';
+import type { Location } from '../../../stacks/config/location';
+import { NetworkPolicies, type NetworkPoliciesProps } from '../../../stacks/constructs/network-policies';
+import { NginxGateway } from '../../../stacks/constructs/nginx-gateway';
+import { buildParts, type Json, resourceNamed, resourcesOfType, synthJson } from './synth-helpers';
+import { FIXTURE_VPC_CIDR, sampleLocation } from './upstream-fixture';
+
+function policiesFor(app: Construct, location: Location, props: Partial<NetworkPoliciesProps> = {}) {
+  const parts = buildParts(app, location);
+  const gateway = new NginxGateway(parts.stack, 'nginx', {
+    namespace: parts.namespace,
+    api: parts.api,
+    ws: parts.ws,
+    replicas: 2,
+    websocketHeartbeatIntervalMs: DEFAULT_WS_HEARTBEAT_INTERVAL_MS,
+  });
+  const policies = new NetworkPolicies(parts.stack, 'network-policies', {
+    namespace: parts.namespace,
+    gateway,
+    backends: [parts.api, parts.ws],
+    dataClients: [parts.api, parts.ws, { component: 'migrate', podSelector: { 'app.kubernetes.io/component': 'migrate' } }],
+    vpcCidrBlock: FIXTURE_VPC_CIDR,
+    databasePort: 5432,
+    redisPort: 6379,
+    ...props,
+  });
+  return { policies, json: synthJson(parts.stack) };
+}
+
+const selectorOf = (component: string, locationId = 'kanchanaburi-resort') => ({
+  'app.kubernetes.io/component': component,
+  'app.kubernetes.io/instance': locationId,
+  'app.kubernetes.io/name': component === 'nginx' ? 'nginx' : `order-${component}`,
+});
+
+describe('NetworkPolicies', () => {
+  const app = Testing.app();
+  const location = sampleLocation('kanchanaburi-resort');
+  const { json, policies } = policiesFor(app, location);
+  const policy = (name: string): Json => resourceNamed(json, 'kubernetes_network_policy_v1', name);
+
+  test('default deny: every pod, both directions, no rule', () => {
+    const deny = policy('default-deny-all');
+    expect(deny.spec).toEqual({ pod_selector: {}, policy_types: ['Ingress', 'Egress'] });
+    expect(policies.defaultDeny).toBe(policies.policies[0]);
+  });
+
+  test('every pod may query kube-dns on 53 UDP and TCP', () => {
+    const dns = policy('allow-dns-egress');
+    expect(dns.spec.pod_selector).toEqual({});
+    expect(dns.spec.egress[0].to[0]).toEqual({
+      namespace_selector: { match_labels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+      pod_selector: { match_labels: { 'k8s-app': 'kube-dns' } },
+    });
+    expect(dns.spec.egress[0].ports).toEqual([
+      { port: '53', protocol: 'UDP' },
+      { port: '53', protocol: 'TCP' },
+    ]);
+  });
+
+  test('nginx accepts its port from anywhere and exporter scrapes from monitoring only', () => {
+    const ingress = policy('allow-nginx-ingress');
+    expect(ingress.spec.pod_selector.match_labels).toEqual(selectorOf('nginx'));
+    expect(ingress.spec.ingress[0]).toEqual({ ports: [{ port: '8080', protocol: 'TCP' }] });
+    expect(ingress.spec.ingress[1]).toEqual({
+      from: [{ namespace_selector: { match_labels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      ports: [{ port: '9113', protocol: 'TCP' }],
+    });
+  });
+
+  test('nginx reaches api and ws on 8080, and they accept only nginx and the scraper', () => {
+    const egress = policy('allow-nginx-to-backends');
+    expect(egress.spec.egress.map((e: Json) => e.to[0].pod_selector.match_labels)).toEqual([selectorOf('api'), selectorOf('ws')]);
+    for (const component of ['api', 'ws']) {
+      const ingress = policy(`allow-${component}-ingress`);
+      expect(ingress.spec.pod_selector.match_labels).toEqual(selectorOf(component));
+      expect(ingress.spec.ingress[0]).toEqual({ from: [{ pod_selector: { match_labels: selectorOf('nginx') } }], ports: [{ port: '8080', protocol: 'TCP' }] });
+      expect(ingress.spec.ingress[1].from[0].namespace_selector).toBeDefined();
+    }
+  });
+
+  test('data clients reach PostgreSQL and Redis in the VPC, and AWS APIs on 443', () => {
+    const data = policy('allow-data-egress');
+    expect(data.spec.pod_selector.match_expressions).toEqual([
+      { key: 'app.kubernetes.io/component', operator: 'In', values: ['api', 'ws', 'migrate'] },
+    ]);
+    expect(data.spec.egress[0]).toEqual({
+      to: [{ ip_block: { cidr: FIXTURE_VPC_CIDR } }],
+      ports: [
+        { port: '5432', protocol: 'TCP' },
+        { port: '6379', protocol: 'TCP' },
+      ],
+    });
+    expect(data.spec.egress[1]).toEqual({ to: [{ ip_block: { cidr: '0.0.0.0/0' } }], ports: [{ port: '443', protocol: 'TCP' }] });
+  });
+
+  test('every policy lives in the location namespace', () => {
+    const all = Object.values(resourcesOfType(json, 'kubernetes_network_policy_v1'));
+    expect(all).toHaveLength(policies.policies.length);
+    for (const p of all) expect(p.metadata.namespace).toMatch(/kubernetes_namespace_v1\.namespace/);
+  });
+
+  test('the monitoring namespace can be named', () => {
+    const { json: other } = policiesFor(app, location, { monitoringNamespace: 'observability' });
+    const ingress = resourceNamed(other, 'kubernetes_network_policy_v1', 'allow-api-ingress');
+    expect(ingress.spec.ingress[1].from[0].namespace_selector.match_labels['kubernetes.io/metadata.name']).toBe('observability');
+  });
+
+  test('fails when the VPC CIDR is not a CIDR', () => {
+    expect(() => policiesFor(app, location, { vpcCidrBlock: 'vpc-0fixture' })).toThrow(
+      'vpcCidrBlock must be an IPv4 CIDR such as 10.0.0.0/16, got "vpc-0fixture" (location "kanchanaburi-resort")',
+    );
+  });
+
+  test('fails when there is no backend', () => {
+    expect(() => policiesFor(app, location, { backends: [] })).toThrow('backends must list at least 1 workload, got 0 (location "kanchanaburi-resort")');
+  });
+
+  test('fails when the monitoring namespace is not a DNS label', () => {
+    expect(() => policiesFor(app, location, { monitoringNamespace: 'Monitoring' })).toThrow(
+      'monitoringNamespace must be a namespace name (a DNS label), got "Monitoring" (location "kanchanaburi-resort")',
+    );
+  });
+});

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import type { Construct } from 'constructs';
+import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../../app/src/config';
+import { NGINX_CONTAINER_UID, NGINX_IMAGE, websocketProxyTimeoutSeconds } from '../../../nginx/nginx-config';
+import { Testing } from '../../../stacks/cdktf';
+// Only the test imports it: the app stack itself should not load the AWS provider for a constant.
+import { EKS_SERVICE_IPV4_CIDR } from '../../../stacks/constructs/eks-cluster';
+import type { Location } from '../../../stacks/config/location';
+import {
+  CLUSTER_DNS_IP,
+  CLUSTER_SERVICE_IPV4_CIDR,
+  kubeDnsServiceIp,
+  escapeTerraformTemplate,
+  NGINX_HEALTH_PATH,
+  NGINX_PROMETHEUS_EXPORTER_IMAGE,
+  NGINX_STATUS_PATH,
+  NginxGateway,
+  type NginxGatewayProps,
+} from '../../../stacks/constructs/nginx-gateway';
+import { buildParts, type Json, resourceNamed, synthJson } from './synth-helpers';
+import { sampleLocation, sampleLocations } from './upstream-fixture';
+
+const locations = sampleLocations();
+
+function gatewayFor(app: Construct, location: Location, props: Partial<NginxGatewayProps> = {}) {
+  const parts = buildParts(app, location);
+  const gateway = new NginxGateway(parts.stack, 'nginx', {
+    namespace: parts.namespace,
+    api: parts.api,
+    ws: parts.ws,
+    replicas: location.sizing.nginx.replicas,
+    websocketHeartbeatIntervalMs: DEFAULT_WS_HEARTBEAT_INTERVAL_MS,
+    ...props,
+  });
+  return { gateway, json: synthJson(parts.stack) };
+}
+
+describe('NginxGateway', () => {
+  const app = Testing.app();
+  const built = new Map(locations.map((l) => [l.id, gatewayFor(app, l)]));
+  const of = (locationId: string, type: string, name: string): Json => resourceNamed(built.get(locationId)!.json, type, name);
+
+  test.each(locations.map((l) => [l.id]))('%s: fixed replicas from the sizing (nginx is not autoscaled)', (locationId) => {
+    const deployment = of(locationId, 'kubernetes_deployment_v1', 'nginx');
+    expect(deployment.spec.replicas).toBe(String(sampleLocation(locationId).sizing.nginx.replicas));
+    expect(deployment.lifecycle).toBeUndefined();
+  });
+
+  test.each(locations.map((l) => [l.id]))('%s: the config names the headless Services and the cluster resolver', (locationId) => {
+    const config = built.get(locationId)!.gateway.renderedConfig;
+    expect(config).toContain(`server api.${locationId}.svc.cluster.local:8080 resolve`);
+    expect(config).toContain(`server ws.${locationId}.svc.cluster.local:8080 resolve`);
+    expect(config).toContain(`resolver ${CLUSTER_DNS_IP} valid=5s`);
+    expect(config).toContain('least_conn;');
+    expect(config).toContain('ip_hash;');
+    expect(config).toContain(`proxy_read_timeout ${websocketProxyTimeoutSeconds(DEFAULT_WS_HEARTBEAT_INTERVAL_MS)}s;`);
+  });
+
+  test('the ConfigMap holds the rendered config and the pods carry its sha256', () => {
+    const { gateway } = built.get('sukhumvit-cafe')!;
+    const configMap = of('sukhumvit-cafe', 'kubernetes_config_map_v1', 'nginx-config');
+    expect(configMap.data['nginx.conf']).toBe(escapeTerraformTemplate(gateway.renderedConfig));
+    const annotations = of('sukhumvit-cafe', 'kubernetes_deployment_v1', 'nginx').spec.template.metadata.annotations;
+    expect(annotations['checksum/config']).toBe(createHash('sha256').update(gateway.renderedConfig).digest('hex'));
+  });
+
+  test('the checksum changes when the config changes, and only then', () => {
+    const location = sampleLocation('sukhumvit-cafe');
+    const same = gatewayFor(app, location).gateway.configChecksum;
+    const otherHeartbeat = gatewayFor(app, location, { websocketHeartbeatIntervalMs: 40000 }).gateway.configChecksum;
+    const otherResolver = gatewayFor(app, location, { clusterDnsIp: '10.100.0.10' }).gateway.configChecksum;
+    expect(same).toBe(built.get('sukhumvit-cafe')!.gateway.configChecksum);
+    expect(otherHeartbeat).not.toBe(same);
+    expect(otherResolver).not.toBe(same);
+  });
+
+  test('nginx and the exporter run restricted, with probes, limits and writable /tmp', () => {
+    const spec = of('kanchanaburi-resort', 'kubernetes_deployment_v1', 'nginx').spec.template.spec;
+    expect(spec.security_context).toMatchObject({ run_as_non_root: true, run_as_user: String(NGINX_CONTAINER_UID) });
+    const [nginx, exporter] = spec.container;
+    expect(nginx.image).toBe(NGINX_IMAGE);
+    expect(nginx.command).toEqual(['nginx', '-c', '/etc/nginx/k8s/nginx.conf', '-g', 'daemon off;']);
+    expect(nginx.liveness_probe.http_get.path).toBe(NGINX_HEALTH_PATH);
+    expect(nginx.readiness_probe.http_get.path).toBe(NGINX_HEALTH_PATH);
+    expect(nginx.volume_mount).toEqual([
+      { name: 'tmp', mount_path: '/tmp' },
+      { name: 'config', mount_path: '/etc/nginx/k8s', read_only: true },
+    ]);
+    expect(exporter.image).toBe(NGINX_PROMETHEUS_EXPORTER_IMAGE);
+    expect(exporter.image).toMatch(/:\d+\.\d+\.\d+$/);
+    expect(exporter.args).toContain(`--nginx.scrape-uri=http://127.0.0.1:8080${NGINX_STATUS_PATH}`);
+    for (const container of [nginx, exporter]) {
+      expect(container.resources.limits).toEqual({ cpu: expect.stringMatching(/m$/), memory: expect.stringMatching(/Mi$/) });
+      expect(container.security_context).toMatchObject({ read_only_root_filesystem: true, allow_privilege_escalation: false, capabilities: { drop: ['ALL'] } });
+      expect(container.liveness_probe).toBeDefined();
+      expect(container.readiness_probe).toBeDefined();
+    }
+  });
+
+  test('the renderer serves the health and status paths the probes and exporter use', () => {
+    const config = built.get('london-shoreditch')!.gateway.renderedConfig;
+    expect(config).toContain(`location = ${NGINX_HEALTH_PATH} {`);
+    expect(config).toContain(`location = ${NGINX_STATUS_PATH} {`);
+    expect(config).toContain('pid /tmp/nginx.pid;');
+  });
+
+  test('one worker per CPU of the container limit, not of the node', () => {
+    expect(built.get('sukhumvit-cafe')!.gateway.renderedConfig).toContain('worker_processes 1;');
+    const twoCpus = gatewayFor(app, sampleLocation('sukhumvit-cafe'), {
+      resources: { cpuRequestMillicores: 500, cpuLimitMillicores: 1500, memoryRequestMiB: 64, memoryLimitMiB: 256 },
+    });
+    expect(twoCpus.gateway.renderedConfig).toContain('worker_processes 2;');
+  });
+
+  test('an internet-facing NLB with IP targets that preserves client IPs (ip_hash needs them)', () => {
+    const service = of('sukhumvit-cafe', 'kubernetes_service_v1', 'nginx');
+    expect(service.spec.type).toBe('LoadBalancer');
+    expect(service.spec.external_traffic_policy).toBe('Local');
+    expect(service.metadata.annotations).toMatchObject({
+      'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
+      'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
+      'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
+      'service.beta.kubernetes.io/aws-load-balancer-attributes': 'load_balancing.cross_zone.enabled=true',
+    });
+    expect(service.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-target-group-attributes']).toContain(
+      'preserve_client_ip.enabled=true',
+    );
+  });
+
+  test('a PodDisruptionBudget lets a drain take one pod at a time', () => {
+    const pdb = of('sukhumvit-cafe', 'kubernetes_pod_disruption_budget_v1', 'nginx');
+    expect(pdb.spec.max_unavailable).toBe('1');
+  });
+
+  test('a dedicated service account without token', () => {
+    const sa = of('sukhumvit-cafe', 'kubernetes_service_account_v1', 'nginx');
+    expect(sa.automount_service_account_token).toBe(false);
+    expect(sa.metadata.annotations).toBeUndefined();
+  });
+
+  test('fails when replicas is not a positive integer', () => {
+    expect(() => gatewayFor(app, sampleLocation('sukhumvit-cafe'), { replicas: 0 })).toThrow(
+      'replicas must be a positive integer, got 0 (location "sukhumvit-cafe")',
+    );
+  });
+
+  test('fails when the cluster DNS address is a name', () => {
+    expect(() => gatewayFor(app, sampleLocation('sukhumvit-cafe'), { clusterDnsIp: 'kube-dns.kube-system' })).toThrow(
+      'clusterDnsIp must be the IPv4 address of the cluster DNS Service (e.g. 172.20.0.10), got "kube-dns.kube-system" (location "sukhumvit-cafe")',
+    );
+  });
+});
+
+describe('nginx gateway helpers', () => {
+  test.each([
+    ['172.20.0.0/16', '172.20.0.10'],
+    ['10.100.0.0/16', '10.100.0.10'],
+    ['10.96.0.0/12', '10.96.0.10'],
+    ['172.20.5.7/16', '172.20.0.10'],
+  ])('kube-dns of service range %s is %s', (cidr, ip) => {
+    expect(kubeDnsServiceIp(cidr)).toBe(ip);
+  });
+
+  test('nginx resolves with the DNS address of the service range the platform creates the cluster with', () => {
+    expect(CLUSTER_SERVICE_IPV4_CIDR).toBe(EKS_SERVICE_IPV4_CIDR);
+    expect(CLUSTER_DNS_IP).toBe('172.20.0.10');
+  });
+
+  test('fails when the service range is not an IPv4 CIDR', () => {
+    expect(() => kubeDnsServiceIp('172.20.0.0')).toThrow(
+      'serviceIpv4Cidr must be an IPv4 CIDR with a prefix of 8..28 such as 172.20.0.0/16, got "172.20.0.0"',
+    );
+  });
+
+  test('Terraform template sequences are escaped, nginx variables are not', () => {
+    expect(escapeTerraformTemplate('set $a ${b}; %{c} $host')).toBe('set $a $${b}; %%{c} $host');
+  });
+});

@@ -1,0 +1,128 @@
+import type { TerraformStack } from '../../../stacks/cdktf';
+import type { NodeGroupSizing } from '../../../stacks/config/region-sizing';
+import { EksCluster } from '../../../stacks/constructs/eks-cluster';
+import { EksNodeGroup, type EksNodeGroupProps, NODE_MANAGED_POLICIES } from '../../../stacks/constructs/eks-node-group';
+import { LogsKmsKey } from '../../../stacks/constructs/logs-kms-key';
+import { Network } from '../../../stacks/constructs/network';
+import { constructStacks } from './fixtures';
+import { addressOf, refTo, resourceAt, resourcesOfType, synthJson } from './synth-json';
+
+const SIZING: NodeGroupSizing = { instanceTypes: ['m6i.xlarge', 'm5.xlarge'], minSize: 3, desiredSize: 3, maxSize: 7 };
+
+describe('EksNodeGroup', () => {
+  const newStack = constructStacks();
+
+  function build(props: Partial<Omit<EksNodeGroupProps, 'cluster'>> = {}): { stack: TerraformStack; nodeGroup: EksNodeGroup } {
+    const stack = newStack();
+    const logKey = new LogsKmsKey(stack, 'logs-key', { aliasName: 'test/logs', region: 'ap-southeast-1' });
+    const network = new Network(stack, 'network', {
+      name: 'restaurant-test',
+      region: 'ap-southeast-1',
+      cidrBlock: '10.10.0.0/16',
+      availabilityZones: ['ap-southeast-1a', 'ap-southeast-1b'],
+      flowLogKey: logKey,
+    });
+    const cluster = new EksCluster(stack, 'cluster', { name: 'restaurant-test', network, logKey });
+    const nodeGroup = new EksNodeGroup(stack, 'node-group', {
+      cluster,
+      name: 'restaurant-test-general',
+      subnets: network.privateSubnets,
+      sizing: SIZING,
+      instanceTags: { 'cost-center': 'cc-test' },
+      ...props,
+    });
+    return { stack, nodeGroup };
+  }
+
+  const { stack } = build();
+  const json = synthJson(stack);
+  const group = resourceAt(json, stack, 'node-group/node-group');
+  const template = resourceAt(json, stack, 'node-group/launch-template');
+
+  describe('defaults', () => {
+    test('on-demand AL2023 nodes in the private subnets, following the cluster version', () => {
+      expect(group).toMatchObject({
+        node_group_name: 'restaurant-test-general',
+        ami_type: 'AL2023_x86_64_STANDARD',
+        capacity_type: 'ON_DEMAND',
+        instance_types: ['m6i.xlarge', 'm5.xlarge'],
+        subnet_ids: [refTo(stack, 'network/private-subnet-a', 'id'), refTo(stack, 'network/private-subnet-b', 'id')],
+        version: refTo(stack, 'cluster/cluster', 'version'),
+        node_repair_config: { enabled: true },
+      });
+    });
+
+    test('requires IMDSv2 with one hop, so pods cannot reach the node role', () => {
+      expect(template.metadata_options).toEqual({
+        http_endpoint: 'enabled',
+        http_tokens: 'required',
+        http_put_response_hop_limit: 1,
+        instance_metadata_tags: 'disabled',
+      });
+    });
+
+    test('encrypts a 50 GiB gp3 root volume', () => {
+      expect(template.block_device_mappings).toEqual([
+        { device_name: '/dev/xvda', ebs: { volume_type: 'gp3', volume_size: 50, encrypted: 'true', delete_on_termination: 'true' } },
+      ]);
+    });
+
+    test('attaches exactly the worker, CNI and ECR read-only policies', () => {
+      const arns = Object.values(resourcesOfType(json, 'aws_iam_role_policy_attachment'))
+        .filter((a) => a.role === refTo(stack, 'node-group/role', 'name'))
+        .map((a) => a.policy_arn)
+        .sort();
+      expect(arns).toEqual(NODE_MANAGED_POLICIES.map((p) => `arn:aws:iam::aws:policy/${p}`).sort());
+    });
+  });
+
+  describe('behaviour', () => {
+    test('takes its bounds from the sizing and leaves the current size to the autoscaler', () => {
+      expect(group.scaling_config).toEqual({ min_size: 3, desired_size: 3, max_size: 7 });
+      expect(group.lifecycle).toEqual({ ignore_changes: ['scaling_config[0].desired_size'] });
+    });
+
+    test('uses the latest launch template version', () => {
+      expect(group.launch_template).toEqual({
+        id: refTo(stack, 'node-group/launch-template', 'id'),
+        version: refTo(stack, 'node-group/launch-template', 'latest_version'),
+      });
+    });
+
+    test('waits for its role policies and the network add-ons', () => {
+      expect(group.depends_on).toEqual(
+        expect.arrayContaining([addressOf(stack, 'cluster/addon-vpc-cni'), addressOf(stack, 'cluster/addon-kube-proxy')]),
+      );
+      expect(group.depends_on).toHaveLength(5);
+    });
+
+    test('tags instances, volumes and interfaces for cost allocation', () => {
+      expect(template.tag_specifications.map((t: { resource_type: string }) => t.resource_type)).toEqual(['instance', 'volume', 'network-interface']);
+      expect(template.tag_specifications[0].tags).toEqual({ 'cost-center': 'cc-test', Name: 'restaurant-test-general-eks-node' });
+    });
+  });
+
+  describe('errors', () => {
+    test.each([
+      [{ ...SIZING, minSize: 4, desiredSize: 3 }, '4 / 3 / 7'],
+      [{ ...SIZING, desiredSize: 8 }, '3 / 8 / 7'],
+      [{ ...SIZING, minSize: 0, desiredSize: 0 }, '0 / 0 / 7'],
+    ])('fails when sizing is not 1 <= min <= desired <= max (%#)', (sizing, got) => {
+      expect(() => build({ sizing })).toThrow(`sizing must satisfy 1 <= minSize <= desiredSize <= maxSize, got ${got} (node group "node-group")`);
+    });
+
+    test('fails when no instance type is given', () => {
+      expect(() => build({ sizing: { ...SIZING, instanceTypes: [] } })).toThrow(
+        'sizing.instanceTypes must list at least one instance type, got none (node group "node-group")',
+      );
+    });
+
+    test('fails when no subnet is given', () => {
+      expect(() => build({ subnets: [] })).toThrow('subnets must list at least one private subnet, got none (node group "node-group")');
+    });
+
+    test('fails when rootVolumeGiB is too small', () => {
+      expect(() => build({ rootVolumeGiB: 8 })).toThrow('rootVolumeGiB must be an integer 20..1000, got 8 (node group "node-group")');
+    });
+  });
+});

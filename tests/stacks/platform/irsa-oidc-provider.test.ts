@@ -1,0 +1,74 @@
+import { EksCluster } from '../../../stacks/constructs/eks-cluster';
+import { IrsaOidcProvider, irsaTrustPolicy } from '../../../stacks/constructs/irsa-oidc-provider';
+import { LogsKmsKey } from '../../../stacks/constructs/logs-kms-key';
+import { Network } from '../../../stacks/constructs/network';
+import { constructStacks } from './fixtures';
+import { parsePolicy, refTo, resourceAt, synthJson } from './synth-json';
+
+describe('IrsaOidcProvider', () => {
+  const stack = constructStacks()();
+  const logKey = new LogsKmsKey(stack, 'logs-key', { aliasName: 'test/logs', region: 'ap-southeast-1' });
+  const network = new Network(stack, 'network', {
+    name: 'restaurant-test',
+    region: 'ap-southeast-1',
+    cidrBlock: '10.10.0.0/16',
+    availabilityZones: ['ap-southeast-1a'],
+    flowLogKey: logKey,
+  });
+  const cluster = new EksCluster(stack, 'cluster', { name: 'restaurant-test', network, logKey });
+  const irsa = new IrsaOidcProvider(stack, 'irsa', { cluster });
+  irsa.createServiceAccountRole(stack, 'ebs-role', {
+    roleName: 'restaurant-test-ebs',
+    serviceAccount: { namespace: 'kube-system', name: 'ebs-csi-controller-sa' },
+    managedPolicies: ['service-role/AmazonEBSCSIDriverPolicy'],
+  });
+  const json = synthJson(stack);
+  const issuer = refTo(stack, 'cluster/cluster', 'identity[0].oidc[0].issuer');
+
+  describe('defaults', () => {
+    test('trusts the cluster\'s issuer for STS, leaving the thumbprint to IAM', () => {
+      const provider = resourceAt(json, stack, 'irsa/provider');
+      expect(provider).toMatchObject({ url: issuer, client_id_list: ['sts.amazonaws.com'] });
+      expect(provider.thumbprint_list).toBeUndefined();
+    });
+  });
+
+  describe('behaviour', () => {
+    test('issuerHostPath strips the scheme from the issuer', () => {
+      const hostPath = `\${replace(${issuer.slice(2, -1)}, "https://", "")}`;
+      const trust = parsePolicy(resourceAt(json, stack, 'ebs-role').assume_role_policy);
+      expect(Object.keys(trust.Statement[0].Condition.StringEquals)).toEqual([`${hostPath}:sub`, `${hostPath}:aud`]);
+    });
+
+    test('createServiceAccountRole trusts exactly one service account and attaches its policies', () => {
+      const trust = parsePolicy(resourceAt(json, stack, 'ebs-role').assume_role_policy);
+      expect(trust.Statement[0]).toMatchObject({
+        Principal: { Federated: refTo(stack, 'irsa/provider', 'arn') },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+      });
+      expect(Object.values(trust.Statement[0].Condition.StringEquals)).toEqual([
+        'system:serviceaccount:kube-system:ebs-csi-controller-sa',
+        'sts.amazonaws.com',
+      ]);
+      expect(resourceAt(json, stack, 'ebs-role-AmazonEBSCSIDriverPolicy')).toMatchObject({
+        role: refTo(stack, 'ebs-role', 'name'),
+        policy_arn: 'arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy',
+      });
+    });
+
+    test('irsaTrustPolicy works from platform outputs alone', () => {
+      const policy = JSON.parse(
+        irsaTrustPolicy(
+          { oidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/oidc.eks.ap-southeast-1.amazonaws.com/id/ABC', oidcIssuerHostPath: 'oidc.eks.ap-southeast-1.amazonaws.com/id/ABC' },
+          { namespace: 'sukhumvit-cafe', name: 'api' },
+        ),
+      );
+      expect(policy.Statement[0].Condition).toEqual({
+        StringEquals: {
+          'oidc.eks.ap-southeast-1.amazonaws.com/id/ABC:sub': 'system:serviceaccount:sukhumvit-cafe:api',
+          'oidc.eks.ap-southeast-1.amazonaws.com/id/ABC:aud': 'sts.amazonaws.com',
+        },
+      });
+    });
+  });
+});

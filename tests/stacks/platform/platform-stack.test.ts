@@ -1,0 +1,182 @@
+import { Testing } from '../../../stacks/cdktf';
+import { AWS_REGIONS } from '../../../stacks/config/regions';
+import { regionNodeSizing } from '../../../stacks/config/region-sizing';
+import {
+  awsPartition,
+  ECR_REPOSITORIES,
+  PlatformStack,
+  type PlatformStackProps,
+  REGION_VPC_CIDRS,
+} from '../../../stacks/stacks/platform-stack';
+import type { PlatformOutputs } from '../../../stacks/stack-contracts';
+import { locationFixture, locationsOf, S3_BACKEND, sampleLocation } from './fixtures';
+import { addressOf, refTo, resourceAt, resourcesOfType, stripVolatile, synthJson } from './synth-json';
+
+describe('PlatformStack', () => {
+  const app = Testing.app();
+  const build = (id: string, props: PlatformStackProps) => new PlatformStack(app, id, props);
+
+  const stack = build('platform-ap-southeast-1', { region: 'ap-southeast-1', locations: locationsOf('ap-southeast-1'), backend: S3_BACKEND });
+  const json = synthJson(stack);
+  const output = (name: string): unknown => json.output?.[name]?.value;
+
+  describe('defaults', () => {
+    test('matches the snapshot for ap-southeast-1', () => {
+      expect(stripVolatile(json)).toMatchSnapshot();
+    });
+
+    test('tags every resource with the stack and the platform cost centre', () => {
+      expect(json.provider?.aws).toEqual([
+        {
+          region: 'ap-southeast-1',
+          default_tags: [{ tags: { 'cost-center': 'cc-0001-platform', owner: 'platform-team', stack: 'platform-ap-southeast-1', 'managed-by': 'cdktf' } }],
+        },
+      ]);
+    });
+
+    test('keeps state in S3 under the stack id, with a lock file', () => {
+      expect(json.terraform?.backend).toEqual({
+        s3: {
+          bucket: 'test-state-bucket',
+          region: 'ap-southeast-1',
+          key: 'restaurant-platform/platform-ap-southeast-1/terraform.tfstate',
+          encrypt: true,
+          use_lockfile: true,
+        },
+      });
+    });
+
+    test('reads nothing from AWS: no data sources, no references to one', () => {
+      expect(json.data).toBeUndefined();
+      expect(JSON.stringify(json)).not.toMatch(/\bdata\.[a-z_]+\./);
+    });
+
+    test('outputs every platform value by resource name, none of them sensitive', () => {
+      expect(Object.keys(json.output ?? {}).sort()).toEqual([
+        'clusterCertificateAuthorityData',
+        'clusterEndpoint',
+        'clusterName',
+        'clusterSecurityGroupId',
+        'databaseSubnetIds',
+        'ecrApiRepositoryUrl',
+        'ecrWsRepositoryUrl',
+        'nodeGroupName',
+        'oidcIssuerHostPath',
+        'oidcProviderArn',
+        'privateSubnetIds',
+        'publicSubnetIds',
+        'vpcCidrBlock',
+        'vpcId',
+      ]);
+      expect(Object.values(json.output ?? {}).filter((o) => o.sensitive)).toEqual([]);
+    });
+  });
+
+  describe('behaviour', () => {
+    test('spans the union of the locations\' zones with the region\'s /16', () => {
+      // kanchanaburi-resort uses a, b and c; sukhumvit-cafe a and b.
+      expect(resourceAt(json, stack, 'network/vpc').cidr_block).toBe('10.10.0.0/16');
+      const zones = Object.values(resourcesOfType(json, 'aws_subnet')).map((s) => s.availability_zone);
+      expect([...new Set(zones)].sort()).toEqual(['ap-southeast-1a', 'ap-southeast-1b', 'ap-southeast-1c']);
+      expect(zones).toHaveLength(9);
+    });
+
+    test('sizes the node group from the region\'s locations', () => {
+      const sizing = regionNodeSizing(locationsOf('ap-southeast-1'));
+      expect(resourceAt(json, stack, 'node-group/node-group').scaling_config).toEqual({
+        min_size: sizing.minSize,
+        desired_size: sizing.desiredSize,
+        max_size: sizing.maxSize,
+      });
+    });
+
+    test('implements PlatformOutputs with references to its resources', () => {
+      const contract: PlatformOutputs = stack;
+      expect(contract.region).toBe('ap-southeast-1');
+      expect(output('clusterSecurityGroupId')).toBe(refTo(stack, 'cluster/cluster', 'vpc_config[0].cluster_security_group_id'));
+      expect(output('clusterCertificateAuthorityData')).toBe(refTo(stack, 'cluster/cluster', 'certificate_authority[0].data'));
+      expect(output('oidcIssuerHostPath')).toBe(`\${replace(${addressOf(stack, 'cluster/cluster')}.identity[0].oidc[0].issuer, "https://", "")}`);
+      expect(output('oidcProviderArn')).toBe(refTo(stack, 'irsa/provider', 'arn'));
+      expect(output('privateSubnetIds')).toEqual(['a', 'b', 'c'].map((z) => refTo(stack, `network/private-subnet-${z}`, 'id')));
+      expect(output('databaseSubnetIds')).toEqual(['a', 'b', 'c'].map((z) => refTo(stack, `network/database-subnet-${z}`, 'id')));
+      expect(output('ecrApiRepositoryUrl')).toBe(refTo(stack, 'registry/repository-api', 'repository_url'));
+      expect(output('ecrWsRepositoryUrl')).toBe(refTo(stack, 'registry/repository-ws', 'repository_url'));
+      expect(output('clusterName')).toBe(refTo(stack, 'cluster/cluster', 'name'));
+    });
+
+    test('names the cluster and ECR repositories', () => {
+      expect(resourceAt(json, stack, 'cluster/cluster').name).toBe('restaurant-ap-southeast-1');
+      expect(Object.values(resourcesOfType(json, 'aws_ecr_repository')).map((r) => r.name)).toEqual(Object.values(ECR_REPOSITORIES));
+    });
+
+    test('installs CoreDNS and the EBS CSI driver (with its IRSA role) once nodes exist', () => {
+      const nodeGroup = addressOf(stack, 'node-group/node-group');
+      expect(resourceAt(json, stack, 'cluster/addon-coredns').depends_on).toEqual([nodeGroup]);
+      expect(resourceAt(json, stack, 'cluster/addon-aws-ebs-csi-driver')).toMatchObject({
+        depends_on: [nodeGroup],
+        service_account_role_arn: refTo(stack, 'ebs-csi-driver-role', 'arn'),
+      });
+    });
+
+    test('gives eu-west-2 its own range and only its own zones', () => {
+      const london = build('platform-eu-west-2', { region: 'eu-west-2', locations: locationsOf('eu-west-2'), backend: S3_BACKEND });
+      const londonJson = synthJson(london);
+      expect(resourceAt(londonJson, london, 'network/vpc').cidr_block).toBe('10.20.0.0/16');
+      expect(Object.values(resourcesOfType(londonJson, 'aws_subnet')).every((s) => String(s.availability_zone).startsWith('eu-west-2'))).toBe(true);
+    });
+
+    test('REGION_VPC_CIDRS gives every known region a distinct /16', () => {
+      const cidrs = Object.keys(AWS_REGIONS).map((region) => REGION_VPC_CIDRS[region]);
+      expect(cidrs.every((c) => /^10\.\d+\.0\.0\/16$/.test(c ?? ''))).toBe(true);
+      expect(new Set(cidrs).size).toBe(Object.keys(AWS_REGIONS).length);
+    });
+
+    test.each([
+      ['ap-southeast-1', 'aws'],
+      ['cn-north-1', 'aws-cn'],
+      ['us-gov-west-1', 'aws-us-gov'],
+    ])('awsPartition(%s) is %s', (region, partition) => {
+      expect(awsPartition(region)).toBe(partition);
+    });
+  });
+
+  describe('errors', () => {
+    test('fails when the id is not platform-<region>', () => {
+      expect(() => build('platform', { region: 'ap-southeast-1', locations: locationsOf('ap-southeast-1'), backend: S3_BACKEND })).toThrow(
+        'id must be "platform-ap-southeast-1" (platform-<region>; it names the state file), got "platform"',
+      );
+    });
+
+    test('fails when the region has no VPC range', () => {
+      expect(() => build('platform-sa-east-1', { region: 'sa-east-1', locations: [], backend: S3_BACKEND })).toThrow(
+        'region must be one of ap-northeast-1, ap-southeast-1, ap-southeast-2, ap-southeast-7, eu-central-1, eu-west-1, eu-west-2, us-east-1, us-west-2 ' +
+          '(regions with a VPC range in REGION_VPC_CIDRS), got "sa-east-1" (stack "platform-sa-east-1")',
+      );
+    });
+
+    test('fails when no location is given', () => {
+      expect(() => build('platform-ap-southeast-7', { region: 'ap-southeast-7', locations: [], backend: S3_BACKEND })).toThrow(
+        'locations must list at least one location of ap-southeast-7, got none (stack "platform-ap-southeast-7")',
+      );
+    });
+
+    test('fails when a location belongs to another region', () => {
+      const locations = [sampleLocation('sukhumvit-cafe'), sampleLocation('london-shoreditch')];
+      expect(() => build('platform-ap-southeast-2', { region: 'ap-southeast-2', locations, backend: S3_BACKEND })).toThrow(
+        'locations[0].region must be "ap-southeast-2" (the stack\'s region), got "ap-southeast-1" (location "sukhumvit-cafe", stack "platform-ap-southeast-2")',
+      );
+    });
+
+    test('fails when the region\'s locations need more nodes than allowed', () => {
+      // Each error test uses its own region: a stack that fails validation stays in the App.
+      const huge = locationFixture(sampleLocation('sukhumvit-cafe'), {
+        region: 'us-west-2',
+        availabilityZones: ['us-west-2a', 'us-west-2b'],
+        api: { maxReplicas: 100, cpuRequestMillicores: 8000 },
+      });
+      expect(() => build('platform-us-west-2', { region: 'us-west-2', locations: [huge], backend: S3_BACKEND })).toThrow(
+        /^node group of region "us-west-2" would need 274 nodes/,
+      );
+    });
+  });
+});
