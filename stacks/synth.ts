@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { App } from './cdktf';
+import { App, disableTokenStackTraces } from './cdktf';
 import { sizingTable } from './cli/sizing-table';
 import { renderTable } from './cli/table';
 import { loadLocations } from './config/load-locations';
@@ -57,6 +57,7 @@ function swapInto(staging: string, target: string): void {
 
 function main(argv: string[]): number {
   const started = process.hrtime.bigint();
+  disableTokenStackTraces(process.env);
   const { values } = parseArgs({
     args: argv,
     options: { outdir: { type: 'string', default: path.join(REPO_ROOT, 'cdktf.out') }, report: { type: 'string' } },
