@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { TIERS } from './location';
 
+/** Ids of the rules in stacks/policy: an area and a number, e.g. `RDS-003`, `K8S-010`. */
+export const POLICY_RULE_ID_PATTERN = /^[A-Z0-9]+-\d{3}$/;
+
 export const LOCATION_ID_PATTERN = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
 const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const TAG_KEY_PATTERN = /^[A-Za-z0-9 _.:/=+@-]{1,128}$/;
@@ -82,6 +85,17 @@ export const locationFileSchema = z
     alertEmail: z.email(),
     databasePasswordVersion: int(1, 1000000).optional(),
     overrides: sizingOverridesSchema.optional(),
+    /** Policy rules this location is exempt from, each with the reason a reviewer accepted. */
+    policyWaivers: z
+      .array(
+        z
+          .object({
+            rule: z.string().regex(POLICY_RULE_ID_PATTERN, 'a policy rule id such as RDS-003 (see `npm run plan` output)'),
+            reason: z.string().trim().min(20).max(500),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 

@@ -69,6 +69,8 @@ export interface Location {
    * when this number changes.
    */
   readonly databasePasswordVersion: number;
+  /** Policy rules waived for this location's stacks, each with its written reason. */
+  readonly policyWaivers: readonly { readonly rule: string; readonly reason: string }[];
   /** The file this location came from, for error messages. */
   readonly sourceFile: string;
 }

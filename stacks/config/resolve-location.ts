@@ -74,6 +74,11 @@ export function resolveLocation(file: string, expectedId: string, parsed: Locati
       problem(`tags.${key}`, `is set by the platform and must not be set in a location file`);
     }
   }
+  const waived = new Set<string>();
+  (parsed.policyWaivers ?? []).forEach((w, i) => {
+    if (waived.has(w.rule)) problem(`policyWaivers[${i}].rule`, `must not waive a rule twice, got "${w.rule}" again`);
+    waived.add(w.rule);
+  });
   if (parsed.domains.api === parsed.domains.cdn) {
     problem('domains.cdn', `must differ from domains.api, got ${describeValue(parsed.domains.cdn)} for both`);
   }
@@ -105,6 +110,7 @@ export function resolveLocation(file: string, expectedId: string, parsed: Locati
       tags: { ...parsed.tags },
       alertEmail: parsed.alertEmail,
       databasePasswordVersion: parsed.databasePasswordVersion ?? 1,
+      policyWaivers: (parsed.policyWaivers ?? []).map((w) => ({ rule: w.rule, reason: w.reason })),
       sourceFile: file,
     },
   };

@@ -31,7 +31,7 @@ describe('a valid location file', () => {
 describe('location file errors', () => {
   test.each<[string, string, string[]]>([
     ['an unknown top-level field', VALID + 'colour: blue\n', [
-      `${FILE}: colour is not a known field (allowed: id, displayName, region, availabilityZones, business, domains, tags, alertEmail, databasePasswordVersion, overrides)`,
+      `${FILE}: colour is not a known field (allowed: id, displayName, region, availabilityZones, business, domains, tags, alertEmail, databasePasswordVersion, overrides, policyWaivers)`,
     ]],
     ['an unknown override section', VALID + 'overrides: {apii: {}}\n', [
       `${FILE}: overrides.apii is not a known field (allowed: database, redis, api, ws, nginx)`,
@@ -109,6 +109,15 @@ describe('location file errors', () => {
     ['the same host for api and cdn', VALID.replace('cdn: cdn.test.example.com', 'cdn: api.test.example.com'), [
       `${FILE}: domains.cdn must differ from domains.api, got "api.test.example.com" for both`,
     ]],
+    ['a waiver without a reason', VALID + 'policyWaivers: [{rule: RDS-003, reason: "because"}]\n', [
+      `${FILE}: policyWaivers[0].reason must be at least 20 characters long, got "because"`,
+    ]],
+    ['a waiver of a malformed rule id', VALID + 'policyWaivers: [{rule: rds3, reason: "single-AZ is fine for the pilot cafe"}]\n', [
+      `${FILE}: policyWaivers[0].rule must be a policy rule id such as RDS-003 (see \`npm run plan\` output), got "rds3"`,
+    ]],
+    ['the same rule waived twice', VALID + 'policyWaivers: [{rule: RDS-003, reason: "single-AZ is fine for the pilot cafe"}, {rule: RDS-003, reason: "single-AZ is fine for the pilot cafe"}]\n', [
+      `${FILE}: policyWaivers[1].rule must not waive a rule twice, got "RDS-003" again`,
+    ]],
     ['broken YAML', 'id: [', [
       `${FILE}: is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 6`,
     ]],
@@ -125,7 +134,7 @@ describe('location file errors', () => {
     expect(problemsOf(text)).toEqual([
       `${FILE}: business.seats must be at least 1, got 0`,
       `${FILE}: alertEmail must be an e-mail address, got "nope"`,
-      `${FILE}: colour is not a known field (allowed: id, displayName, region, availabilityZones, business, domains, tags, alertEmail, databasePasswordVersion, overrides)`,
+      `${FILE}: colour is not a known field (allowed: id, displayName, region, availabilityZones, business, domains, tags, alertEmail, databasePasswordVersion, overrides, policyWaivers)`,
     ]);
   });
 

@@ -1,0 +1,127 @@
+/**
+ * The plan check's result for people (Markdown, fit for a pull-request comment) and for tools
+ * (JSON): per location its stacks' planned changes, policy results with rule ids, waivers and an
+ * estimated monthly cost; per region the shared stacks.
+ */
+import * as path from 'node:path';
+import type { CostEstimate } from '../cost/cost-estimate';
+import { USAGE_BASED_EXCLUSIONS } from '../cost/cost-estimate';
+import { PRICES_AS_OF } from '../cost/price-table';
+import type { RuleResult } from '../policy/policy-types';
+import type { StackPlan } from './plan-runner';
+
+export interface StackReport {
+  readonly plan: StackPlan;
+  readonly policy: readonly RuleResult[];
+  readonly cost: CostEstimate;
+}
+
+export interface PlanReport {
+  readonly ok: boolean;
+  readonly terraformVersion: string;
+  readonly providerSources: readonly string[];
+  readonly wallSeconds: number;
+  readonly stacks: readonly StackReport[];
+  readonly unusedWaivers: readonly { location: string; rule: string }[];
+  /** Every reason the check failed, each naming the stack and the step or rule. */
+  readonly failures: readonly string[];
+}
+
+export function failuresOf(stacks: readonly StackReport[]): string[] {
+  const failures: string[] = [];
+  for (const s of stacks) {
+    if (s.plan.status === 'failed') failures.push(`${s.plan.stack.stack}: terraform ${s.plan.error!.step} failed: ${s.plan.error!.message}`);
+    for (const r of s.policy.filter((p) => p.outcome === 'fail')) {
+      failures.push(`${s.plan.stack.stack}: policy ${r.rule.id} (${r.rule.title}) failed: ${r.violations.map((v) => v.message).join('; ')}`);
+    }
+  }
+  return failures;
+}
+
+const money = (n: number) => `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
+
+function planCell(p: StackPlan): string {
+  if (p.status === 'planned') return `planned: +${p.changes!.add} ~${p.changes!.change} -${p.changes!.destroy}`;
+  if (p.status === 'failed') return `**FAILED at ${p.error!.step}**`;
+  return 'not planned (policy on synthesized JSON)';
+}
+
+function policyCell(results: readonly RuleResult[]): string {
+  const count = (o: RuleResult['outcome']) => results.filter((r) => r.outcome === o).length;
+  const failed = count('fail');
+  return `${failed > 0 ? `**${failed} failed**, ` : ''}${count('pass')} passed${count('waived') ? `, ${count('waived')} waived` : ''}`;
+}
+
+function stackTable(stacks: readonly StackReport[]): string[] {
+  return [
+    '| stack | terraform | validate / plan | policy | est. monthly |',
+    '| --- | --- | --- | --- | --- |',
+    ...stacks.map((s) => `| \`${s.plan.stack.stack}\` | ${planCell(s.plan)} | ${seconds(s.plan.stepMs.validate)} / ${seconds(s.plan.stepMs.plan)} | ${policyCell(s.policy)} | ${money(s.cost.monthlyUsd)} |`),
+  ];
+}
+
+function details(stacks: readonly StackReport[]): string[] {
+  const out: string[] = [];
+  for (const s of stacks) {
+    if (s.plan.status === 'failed') out.push(`- \`${s.plan.stack.stack}\` terraform ${s.plan.error!.step}: ${s.plan.error!.message}`);
+    if (s.plan.status === 'not-planned') out.push(`- \`${s.plan.stack.stack}\` was **not planned**: ${s.plan.reason}`);
+    for (const r of s.policy.filter((p) => p.outcome !== 'pass')) {
+      const ids = [r.rule.id, r.rule.checkov, r.rule.trivy].filter(Boolean).join(' / ');
+      if (r.outcome === 'waived') out.push(`- \`${s.plan.stack.stack}\` ${ids} ${r.rule.title}: **waived**: ${r.waiverReason}`);
+      else for (const v of r.violations) out.push(`- \`${s.plan.stack.stack}\` **${ids}** ${r.rule.title}: ${v.message}`);
+    }
+  }
+  return out;
+}
+
+export function renderMarkdown(report: PlanReport, workDir: string): string {
+  const byLocation = new Map<string, StackReport[]>();
+  const byRegion = new Map<string, StackReport[]>();
+  for (const s of report.stacks) {
+    const key = s.plan.stack.location;
+    if (key) byLocation.set(key, [...(byLocation.get(key) ?? []), s]);
+    else byRegion.set(s.plan.stack.region, [...(byRegion.get(s.plan.stack.region) ?? []), s]);
+  }
+  const lines: string[] = [
+    `## Plan check: ${report.ok ? 'passed' : '**FAILED**'}`,
+    '',
+    `${byLocation.size} location(s), ${report.stacks.length} stacks, ${report.wallSeconds.toFixed(1)} s. ` +
+      `Terraform ${report.terraformVersion}; providers: ${report.providerSources.join(', ')}. ` +
+      'AWS stacks are validated and planned offline with plan-check settings (local state, dummy credentials, ' +
+      'upstream outputs from fixture state files); kubernetes and helm stacks cannot be initialized here and get policy checks on their synthesized JSON only.',
+    '',
+  ];
+  if (report.failures.length > 0) lines.push('### Failures', '', ...report.failures.map((f) => `- ${f}`), '');
+  for (const [location, stacks] of byLocation) {
+    const total = stacks.reduce((sum, s) => sum + s.cost.monthlyUsd, 0);
+    lines.push(`### ${location} (${stacks[0]!.plan.stack.region}): estimated ${money(total)}/month`, '', ...stackTable(stacks), '');
+    const d = details(stacks);
+    if (d.length > 0) lines.push(...d, '');
+  }
+  for (const [region, stacks] of byRegion) {
+    const total = stacks.reduce((sum, s) => sum + s.cost.monthlyUsd, 0);
+    lines.push(`### region ${region} (shared by its locations): estimated ${money(total)}/month`, '', ...stackTable(stacks), '');
+    const d = details(stacks);
+    if (d.length > 0) lines.push(...d, '');
+  }
+  if (report.unusedWaivers.length > 0) {
+    lines.push('### Unused waivers', '', ...report.unusedWaivers.map((w) => `- ${w.location}: ${w.rule} passes; remove the waiver`), '');
+  }
+  const fixtures = [...new Set(report.stacks.flatMap((s) => s.plan.fixtures))].map((f) => path.relative(process.cwd(), f));
+  if (fixtures.length > 0) {
+    lines.push('<details><summary>Cross-stack inputs taken from fixtures</summary>', '', ...fixtures.map((f) => `- \`${f}\``), '', '</details>', '');
+  }
+  const unpriced = [...new Set(report.stacks.flatMap((s) => s.cost.unpriced))];
+  lines.push(
+    `Costs are **estimates** from on-demand list prices as of ${PRICES_AS_OF} (\`stacks/cost/price-table.ts\`), 730 h/month; ` +
+      `they leave out usage-based charges (${USAGE_BASED_EXCLUSIONS}).` + (unpriced.length ? ` Unpriced: ${unpriced.join(', ')}.` : ''),
+    '',
+    `Plans and logs: \`${path.relative(process.cwd(), workDir) || workDir}\`.`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+export function reportJson(report: PlanReport): string {
+  return JSON.stringify(report, null, 2) + '\n';
+}

@@ -1,0 +1,229 @@
+/**
+ * Runs `terraform init`, `validate`, `plan` and `show -json` for every plannable stack of a
+ * synthesized output, in parallel up to the number of cores, each in its own working folder
+ * (a copy of the stack's JSON plus the plan-check override). Progress goes to `log` as it happens.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { StackSummary } from '../synthesize';
+import { stackJsonPath } from '../synthesize';
+import { OVERRIDE_FILE_NAME, planCheckOverride } from './plan-check-override';
+import { cliConfig, type MirroredProvider } from './provider-installation';
+import { runTerraform } from './terraform-cli';
+import { fixtureOutputs, fixtureState, referencedOutputs } from './upstream-fixtures';
+
+export type PlanStep = 'init' | 'validate' | 'plan' | 'show';
+
+export interface ResourceChangeCounts {
+  readonly add: number;
+  readonly change: number;
+  readonly destroy: number;
+}
+
+export interface StackPlan {
+  readonly stack: StackSummary;
+  /** `planned`: all steps passed; `failed`: one failed (see `error`); `not-planned`: see `reason`. */
+  readonly status: 'planned' | 'failed' | 'not-planned';
+  readonly reason?: string;
+  readonly error?: { readonly step: PlanStep | 'prepare'; readonly message: string };
+  readonly stepMs: Partial<Record<PlanStep, number>>;
+  readonly changes?: ResourceChangeCounts;
+  /** `terraform show -json` of the saved plan. */
+  readonly planJsonPath?: string;
+  /** Fixture state files that stood in for upstream stacks. */
+  readonly fixtures: readonly string[];
+}
+
+export interface PlanRunOptions {
+  readonly synthOutdir: string;
+  readonly workDir: string;
+  readonly stacks: readonly StackSummary[];
+  readonly terraformBin: string;
+  readonly mirrored: readonly MirroredProvider[];
+  /** Plan stacks whose providers are not mirrored (the registry must be reachable). */
+  readonly providersFromRegistry: boolean;
+  readonly concurrency?: number;
+  readonly log?: (line: string) => void;
+}
+
+interface StackJson {
+  terraform?: { required_providers?: Record<string, { source?: string; version?: string }> };
+  output?: Record<string, { value?: unknown }>;
+}
+
+function providerAddress(source: string | undefined, name: string): string {
+  const s = source ?? name;
+  const parts = s.split('/');
+  if (parts.length === 1) return `registry.terraform.io/hashicorp/${parts[0]}`;
+  if (parts.length === 2) return `registry.terraform.io/${s}`;
+  return s;
+}
+
+/** Why a stack cannot be planned here, or undefined when it can. */
+export function unplannableReason(json: StackJson, mirrored: readonly MirroredProvider[], providersFromRegistry: boolean): string | undefined {
+  if (providersFromRegistry) return undefined;
+  const missing = Object.entries(json.terraform?.required_providers ?? {})
+    .map(([name, p]) => ({ address: providerAddress(p.source, name), version: p.version }))
+    .filter((p) => !mirrored.some((m) => m.address === p.address && (!p.version || m.versions.includes(p.version))));
+  if (missing.length === 0) return undefined;
+  return (
+    `provider ${missing.map((m) => `${m.address}${m.version ? ` ${m.version}` : ''}`).join(', ')} is not in a filesystem mirror ` +
+    '(set TF_PLUGIN_MIRROR, or PLAN_PROVIDERS_FROM_REGISTRY=1 where the registry is reachable)'
+  );
+}
+
+/** Summarizes `terraform show -json` into add/change/destroy counts (a replace counts as both). */
+export function countChanges(plan: { resource_changes?: { change: { actions: string[] } }[] }): ResourceChangeCounts {
+  let add = 0;
+  let change = 0;
+  let destroy = 0;
+  for (const rc of plan.resource_changes ?? []) {
+    const actions = rc.change.actions;
+    if (actions.includes('create')) add++;
+    if (actions.includes('delete')) destroy++;
+    if (actions.length === 1 && actions[0] === 'update') change++;
+  }
+  return { add, change, destroy };
+}
+
+/** The first error diagnostics of `terraform validate -json`, one line each. */
+function validateErrors(stdout: string): string {
+  try {
+    const result = JSON.parse(stdout) as { valid: boolean; diagnostics: { severity: string; summary: string; detail?: string; address?: string; range?: { filename: string; start: { line: number } } }[] };
+    return result.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => `${d.summary}${d.address ? ` (${d.address})` : ''}${d.detail ? `: ${d.detail.split('\n')[0]}` : ''}`)
+      .join('; ');
+  } catch {
+    return stdout.trim();
+  }
+}
+
+function firstErrorLines(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.replace(/^[│╷╵]\s?/, '').trim()).filter(Boolean);
+  const start = lines.findIndex((l) => l.startsWith('Error:'));
+  return (start >= 0 ? lines.slice(start, start + 4) : lines.slice(0, 4)).join(' ');
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, worker: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) await worker(items[next++]!);
+  });
+  await Promise.all(runners);
+}
+
+export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const elapsed = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s]`;
+  const width = Math.max(...options.stacks.map((s) => s.stack.length));
+  const say = (stack: string, message: string) => log(`${elapsed()} ${stack.padEnd(width)}  ${message}`);
+
+  fs.mkdirSync(options.workDir, { recursive: true });
+  const cacheDir = path.join(options.workDir, 'plugin-cache');
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const cliConfigPath = path.join(options.workDir, 'terraform.rc');
+  fs.writeFileSync(cliConfigPath, cliConfig(options.mirrored, cacheDir));
+  const env = {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: cliConfigPath,
+    TF_IN_AUTOMATION: '1',
+    TF_INPUT: '0',
+    CHECKPOINT_DISABLE: '1',
+  };
+
+  const jsonOf = (stack: string) => JSON.parse(fs.readFileSync(stackJsonPath(options.synthOutdir, stack), 'utf8')) as StackJson;
+  const results = new Map<string, StackPlan>();
+  const plannable: { summary: StackSummary; dir: string; fixtures: string[]; providerSet: string }[] = [];
+
+  for (const summary of options.stacks) {
+    const json = jsonOf(summary.stack);
+    const reason = unplannableReason(json, options.mirrored, options.providersFromRegistry);
+    if (reason) {
+      results.set(summary.stack, { stack: summary, status: 'not-planned', reason, stepMs: {}, fixtures: [] });
+      say(summary.stack, `not planned: ${reason}`);
+      continue;
+    }
+    const dir = path.join(options.workDir, 'stacks', summary.stack);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.copyFileSync(stackJsonPath(options.synthOutdir, summary.stack), path.join(dir, 'cdk.tf.json'));
+      const fixturePaths = new Map<string, string>();
+      for (const [source, outputs] of referencedOutputs(json)) {
+        const upstream = source.replace('cross-stack-reference-input-', '');
+        const file = path.join(options.workDir, 'fixtures', summary.stack, `${upstream}.tfstate`);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, fixtureState(fixtureOutputs(upstream, jsonOf(upstream), outputs, summary.region)));
+        fixturePaths.set(source, file);
+      }
+      fs.writeFileSync(path.join(dir, OVERRIDE_FILE_NAME), JSON.stringify(planCheckOverride(json as object, fixturePaths), null, 2));
+      plannable.push({ summary, dir, fixtures: [...fixturePaths.values()], providerSet: JSON.stringify(json.terraform?.required_providers ?? {}) });
+    } catch (err) {
+      results.set(summary.stack, { stack: summary, status: 'failed', error: { step: 'prepare', message: (err as Error).message }, stepMs: {}, fixtures: [] });
+      say(summary.stack, `FAILED prepare: ${(err as Error).message}`);
+    }
+  }
+
+  const runStack = async (item: (typeof plannable)[number], skipInit: boolean, initMs?: number): Promise<void> => {
+    const stepMs: Partial<Record<PlanStep, number>> = initMs === undefined ? {} : { init: initMs };
+    const fail = (step: PlanStep, message: string) => {
+      results.set(item.summary.stack, { stack: item.summary, status: 'failed', error: { step, message }, stepMs, fixtures: item.fixtures });
+      say(item.summary.stack, `FAILED ${step}: ${message}`);
+    };
+    const step = async (name: PlanStep, args: string[]) => {
+      say(item.summary.stack, `${name} ...`);
+      const run = await runTerraform(options.terraformBin, args, { cwd: item.dir, env });
+      stepMs[name] = run.ms;
+      if (run.code === 0) say(item.summary.stack, `${name} ok (${(run.ms / 1000).toFixed(1)}s)`);
+      return run;
+    };
+    if (!skipInit) {
+      const init = await step('init', ['init', '-input=false', '-no-color']);
+      if (init.code !== 0) return fail('init', firstErrorLines(init.stderr));
+    }
+    const validate = await step('validate', ['validate', '-json', '-no-color']);
+    if (validate.code !== 0) return fail('validate', validateErrors(validate.stdout));
+    const plan = await step('plan', ['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan']);
+    if (plan.code !== 0) return fail('plan', firstErrorLines(plan.stderr));
+    const show = await step('show', ['show', '-json', '-no-color', 'tfplan']);
+    if (show.code !== 0) return fail('show', firstErrorLines(show.stderr));
+    const planJsonPath = path.join(item.dir, 'plan.json');
+    fs.writeFileSync(planJsonPath, show.stdout);
+    const changes = countChanges(JSON.parse(show.stdout));
+    results.set(item.summary.stack, { stack: item.summary, status: 'planned', stepMs, changes, planJsonPath, fixtures: item.fixtures });
+    say(item.summary.stack, `planned: ${changes.add} to add, ${changes.change} to change, ${changes.destroy} to destroy`);
+  };
+
+  // One init per provider set fills the shared plugin cache before any init runs in parallel.
+  const firstOfSet = new Map<string, (typeof plannable)[number]>();
+  for (const item of plannable) if (!firstOfSet.has(item.providerSet)) firstOfSet.set(item.providerSet, item);
+  const initFailed = new Set<string>();
+  for (const item of firstOfSet.values()) {
+    say(item.summary.stack, 'init (fills the shared provider cache) ...');
+    const init = await runTerraform(options.terraformBin, ['init', '-input=false', '-no-color'], { cwd: item.dir, env });
+    if (init.code !== 0) {
+      initFailed.add(item.providerSet);
+      results.set(item.summary.stack, { stack: item.summary, status: 'failed', error: { step: 'init', message: firstErrorLines(init.stderr) }, stepMs: { init: init.ms }, fixtures: item.fixtures });
+      say(item.summary.stack, `FAILED init: ${firstErrorLines(init.stderr)}`);
+    } else {
+      say(item.summary.stack, `init ok (${(init.ms / 1000).toFixed(1)}s)`);
+      (item as { initMs?: number }).initMs = init.ms;
+    }
+  }
+
+  const concurrency = options.concurrency ?? Math.max(1, os.availableParallelism());
+  await pool(plannable, concurrency, async (item) => {
+    const first = firstOfSet.get(item.providerSet) === item;
+    if (first && initFailed.has(item.providerSet)) return;
+    if (!first && initFailed.has(item.providerSet)) {
+      results.set(item.summary.stack, { stack: item.summary, status: 'failed', error: { step: 'init', message: 'skipped: init of the same provider set failed' }, stepMs: {}, fixtures: item.fixtures });
+      return;
+    }
+    await runStack(item, first, first ? (item as { initMs?: number }).initMs : undefined);
+  });
+
+  return options.stacks.map((s) => results.get(s.stack)!);
+}
