@@ -37,6 +37,10 @@ export interface KubernetesServiceTarget {
   readonly port: number;
 }
 
+/** Allowed values of `forwardedProto`: the connection's own scheme, or https fixed. */
+export const FORWARDED_PROTO_VALUES = ['$scheme', 'https'] as const;
+export type ForwardedProto = (typeof FORWARDED_PROTO_VALUES)[number];
+
 /** Everything both modes render identically. */
 export interface NginxCommonSpec {
   /**
@@ -54,6 +58,21 @@ export interface NginxCommonSpec {
   /** @default 'auto' (one per CPU) */
   readonly workerProcesses?: number | 'auto';
   /**
+   * How long a gracefully stopping nginx (SIGQUIT) waits for open connections before it closes
+   * them. Without it, one open websocket keeps a stopping worker alive until something kills it;
+   * with it, nginx ends the connections itself (clients reconnect to another instance) and exits.
+   * In Kubernetes it must end before the pod's grace period does (see `nginx-gateway.ts`).
+   * @default 20
+   */
+  readonly workerShutdownTimeoutSeconds?: number;
+  /**
+   * What nginx sends upstream as `X-Forwarded-Proto`. `$scheme` is the scheme of the connection
+   * nginx itself accepted; behind a load balancer that terminates TLS that is always `http`, so
+   * such a deployment passes `https` (the only scheme its clients can use).
+   * @default '$scheme'
+   */
+  readonly forwardedProto?: ForwardedProto;
+  /**
    * Connections per worker, client and upstream sides together (a websocket costs two).
    * @default 4096
    */
@@ -65,8 +84,11 @@ export interface NginxCommonSpec {
    */
   readonly clientKeepaliveRequests?: number;
   /**
-   * Idle timeout of client connections; longer than the cloud load balancer's idle timeout
-   * (ALB: 60 s), so the balancer, not nginx, closes idle connections and never reuses a dead one.
+   * Idle timeout of client connections. In front of nginx is an AWS Network Load Balancer: a
+   * layer-4 balancer that keeps no connection pool of its own, but forgets a flow that stays idle
+   * for 350 s (fixed for TLS listeners) and then answers its next packet with a reset. Staying well
+   * below that, nginx ends idle keep-alive connections itself with an orderly close that the client
+   * sees, instead of the client sending its next request into a flow the NLB has dropped.
    * @default 75
    */
   readonly clientKeepaliveTimeoutSeconds?: number;
@@ -237,6 +259,8 @@ function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): Resol
     listenAddress: spec.listenAddress,
     workerProcesses: spec.workerProcesses ?? 'auto',
     workerConnections: spec.workerConnections ?? 4096,
+    workerShutdownTimeoutSeconds: spec.workerShutdownTimeoutSeconds ?? 20,
+    forwardedProto: spec.forwardedProto ?? '$scheme',
     clientKeepaliveRequests: spec.clientKeepaliveRequests ?? 10000,
     clientKeepaliveTimeoutSeconds: spec.clientKeepaliveTimeoutSeconds ?? 75,
     clientMaxBodySize: spec.clientMaxBodySize ?? '10m',
@@ -262,6 +286,7 @@ function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): Resol
   }
   for (const field of [
     'workerConnections',
+    'workerShutdownTimeoutSeconds',
     'clientKeepaliveRequests',
     'clientKeepaliveTimeoutSeconds',
     'apiConnectTimeoutSeconds',
@@ -272,6 +297,9 @@ function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): Resol
     'gzipMinLengthBytes',
   ] as const) {
     requirePositiveInteger(field, common[field]);
+  }
+  if (!FORWARDED_PROTO_VALUES.includes(common.forwardedProto)) {
+    fail('forwardedProto', `be ${FORWARDED_PROTO_VALUES.map((v) => JSON.stringify(v)).join(' or ')}`, common.forwardedProto);
   }
   if (typeof common.clientMaxBodySize !== 'string' || !/^\d+[kKmMgG]?$/.test(common.clientMaxBodySize)) {
     fail('clientMaxBodySize', 'be an nginx size such as "10m", "512k" or "1048576"', common.clientMaxBodySize);
@@ -293,7 +321,7 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     'proxy_set_header Host $host;',
     'proxy_set_header X-Real-IP $remote_addr;',
     'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-    'proxy_set_header X-Forwarded-Proto $scheme;',
+    `proxy_set_header X-Forwarded-Proto ${c.forwardedProto};`,
     'proxy_set_header X-Request-Id $request_id;',
   ];
   const logFields = [
@@ -317,6 +345,8 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     `worker_processes ${c.workerProcesses};`,
     `pid ${c.pidFile};`,
     `error_log ${c.errorLogPath} warn;`,
+    '# A graceful stop (SIGQUIT) closes connections still open after this, websockets included.',
+    `worker_shutdown_timeout ${c.workerShutdownTimeoutSeconds}s;`,
     '',
     'events {',
     `    worker_connections ${c.workerConnections};`,

@@ -2,6 +2,7 @@
  * Builds every stack of the platform from the validated locations: one platform and one addons
  * stack per region, one data and one app stack per location. Stack ids are a contract (they name
  * state files): `platform-<region>`, `addons-<region>`, `<location>-data`, `<location>-app`.
+ * Deploy order (cdktf follows it): platform, data, addons, app.
  */
 import type { Construct } from 'constructs';
 import type { BackendConfig } from './backend';
@@ -39,7 +40,14 @@ export function buildPlatformApp(scope: Construct, options: PlatformAppOptions):
   for (const [region, regionLocations] of locationsByRegion(options.locations)) {
     const platform = new PlatformStack(scope, `platform-${region}`, { region, locations: regionLocations, backend: options.backend });
     platforms.set(region, platform);
-    addons.set(region, new AddonsStack(scope, `addons-${region}`, { region, platform, backend: options.backend }));
+    const regionAddons = new AddonsStack(scope, `addons-${region}`, {
+      region,
+      platform,
+      controllerRoles: platform.controllerRoles,
+      kubernetesVersion: platform.cluster.kubernetesVersion,
+      backend: options.backend,
+    });
+    addons.set(region, regionAddons);
 
     for (const location of regionLocations) {
       const data = new LocationDataStack(scope, `${location.id}-data`, { location, platform, backend: options.backend });
@@ -50,6 +58,9 @@ export function buildPlatformApp(scope: Construct, options: PlatformAppOptions):
         backend: options.backend,
         imageTag: options.imageTag,
       });
+      // The nginx Service needs the AWS Load Balancer Controller (addons) to get its NLB, and only
+      // the controller can delete that NLB again: deploy addons first, destroy the app first.
+      app.addDependency(regionAddons);
       locations.set(location.id, { location, data, app });
     }
   }

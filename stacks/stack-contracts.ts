@@ -50,4 +50,10 @@ export interface LocationDataOutputs {
   };
   /** IAM role assumed by the api's Kubernetes service account (IRSA). */
   readonly appRoleArn: string;
+  /**
+   * ACM certificate of `domains.api`, in the location's region, for the TLS listener of the
+   * nginx Network Load Balancer. Issued (DNS-validated) by the time the value resolves, so the
+   * app stack never puts a certificate pending validation on the listener.
+   */
+  readonly apiCertificateArn: string;
 }

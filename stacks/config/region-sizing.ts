@@ -48,10 +48,11 @@ export const NODE_ALLOCATABLE: ResourceDemand = { cpuMillicores: 3920, memoryMiB
 export const DAEMONSET_REQUESTS_PER_NODE: ResourceDemand = { cpuMillicores: 250, memoryMiB: 512, pods: 4 };
 
 /**
- * Cluster-wide add-ons (coredns, ebs-csi-controller, metrics-server, kube-prometheus-stack). Keep in
+ * Cluster-wide add-ons (coredns, ebs-csi-controller, metrics-server, kube-prometheus-stack,
+ * aws-load-balancer-controller, cluster-autoscaler). Keep in
  * step with the requests in `charts/<chart>/values.yaml`: two Prometheus replicas at 500m / 2 GiB dominate.
  */
-export const CLUSTER_ADDON_REQUESTS: ResourceDemand = { cpuMillicores: 2000, memoryMiB: 6144, pods: 16 };
+export const CLUSTER_ADDON_REQUESTS: ResourceDemand = { cpuMillicores: 2200, memoryMiB: 6656, pods: 19 };
 
 /**
  * Requests of one nginx pod (nginx plus its Prometheus exporter). Location sizing fixes nginx's

@@ -111,6 +111,9 @@ export class EksNodeGroup extends Construct {
       nodeRepairConfig: { enabled: true },
       // Nodes only join once their role can do so and the network add-ons are there to make them Ready.
       dependsOn: [...attachments, ...cluster.networkAddons],
+      // No autoscaler tags here: EKS tags the group's Auto Scaling group itself with
+      // `k8s.io/cluster-autoscaler/enabled` and `k8s.io/cluster-autoscaler/<cluster>` (tags of this
+      // resource would not reach the Auto Scaling group anyway); see `cluster-autoscaler-role.ts`.
       lifecycle: {
         // The cluster autoscaler owns the current size; an apply must not undo its scaling.
         ignoreChanges: ['scaling_config[0].desired_size'],

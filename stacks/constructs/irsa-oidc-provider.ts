@@ -10,7 +10,7 @@ import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-con
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { Construct } from 'constructs';
-import { Fn } from '../cdktf';
+import { Fn, Token } from '../cdktf';
 import type { PlatformOutputs } from '../stack-contracts';
 import type { EksCluster } from './eks-cluster';
 
@@ -64,7 +64,8 @@ export class IrsaOidcProvider extends Construct {
   readonly resource: IamOpenidConnectProvider;
   /** The issuer without `https://`, as trust-policy condition keys name it. */
   readonly issuerHostPath: string;
-  private readonly partition: string;
+  /** Partition of the cluster (`aws`, `aws-cn`, `aws-us-gov`), for ARNs in the roles' policies. */
+  readonly partition: string;
 
   constructor(scope: Construct, id: string, props: IrsaOidcProviderProps) {
     super(scope, id);
@@ -82,6 +83,7 @@ export class IrsaOidcProvider extends Construct {
 
   /** An IAM role only `serviceAccount` can assume, with the given AWS managed policies attached. */
   createServiceAccountRole(scope: Construct, id: string, options: ServiceAccountRoleOptions): IamRole {
+    validateServiceAccountRole(`${scope.node.id}/${id}`, options);
     const role = new IamRole(scope, id, {
       name: options.roleName,
       description: `IRSA role of service account ${options.serviceAccount.namespace}/${options.serviceAccount.name}`,
@@ -94,5 +96,33 @@ export class IrsaOidcProvider extends Construct {
       });
     }
     return role;
+  }
+}
+
+/** IAM role names: 1-64 of letters, digits and `+=,.@_-`. */
+const IAM_ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
+/** Kubernetes namespaces are DNS labels (RFC 1123). */
+const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Service account names are DNS subdomains (RFC 1123). */
+const SERVICE_ACCOUNT_NAME_PATTERN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * A role whose trust policy names a service account that cannot exist is never assumable, and
+ * nothing reports it until a pod fails to get credentials: refuse it at synth instead.
+ */
+function validateServiceAccountRole(id: string, options: ServiceAccountRoleOptions): void {
+  const { roleName, serviceAccount } = options;
+  if (!Token.isUnresolved(roleName) && !IAM_ROLE_NAME_PATTERN.test(roleName)) {
+    throw new Error(`roleName must be 1-64 letters, digits or +=,.@_- characters, got "${roleName}" (service account role "${id}")`);
+  }
+  if (!Token.isUnresolved(serviceAccount.namespace) && !NAMESPACE_PATTERN.test(serviceAccount.namespace)) {
+    throw new Error(
+      `serviceAccount.namespace must be a Kubernetes namespace name (1-63 lowercase letters, digits or -, starting and ending with a letter or digit), got "${serviceAccount.namespace}" (service account role "${id}")`,
+    );
+  }
+  if (!Token.isUnresolved(serviceAccount.name) && !SERVICE_ACCOUNT_NAME_PATTERN.test(serviceAccount.name)) {
+    throw new Error(
+      `serviceAccount.name must be a Kubernetes service account name (lowercase DNS subdomain, at most 253 characters), got "${serviceAccount.name}" (service account role "${id}")`,
+    );
   }
 }

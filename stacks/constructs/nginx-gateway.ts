@@ -3,6 +3,12 @@
  * (least_conn) and the websocket servers (ip_hash) over their headless Services' pod addresses.
  * ConfigMap (rendered by `nginx/nginx-config.ts`, the one renderer), Deployment with a fixed
  * replica count (nginx is not autoscaled), LoadBalancer Service, PodDisruptionBudget.
+ *
+ * TLS ends at the NLB (a TLS listener on 443 with the data stack's ACM certificate); the NLB
+ * forwards plain TCP to nginx on 8080. Only 443 is exposed: there is no port 80 to redirect from,
+ * because behind a TLS-terminating NLB nginx cannot tell an HTTP connection from a decrypted
+ * HTTPS one (that would need the PROXY protocol or a second target port), and a plain-HTTP
+ * listener that served the API would send bearer tokens in the clear.
  */
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
@@ -13,6 +19,7 @@ import { PodDisruptionBudgetV1 } from '@cdktf/provider-kubernetes/lib/pod-disrup
 import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 import { NGINX_CONTAINER_PORT, NGINX_CONTAINER_UID, NGINX_IMAGE, renderNginxConfig } from '../../nginx/nginx-config';
+import { Token } from '../cdktf';
 import {
   type ContainerResources,
   type PeakResources,
@@ -90,8 +97,14 @@ export const NGINX_EXPORTER_DEFAULT_RESOURCES: ContainerResources = {
 /** Where the ConfigMap is mounted; nginx is started with `-c` on the file in it. */
 const CONFIG_DIR = '/etc/nginx/k8s';
 const CONFIG_KEY = 'nginx.conf';
-/** The port the Network Load Balancer listens on. TLS needs a certificate the contracts do not carry yet. */
-const PUBLIC_PORT = 80;
+/** The one port the Network Load Balancer listens on: TLS, terminated by the NLB. */
+export const NLB_TLS_PORT = 443;
+/** ELB security policy of the TLS listener: TLS 1.3 and 1.2 only (no TLS 1.0/1.1). */
+export const NLB_TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
+/** Seconds between the end of nginx's `worker_shutdown_timeout` and SIGKILL: sockets closed, workers exited. */
+const NGINX_EXIT_MARGIN_SECONDS = 5;
+/** An ACM certificate; the region is checked separately, against the location's. */
+const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]+$/;
 
 export interface NginxGatewayProps {
   readonly namespace: LocationNamespace;
@@ -103,6 +116,11 @@ export interface NginxGatewayProps {
   readonly replicas: number;
   /** The ws service's ping interval; nginx's websocket timeouts are derived from it. */
   readonly websocketHeartbeatIntervalMs: number;
+  /**
+   * ARN of the issued ACM certificate for `domains.api` in the location's region
+   * (`LocationDataOutputs.apiCertificateArn`); the NLB's TLS listener serves it.
+   */
+  readonly tlsCertificateArn: string;
   /** @default CLUSTER_DNS_IP */
   readonly clusterDnsIp?: string;
   /** @default NGINX_RESOLVER_VALID_SECONDS */
@@ -119,10 +137,18 @@ export interface NginxGatewayProps {
   readonly preStopSleepSeconds?: number;
   /**
    * nginx stops gracefully (the image's stop signal is SIGQUIT) and waits for open connections;
-   * websockets still open at the end are cut, and their clients reconnect to another pod.
+   * websockets still open after workerShutdownTimeoutSeconds are closed by nginx itself, and their
+   * clients reconnect to another pod.
    * @default 60
    */
   readonly terminationGracePeriodSeconds?: number;
+  /**
+   * nginx's `worker_shutdown_timeout`: after the preStop sleep, how long nginx waits for open
+   * connections (in practice: websockets) before closing them and exiting. Must end before
+   * SIGKILL, i.e. be below terminationGracePeriodSeconds minus preStopSleepSeconds.
+   * @default - terminationGracePeriodSeconds - preStopSleepSeconds - 5, at least 1 (40 with the defaults)
+   */
+  readonly workerShutdownTimeoutSeconds?: number;
 }
 
 export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
@@ -165,6 +191,23 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
     if (!Number.isInteger(terminationGracePeriodSeconds) || terminationGracePeriodSeconds <= preStopSleepSeconds) {
       throw new Error(`terminationGracePeriodSeconds must be an integer above preStopSleepSeconds (${preStopSleepSeconds}), got ${terminationGracePeriodSeconds} ${at}`);
     }
+    // What is left of the grace period once the preStop sleep is over and nginx gets SIGQUIT.
+    const shutdownWindowSeconds = terminationGracePeriodSeconds - preStopSleepSeconds;
+    const workerShutdownTimeoutSeconds = props.workerShutdownTimeoutSeconds ?? Math.max(1, shutdownWindowSeconds - NGINX_EXIT_MARGIN_SECONDS);
+    if (!Number.isInteger(workerShutdownTimeoutSeconds) || workerShutdownTimeoutSeconds < 1 || workerShutdownTimeoutSeconds >= shutdownWindowSeconds) {
+      throw new Error(
+        `workerShutdownTimeoutSeconds must be a positive integer below terminationGracePeriodSeconds (${terminationGracePeriodSeconds}) minus preStopSleepSeconds (${preStopSleepSeconds}), i.e. below ${shutdownWindowSeconds}, got ${workerShutdownTimeoutSeconds} ${at}`,
+      );
+    }
+    const tlsCertificateArn = props.tlsCertificateArn;
+    if (!Token.isUnresolved(tlsCertificateArn)) {
+      const region = ACM_CERTIFICATE_ARN.exec(tlsCertificateArn ?? '')?.[1];
+      if (region !== location.region) {
+        throw new Error(
+          `tlsCertificateArn must be the ARN of an ACM certificate in ${location.region} (arn:aws:acm:${location.region}:<account>:certificate/<id>; an NLB uses certificates of its own region only), got "${String(tlsCertificateArn)}" ${at}`,
+        );
+      }
+    }
 
     this.renderedConfig = renderNginxConfig({
       mode: 'kubernetes',
@@ -176,6 +219,10 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
       listenPort: NGINX_CONTAINER_PORT,
       // `auto` would start one worker per node CPU, not per CPU of this container's limit.
       workerProcesses: Math.max(1, Math.ceil(resources.cpuLimitMillicores / 1000)),
+      workerShutdownTimeoutSeconds,
+      // nginx only ever sees the NLB's decrypted TCP, so `$scheme` would say http; clients can
+      // reach it over TLS only (the Service exposes nothing but 443).
+      forwardedProto: 'https',
     });
     this.configChecksum = createHash('sha256').update(this.renderedConfig).digest('hex');
 
@@ -284,6 +331,11 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
           'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
           'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
           'service.beta.kubernetes.io/aws-load-balancer-attributes': 'load_balancing.cross_zone.enabled=true',
+          // TLS listener on 443 with the location's certificate; plain TCP from the NLB to nginx.
+          'service.beta.kubernetes.io/aws-load-balancer-ssl-cert': tlsCertificateArn,
+          'service.beta.kubernetes.io/aws-load-balancer-ssl-ports': String(NLB_TLS_PORT),
+          'service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy': NLB_TLS_POLICY,
+          'service.beta.kubernetes.io/aws-load-balancer-backend-protocol': 'tcp',
           // Client IP preservation is off by default for IP targets over TCP. 30 s deregistration
           // (default 300) keeps a rollout short; nginx's preStop sleep covers it for new connections.
           'service.beta.kubernetes.io/aws-load-balancer-target-group-attributes':
@@ -299,7 +351,7 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
         // it keeps client IPs if someone switches to instance targets, where Cluster would SNAT.
         externalTrafficPolicy: 'Local',
         selector,
-        port: [{ name: 'http', port: PUBLIC_PORT, targetPort: 'http', protocol: 'TCP' }],
+        port: [{ name: 'https', port: NLB_TLS_PORT, targetPort: 'http', protocol: 'TCP' }],
       },
       waitForLoadBalancer: true,
     });

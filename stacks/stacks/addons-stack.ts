@@ -1,7 +1,14 @@
 /**
  * `addons-<region>`: cluster-wide software on a region's EKS cluster. metrics-server (every HPA
  * reads CPU from it) and kube-prometheus-stack (Prometheus, Alertmanager, Grafana) in the
- * `monitoring` namespace, plus the `gp3` StorageClass their volumes use.
+ * `monitoring` namespace, plus the `gp3` StorageClass their volumes use; and in `kube-system` the
+ * two controllers the app stacks depend on: the AWS Load Balancer Controller (the nginx Service's
+ * Network Load Balancer) and the cluster autoscaler (nodes for the pods the HPAs add).
+ *
+ * Ordering: every `<location>-app` stack depends on this stack (`buildPlatformApp` adds the
+ * dependency), so `cdktf deploy` installs the controller before any LoadBalancer Service exists,
+ * and `cdktf destroy` removes the app stacks (and with them their NLBs, which only the controller
+ * can delete) before the controller. Deploy order: platform, data, addons, app.
  *
  * Chart values live in `charts/<chart>/values.yaml`, read at synth time, so they can be reviewed
  * and diffed as YAML. The providers reach the cluster through `clusterAccess`: the endpoint is
@@ -9,7 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Release } from '@cdktf/provider-helm/lib/release';
+import { Release, type ReleaseSet } from '@cdktf/provider-helm/lib/release';
 import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
@@ -21,12 +28,35 @@ import { applyBackend, type BackendConfig } from '../backend';
 import { Fn, TerraformStack, Token } from '../cdktf';
 import { clusterAccess } from '../cluster-access';
 import { AWS_REGIONS, knownRegions } from '../config/regions';
+import { CLUSTER_AUTOSCALER_SERVICE_ACCOUNT } from '../constructs/cluster-autoscaler-role';
+import { EKS_KUBERNETES_VERSION } from '../constructs/eks-cluster';
+import { LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT } from '../constructs/load-balancer-controller-role';
 import type { PlatformOutputs } from '../stack-contracts';
+
+/**
+ * IRSA roles of the controllers this stack installs, created by the platform stack
+ * (`PlatformStack.controllerRoles`). Kept here rather than in PlatformOutputs for now: it belongs
+ * in `stack-contracts.ts` once that file is free to change.
+ */
+export interface ClusterControllerRoles {
+  /** Trusted by `kube-system/aws-load-balancer-controller`. */
+  readonly loadBalancerControllerRoleArn: string;
+  /** Trusted by `kube-system/cluster-autoscaler`. */
+  readonly clusterAutoscalerRoleArn: string;
+}
 
 export interface AddonsStackProps {
   readonly region: string;
   /** The region's platform stack (or its outputs): the cluster the add-ons go on. */
   readonly platform: PlatformOutputs;
+  /** IRSA roles of the AWS Load Balancer Controller and the cluster autoscaler. */
+  readonly controllerRoles: ClusterControllerRoles;
+  /**
+   * Kubernetes minor version of the cluster; picks the cluster autoscaler image, which must match
+   * it. Must have a row in CLUSTER_AUTOSCALER_IMAGE_TAGS.
+   * @default EKS_KUBERNETES_VERSION
+   */
+  readonly kubernetesVersion?: string;
   readonly backend: BackendConfig;
 }
 
@@ -52,7 +82,34 @@ export const ADDON_CHARTS = {
     repository: 'https://prometheus-community.github.io/helm-charts',
     version: '77.14.0',
   },
+  /**
+   * Controller v2.13.2. Its IAM policy is `stacks/constructs/policies/`
+   * `aws-load-balancer-controller-iam-policy.json`: bump both together.
+   */
+  awsLoadBalancerController: {
+    chart: 'aws-load-balancer-controller',
+    repository: 'https://aws.github.io/eks-charts',
+    version: '1.13.2',
+  },
+  /** The image is pinned separately, per Kubernetes version, in CLUSTER_AUTOSCALER_IMAGE_TAGS. */
+  clusterAutoscaler: {
+    chart: 'cluster-autoscaler',
+    repository: 'https://kubernetes.github.io/autoscaler',
+    version: '9.52.1',
+  },
 } as const satisfies Record<string, HelmChartSource>;
+
+/**
+ * The cluster autoscaler image per Kubernetes minor version: the autoscaler vendors the scheduler
+ * of its own minor version, and upstream supports it only against that control-plane version.
+ * Upgrading the cluster means adding a row here first (like EKS_ADDON_VERSIONS).
+ */
+export const CLUSTER_AUTOSCALER_IMAGE_TAGS: Readonly<Record<string, string>> = {
+  '1.34': 'v1.34.2',
+};
+
+/** The helm `set` key of the IRSA role annotation (dots inside a key are escaped for helm). */
+export const IRSA_ROLE_ANNOTATION_KEY = 'eks\\.amazonaws\\.com/role-arn';
 
 export const MONITORING_NAMESPACE = 'monitoring';
 /** The Secret that `charts/kube-prometheus-stack/values.yaml` names as Grafana's admin login. */
@@ -90,21 +147,36 @@ export function readChartValues(chart: string, chartsDir: string = CHARTS_DIR): 
   return text;
 }
 
+/**
+ * Per-region chart values as a helm `set` list, every value typed `string` so helm never reads an
+ * id or ARN as a number or boolean. Values that differ by region go here rather than into the
+ * values files, which stay the same for every region.
+ */
+export function helmSetValues(values: Readonly<Record<string, string>>): ReleaseSet[] {
+  return Object.entries(values).map(([name, value]) => ({ name, value, type: 'string' }));
+}
+
 export class AddonsStack extends TerraformStack {
   readonly namespace: NamespaceV1;
   readonly storageClass: StorageClassV1;
   readonly metricsServer: Release;
   readonly kubePrometheusStack: Release;
+  readonly awsLoadBalancerController: Release;
+  readonly clusterAutoscaler: Release;
 
   constructor(scope: Construct, id: string, props: AddonsStackProps) {
     super(scope, id);
-    validate(id, props);
+    const kubernetesVersion = props.kubernetesVersion ?? EKS_KUBERNETES_VERSION;
+    validate(id, props, kubernetesVersion);
+    const { platform, controllerRoles } = props;
     // Read before any construct exists, so a bad values file stops synth with nothing built.
     const metricsServerValues = readChartValues(ADDON_CHARTS.metricsServer.chart);
     const kubePrometheusStackValues = readChartValues(ADDON_CHARTS.kubePrometheusStack.chart);
+    const loadBalancerControllerValues = readChartValues(ADDON_CHARTS.awsLoadBalancerController.chart);
+    const clusterAutoscalerValues = readChartValues(ADDON_CHARTS.clusterAutoscaler.chart);
 
     applyBackend(this, id, props.backend);
-    const access = clusterAccess(props.platform);
+    const access = clusterAccess(platform);
     new KubernetesProvider(this, 'kubernetes', {
       host: access.host,
       clusterCaCertificate: access.clusterCaCertificate,
@@ -147,6 +219,9 @@ export class AddonsStack extends TerraformStack {
       namespace: this.namespace.metadata.name,
       createNamespace: false,
       values: [metricsServerValues],
+      // wait (the provider's default, stated because the app stacks rely on it): the apply ends
+      // when the pods are Ready, so the HPAs of app stacks deployed next find the metrics API.
+      wait: true,
       // atomic: a failed install or upgrade rolls back instead of leaving a half-applied release.
       atomic: true,
       cleanupOnFail: true,
@@ -167,10 +242,59 @@ export class AddonsStack extends TerraformStack {
       maxHistory: 10,
       dependsOn: [this.storageClass, grafanaAdmin],
     });
+
+    // The app stacks' nginx Service (type LoadBalancer, `aws-load-balancer-type: external`) stays
+    // pending, and its apply times out, until this controller runs. The app stacks depend on this
+    // stack and `wait` holds this apply until the controller's pods are Ready, so the controller
+    // is there before any such Service is created.
+    this.awsLoadBalancerController = new Release(this, 'aws-load-balancer-controller', {
+      name: 'aws-load-balancer-controller',
+      ...ADDON_CHARTS.awsLoadBalancerController,
+      namespace: LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT.namespace,
+      createNamespace: false,
+      values: [loadBalancerControllerValues],
+      // Nodes cannot give pods instance metadata (hop limit 1), so the controller is told its
+      // region and VPC instead of looking them up.
+      set: helmSetValues({
+        clusterName: platform.clusterName,
+        region: props.region,
+        vpcId: platform.vpcId,
+        'serviceAccount.name': LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT.name,
+        [`serviceAccount.annotations.${IRSA_ROLE_ANNOTATION_KEY}`]: controllerRoles.loadBalancerControllerRoleArn,
+      }),
+      wait: true,
+      atomic: true,
+      cleanupOnFail: true,
+      timeout: 600,
+      maxHistory: 10,
+    });
+
+    this.clusterAutoscaler = new Release(this, 'cluster-autoscaler', {
+      name: 'cluster-autoscaler',
+      ...ADDON_CHARTS.clusterAutoscaler,
+      namespace: CLUSTER_AUTOSCALER_SERVICE_ACCOUNT.namespace,
+      createNamespace: false,
+      values: [clusterAutoscalerValues],
+      set: helmSetValues({
+        // Finds the node group's Auto Scaling group by the tags EKS gives it (see cluster-autoscaler-role.ts).
+        'autoDiscovery.clusterName': platform.clusterName,
+        awsRegion: props.region,
+        'image.tag': CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetesVersion]!,
+        'rbac.serviceAccount.name': CLUSTER_AUTOSCALER_SERVICE_ACCOUNT.name,
+        [`rbac.serviceAccount.annotations.${IRSA_ROLE_ANNOTATION_KEY}`]: controllerRoles.clusterAutoscalerRoleArn,
+      }),
+      wait: true,
+      atomic: true,
+      cleanupOnFail: true,
+      timeout: 300,
+      maxHistory: 10,
+    });
   }
 }
 
-function validate(id: string, props: AddonsStackProps): void {
+const IAM_ROLE_ARN_PATTERN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+function validate(id: string, props: AddonsStackProps, kubernetesVersion: string): void {
   const expectedId = addonsStackId(props.region);
   if (id !== expectedId) {
     throw new Error(`id must be "${expectedId}" (addons-<region>; it names the state file), got "${id}"`);
@@ -182,5 +306,15 @@ function validate(id: string, props: AddonsStackProps): void {
     throw new Error(
       `platform.region must be "${props.region}" (the stack's region; add-ons go on that region's cluster), got "${props.platform.region}" (stack "${id}")`,
     );
+  }
+  if (!CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetesVersion]) {
+    throw new Error(
+      `kubernetesVersion must be one of ${Object.keys(CLUSTER_AUTOSCALER_IMAGE_TAGS).join(', ')} (versions with a pinned cluster autoscaler image in CLUSTER_AUTOSCALER_IMAGE_TAGS), got "${kubernetesVersion}" (stack "${id}")`,
+    );
+  }
+  for (const [field, arn] of Object.entries(props.controllerRoles)) {
+    if (!Token.isUnresolved(arn) && !IAM_ROLE_ARN_PATTERN.test(arn)) {
+      throw new Error(`controllerRoles.${field} must be an IAM role ARN such as arn:aws:iam::111122223333:role/name, got "${arn}" (stack "${id}")`);
+    }
   }
 }

@@ -127,6 +127,7 @@ export class LocationAppStack extends TerraformStack {
       ws: this.ws,
       replicas: location.sizing.nginx.replicas,
       websocketHeartbeatIntervalMs: heartbeatMs,
+      tlsCertificateArn: data.apiCertificateArn,
     });
 
     this.jobs = new DatabaseMaintenanceJobs(this, 'database-jobs', {
@@ -168,7 +169,7 @@ export class LocationAppStack extends TerraformStack {
     });
     new TerraformOutput(this, 'nginxLoadBalancerHostname', {
       value: this.gateway.loadBalancerHostname,
-      description: `NLB host name; point ${location.domains.api} at it`,
+      description: `NLB host name (TLS on 443 only); point ${location.domains.api} at it`,
     });
   }
 }

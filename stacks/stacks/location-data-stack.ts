@@ -1,6 +1,7 @@
 /**
  * `<location>-data`: the stateful services of one location. PostgreSQL (Multi-AZ primary plus
- * read replicas), Redis, the asset bucket behind CloudFront, the api's IRSA role and the alarms.
+ * read replicas), Redis, the asset bucket behind CloudFront, the api's TLS certificate, the api's
+ * IRSA role and the alarms.
  * Network and cluster come from the region's platform stack as cross-stack references (cdktf turns
  * them into platform outputs and a remote-state read here).
  *
@@ -13,6 +14,7 @@ import type { BackendConfig } from '../backend';
 import { applyBackend } from '../backend';
 import { TerraformOutput, TerraformStack } from '../cdktf';
 import type { Location } from '../config/location';
+import { ApiCertificate } from '../constructs/api-certificate';
 import { AppServiceRole, arnAccountId } from '../constructs/app-service-role';
 import { CdnBucket, MENU_IMAGES_PREFIX } from '../constructs/cdn-bucket';
 import { LocationAlarms } from '../constructs/location-alarms';
@@ -57,10 +59,12 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
   readonly redis: LocationDataOutputs['redis'];
   readonly assets: LocationDataOutputs['assets'];
   readonly appRoleArn: string;
+  readonly apiCertificateArn: string;
 
   readonly postgres: PostgresWithReplicas;
   readonly cache: RedisReplicationGroup;
   readonly cdn: CdnBucket;
+  readonly apiCertificate: ApiCertificate;
   readonly appRole: AppServiceRole;
   readonly alarms: LocationAlarms;
   readonly dataKey: LocationKmsKey;
@@ -111,6 +115,8 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
     this.cache.allowFrom('cluster', platform.clusterSecurityGroupId);
 
     this.cdn = new CdnBucket(this, 'cdn', { location, accountId, usEast1Provider: usEast1 });
+    // In the location's region (default provider): the app stack's NLB terminates TLS with it.
+    this.apiCertificate = new ApiCertificate(this, 'api-certificate', { location });
 
     this.appRole = new AppServiceRole(this, 'app-role', {
       location,
@@ -151,6 +157,7 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
       distributionId: this.cdn.distributionId,
     };
     this.appRoleArn = this.appRole.roleArn;
+    this.apiCertificateArn = this.apiCertificate.certificateArn;
 
     // For operators; nothing secret is output (the master password exists only in its secret).
     const output = (name: string, value: unknown, description: string) => new TerraformOutput(this, name, { value, description });
@@ -169,6 +176,8 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
     output('cdnDistributionId', this.assets.distributionId, 'CloudFront distribution id');
     output('cdnDistributionDomainName', this.cdn.distribution.domainName, 'Target of the CNAME record for the CDN host name');
     output('cdnCertificateValidationRecords', this.cdn.certificate.domainValidationOptions, 'DNS records that validate the CDN certificate');
+    output('apiCertificateArn', this.apiCertificateArn, `ACM certificate of ${location.domains.api} (issued), served by the nginx NLB`);
+    output('apiCertificateValidationRecords', this.apiCertificate.validationRecords, 'DNS records that validate the API certificate');
     output('appRoleArn', this.appRoleArn, 'IAM role of the api service account (IRSA)');
     output('alarmTopicArn', this.alarms.topic.arn, 'SNS topic of the location alarms');
   }

@@ -1,7 +1,8 @@
 /**
  * `platform-<region>`: what a region's locations share. A VPC over the union of their availability
  * zones, the EKS cluster and its node group (sized from the locations' HPA bounds), the IAM OIDC
- * provider for IRSA, and the ECR repositories of the api and ws images.
+ * provider for IRSA, the IRSA roles of the controllers the addons stack installs (AWS Load
+ * Balancer Controller, cluster autoscaler), and the ECR repositories of the api and ws images.
  *
  * Nothing here reads AWS at synth or plan time (no data sources): zones come from the location
  * files, the VPC range from REGION_VPC_CIDRS, and the account id, where a policy needs it, from
@@ -13,13 +14,16 @@ import { applyBackend, type BackendConfig } from '../backend';
 import { TerraformOutput, TerraformStack } from '../cdktf';
 import type { Location } from '../config/location';
 import { regionNodeSizing, type RegionNodeSizing } from '../config/region-sizing';
+import { ClusterAutoscalerRole } from '../constructs/cluster-autoscaler-role';
 import { ContainerRegistry } from '../constructs/container-registry';
 import { EksCluster } from '../constructs/eks-cluster';
 import { EksNodeGroup } from '../constructs/eks-node-group';
-import { IrsaOidcProvider } from '../constructs/irsa-oidc-provider';
+import { IrsaOidcProvider, type ServiceAccountRef } from '../constructs/irsa-oidc-provider';
+import { LoadBalancerControllerRole } from '../constructs/load-balancer-controller-role';
 import { LogsKmsKey } from '../constructs/logs-kms-key';
 import { Network } from '../constructs/network';
 import type { PlatformOutputs } from '../stack-contracts';
+import type { ClusterControllerRoles } from './addons-stack';
 import { PLATFORM_COST_TAGS, stackTags } from '../tags';
 
 export interface PlatformStackProps {
@@ -78,11 +82,15 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
   readonly oidcProviderArn: string;
   readonly oidcIssuerHostPath: string;
   readonly ecrRepositoryUrls: { readonly api: string; readonly ws: string };
+  /** IRSA role ARNs of the controllers the addons stack installs (its `controllerRoles` prop). */
+  readonly controllerRoles: ClusterControllerRoles;
 
   readonly network: Network;
   readonly cluster: EksCluster;
   readonly nodeGroup: EksNodeGroup;
   readonly oidcProvider: IrsaOidcProvider;
+  readonly loadBalancerControllerRole: LoadBalancerControllerRole;
+  readonly clusterAutoscalerRole: ClusterAutoscalerRole;
   readonly registry: ContainerRegistry;
   /** The node group's bounds and the demand they were derived from. */
   readonly nodeSizing: RegionNodeSizing;
@@ -131,6 +139,19 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
     });
     this.cluster.addAddon('aws-ebs-csi-driver', { serviceAccountRoleArn: ebsCsiRole.arn, dependsOn: [this.nodeGroup.resource] });
 
+    // Roles of the controllers the addons stack installs with Helm: the AWS Load Balancer
+    // Controller provisions the app stacks' Network Load Balancers, the cluster autoscaler resizes
+    // the node group when the HPAs add pods that do not fit.
+    this.loadBalancerControllerRole = new LoadBalancerControllerRole(this, 'load-balancer-controller-role', {
+      oidcProvider: this.oidcProvider,
+      roleName: `${name}-aws-load-balancer-controller`,
+    });
+    this.clusterAutoscalerRole = new ClusterAutoscalerRole(this, 'cluster-autoscaler-role', {
+      oidcProvider: this.oidcProvider,
+      cluster: this.cluster,
+      roleName: `${name}-cluster-autoscaler`,
+    });
+
     this.registry = new ContainerRegistry(this, 'registry', { repositories: ECR_REPOSITORIES, keyAliasName: `${name}/ecr` });
 
     this.region = region;
@@ -148,6 +169,10 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
       api: this.registry.repository('api').repositoryUrl,
       ws: this.registry.repository('ws').repositoryUrl,
     };
+    this.controllerRoles = {
+      loadBalancerControllerRoleArn: this.loadBalancerControllerRole.arn,
+      clusterAutoscalerRoleArn: this.clusterAutoscalerRole.arn,
+    };
 
     const outputs: Record<string, { value: string | readonly string[]; description: string }> = {
       vpcId: { value: this.vpcId, description: 'VPC of the region' },
@@ -164,12 +189,24 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
       oidcIssuerHostPath: { value: this.oidcIssuerHostPath, description: 'OIDC issuer without https://, for IRSA trust policies' },
       ecrApiRepositoryUrl: { value: this.ecrRepositoryUrls.api, description: 'ECR repository of the api image' },
       ecrWsRepositoryUrl: { value: this.ecrRepositoryUrls.ws, description: 'ECR repository of the ws image' },
+      loadBalancerControllerRoleArn: {
+        value: this.controllerRoles.loadBalancerControllerRoleArn,
+        description: `IRSA role of the AWS Load Balancer Controller (${serviceAccountPath(this.loadBalancerControllerRole.serviceAccount)})`,
+      },
+      clusterAutoscalerRoleArn: {
+        value: this.controllerRoles.clusterAutoscalerRoleArn,
+        description: `IRSA role of the cluster autoscaler (${serviceAccountPath(this.clusterAutoscalerRole.serviceAccount)})`,
+      },
     };
     for (const [outputId, output] of Object.entries(outputs)) {
       // None is secret: the CA certificate is public, the endpoint is private by network.
       new TerraformOutput(this, outputId, { value: output.value, description: output.description });
     }
   }
+}
+
+function serviceAccountPath(serviceAccount: ServiceAccountRef): string {
+  return `${serviceAccount.namespace}/${serviceAccount.name}`;
 }
 
 /** Checks the props before anything is built; returns the region's VPC range. */

@@ -100,8 +100,10 @@ describe('renderNginxConfig defaults', () => {
 
   test('uses the documented defaults', () => {
     expect(directives(config)).toEqual(
-      expect.arrayContaining(['worker_processes auto;', 'error_log stderr warn;', 'worker_connections 4096;']),
+      expect.arrayContaining(['worker_processes auto;', 'error_log stderr warn;', 'worker_shutdown_timeout 20s;', 'worker_connections 4096;']),
     );
+    // A main-context directive: before the events and http blocks.
+    expect(config.indexOf('worker_shutdown_timeout')).toBeLessThan(config.indexOf('events {'));
     expect(httpBlock).toEqual(
       expect.arrayContaining([
         'server_tokens off;',
@@ -129,11 +131,15 @@ describe('renderNginxConfig defaults', () => {
         errorLogPath: '/var/log/nginx/error.log',
         pidFile: '/run/nginx/nginx.pid',
         tempDirectory: '/var/cache/nginx/',
+        workerShutdownTimeoutSeconds: 40,
+        forwardedProto: 'https',
       }),
     );
     expect(directives(custom)).toEqual(
       expect.arrayContaining([
         'worker_processes 2;',
+        'worker_shutdown_timeout 40s;',
+        'proxy_set_header X-Forwarded-Proto https;',
         'worker_connections 1024;',
         'pid /run/nginx/nginx.pid;',
         'error_log /var/log/nginx/error.log warn;',
@@ -188,6 +194,18 @@ describe('api upstream and route', () => {
       ]),
     );
     expect(directives(block(config, 'server'))).toContain('add_header X-Request-Id $request_id always;');
+  });
+
+  test.each<[NginxStaticSpec['forwardedProto'], string]>([
+    [undefined, '$scheme'],
+    ['$scheme', '$scheme'],
+    ['https', 'https'],
+  ])('forwardedProto %s sends X-Forwarded-Proto %s on the api and the websocket route', (forwardedProto, value) => {
+    const rendered = renderNginxConfig(staticSpec({ forwardedProto }));
+    for (const route of ['location /', 'location /ws']) {
+      const headers = directives(block(rendered, route)).filter((line) => line.startsWith('proxy_set_header X-Forwarded-Proto'));
+      expect(headers).toEqual([`proxy_set_header X-Forwarded-Proto ${value};`]);
+    }
   });
 
   test('retries only on connection errors and timeouts, never non-idempotent requests', () => {
@@ -334,7 +352,13 @@ describe('server modes', () => {
   });
 
   test('the two modes differ only in upstream server and resolver lines', () => {
-    const common = { listenPort: 8081, statusAllowCidrs: ['10.0.0.0/16'], clientMaxBodySize: '20m' };
+    const common = {
+      listenPort: 8081,
+      statusAllowCidrs: ['10.0.0.0/16'],
+      clientMaxBodySize: '20m',
+      workerShutdownTimeoutSeconds: 40,
+      forwardedProto: 'https' as const,
+    };
     const kubernetes = renderNginxConfig(kubernetesSpec(common));
     const local = renderNginxConfig(staticSpec(common));
 
@@ -342,9 +366,13 @@ describe('server modes', () => {
     expect(withoutServerLines(kubernetes)).toEqual(withoutServerLines(local));
   });
 
-  test('the comparison notices a difference outside the server lines', () => {
-    const kubernetes = renderNginxConfig(kubernetesSpec({ listenPort: 8081 }));
-    const local = renderNginxConfig(staticSpec({ listenPort: 8082 }));
+  test.each<[string, Partial<NginxKubernetesSpec>, Partial<NginxStaticSpec>]>([
+    ['listenPort', { listenPort: 8081 }, { listenPort: 8082 }],
+    ['forwardedProto', { forwardedProto: 'https' }, {}],
+    ['workerShutdownTimeoutSeconds', { workerShutdownTimeoutSeconds: 40 }, {}],
+  ])('the comparison notices a difference outside the server lines (%s)', (_field, kubernetesOverrides, staticOverrides) => {
+    const kubernetes = renderNginxConfig(kubernetesSpec(kubernetesOverrides));
+    const local = renderNginxConfig(staticSpec(staticOverrides));
     expect(withoutServerLines(kubernetes)).not.toEqual(withoutServerLines(local));
   });
 });
@@ -395,6 +423,16 @@ describe('spec validation', () => {
       'nginx: resolverValidSeconds must be a positive integer, got 0',
     ],
     ['workerProcesses is 0', staticSpec({ workerProcesses: 0 }), 'nginx: workerProcesses must be "auto" or a positive integer, got 0'],
+    [
+      'workerShutdownTimeoutSeconds is 0',
+      staticSpec({ workerShutdownTimeoutSeconds: 0 }),
+      'nginx: workerShutdownTimeoutSeconds must be a positive integer, got 0',
+    ],
+    [
+      'forwardedProto is neither "$scheme" nor "https"',
+      staticSpec({ forwardedProto: 'http' as unknown as NginxStaticSpec['forwardedProto'] }),
+      'nginx: forwardedProto must be "$scheme" or "https", got "http"',
+    ],
     [
       'clientMaxBodySize is not an nginx size',
       staticSpec({ clientMaxBodySize: '10 MB' }),
@@ -470,12 +508,16 @@ describe('real nginx', () => {
     );
   });
 
-  test('nginx -t accepts the static rendering without warnings', () => {
+  test.each<[string, Partial<NginxStaticSpec>]>([
+    ['the defaults', {}],
+    ['X-Forwarded-Proto https and a 40 s shutdown timeout', { forwardedProto: 'https', workerShutdownTimeoutSeconds: 40 }],
+  ])('nginx -t accepts the static rendering without warnings: %s', (_case, overrides) => {
     const dir = makeTempDir();
     const file = writeStaticConfig(dir, {
       listenPort: 18080,
       statusAllowCidrs: ['10.0.0.0/16', 'fd00::/8'],
       wsServers: [{ host: '127.0.0.1', port: 4000, weight: 2 }, { host: '::1', port: 4001 }],
+      ...overrides,
     });
 
     const result = testNginxConfig(dir, file);
@@ -704,6 +746,93 @@ describe('real nginx', () => {
       } finally {
         socket.destroy();
       }
+    });
+  });
+
+  describe('graceful stop (SIGQUIT, the stop signal of the nginx image)', () => {
+    let wsServer: http.Server;
+    let wsPort: number;
+    const upgradedSockets = new Set<net.Socket>();
+    const clients = new Set<net.Socket>();
+    const started: RunningNginx[] = [];
+
+    beforeAll(async () => {
+      findNginxBinary();
+      wsServer = http.createServer((_request, response) => {
+        response.statusCode = 426;
+        response.end();
+      });
+      // Accepts the upgrade and then stays silent: an idle websocket, as a quiet table's tablet holds.
+      wsServer.on('upgrade', (_request: http.IncomingMessage, socket: net.Socket) => {
+        upgradedSockets.add(socket);
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      });
+      await new Promise<void>((resolve) => wsServer.listen(0, '127.0.0.1', resolve));
+      wsPort = (wsServer.address() as net.AddressInfo).port;
+    });
+
+    afterAll(async () => {
+      for (const nginx of started) await nginx.stop();
+      for (const socket of [...clients, ...upgradedSockets]) socket.destroy();
+      wsServer.closeAllConnections();
+      await new Promise((resolve) => wsServer.close(resolve));
+    });
+
+    /** A running nginx with one websocket open through it, and a promise of that socket's close. */
+    async function nginxHoldingAWebsocket(workerShutdownTimeoutSeconds: number) {
+      const dir = makeTempDir();
+      const identity = unprivilegedIdentity();
+      if (identity) fs.chownSync(dir, identity.uid, identity.gid);
+      const port = await freePort();
+      const configFile = writeStaticConfig(dir, {
+        listenPort: port,
+        listenAddress: '127.0.0.1',
+        workerProcesses: 1,
+        workerShutdownTimeoutSeconds,
+        apiServers: [{ host: '127.0.0.1', port: wsPort }],
+        wsServers: [{ host: '127.0.0.1', port: wsPort }],
+      });
+      const nginx = await startNginx({ prefixDir: dir, configFile, port, errorLogFile: path.join(dir, 'error.log') });
+      started.push(nginx);
+
+      const client = net.connect(port, '127.0.0.1');
+      clients.add(client);
+      client.on('error', () => undefined);
+      const closed = new Promise<number>((resolve) => client.once('close', () => resolve(Date.now())));
+      const switched = new Promise<string>((resolve) => client.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+      client.write('GET /ws HTTP/1.1\r\nHost: orders.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      expect((await switched).split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
+      return { nginx, closed };
+    }
+
+    async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+      const deadline = Date.now() + timeoutMs;
+      while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      return condition();
+    }
+
+    test('nginx closes a websocket still open after worker_shutdown_timeout and exits', async () => {
+      const { nginx, closed } = await nginxHoldingAWebsocket(1);
+      const pids = nginx.processIds();
+      const signalledAt = Date.now();
+      process.kill(nginx.pid, 'SIGQUIT');
+
+      const closedAt = await closed;
+      expect(await waitUntil(() => !pids.some(isAlive), 5_000)).toBe(true);
+      // Graceful first: the connection lived on for the timeout, then nginx itself ended it.
+      expect(closedAt - signalledAt).toBeGreaterThanOrEqual(900);
+      expect(closedAt - signalledAt).toBeLessThan(4_000);
+    });
+
+    test('an open websocket keeps a stopping nginx alive until the timeout (the check can fail)', async () => {
+      const { nginx, closed } = await nginxHoldingAWebsocket(60);
+      let closedEarly = false;
+      void closed.then(() => (closedEarly = true));
+      process.kill(nginx.pid, 'SIGQUIT');
+
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(isAlive(nginx.pid)).toBe(true);
+      expect(closedEarly).toBe(false);
     });
   });
 });

@@ -95,6 +95,21 @@ describe.each([...built.locations.values()].map((l) => [l.location.id, l.locatio
     expect(upstreamValueOf(arn)[0]).toMatch(/^\$\{aws_iam_role\.[^.]+\.arn\}$/);
   });
 
+  test("the nginx NLB terminates TLS with the data stack's API certificate, once it is issued", () => {
+    const [service] = Object.values(resourcesOf(app, 'kubernetes_service_v1')).filter((s) => s.metadata.name === 'nginx');
+    const arn = service!.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-cert'] as string;
+    const validation = /^\$\{aws_acm_certificate_validation\.([^.]+)\.certificate_arn\}$/.exec(upstreamValueOf(arn)[0] ?? '');
+    expect(validation).not.toBeNull();
+    const validated = resourcesOf(data, 'aws_acm_certificate_validation')[validation![1]!]!.certificate_arn as string;
+    const certificate = /^\$\{aws_acm_certificate\.([^.]+)\.arn\}$/.exec(validated);
+    expect(certificate).not.toBeNull();
+    const acm = resourcesOf(data, 'aws_acm_certificate')[certificate![1]!]!;
+    expect(acm.domain_name).toBe(location.domains.api);
+    // The default provider, in the location's region: where the NLB is.
+    expect(acm.provider).toBeUndefined();
+    expect(data.provider.aws.filter((p: StackJson) => p.alias === undefined).map((p: StackJson) => p.region)).toEqual([location.region]);
+  });
+
   test('the kubernetes provider targets the region cluster', () => {
     const [provider] = app.provider.kubernetes;
     expect(provider.host).toContain(`cross-stack-reference-input-${platformId}`);

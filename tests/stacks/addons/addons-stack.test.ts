@@ -4,17 +4,24 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Testing } from '../../../stacks/cdktf';
 import { CLUSTER_ADDON_REQUESTS } from '../../../stacks/config/region-sizing';
+import { CLUSTER_AUTOSCALER_SERVICE_ACCOUNT } from '../../../stacks/constructs/cluster-autoscaler-role';
+import { EKS_KUBERNETES_VERSION } from '../../../stacks/constructs/eks-cluster';
+import { LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT } from '../../../stacks/constructs/load-balancer-controller-role';
 import {
   ADDON_CHARTS,
   AddonsStack,
   type AddonsStackProps,
   CHARTS_DIR,
+  CLUSTER_AUTOSCALER_IMAGE_TAGS,
+  type ClusterControllerRoles,
+  helmSetValues,
   readChartValues,
 } from '../../../stacks/stacks/addons-stack';
 import { PlatformStack } from '../../../stacks/stacks/platform-stack';
 import type { PlatformOutputs } from '../../../stacks/stack-contracts';
+import { synthPlatform } from '../../support/synth-platform';
 import { locationsOf, S3_BACKEND } from '../platform/fixtures';
-import { resourceAt, stripVolatile, synthJson, type Block, type SynthJson } from '../platform/synth-json';
+import { addressOf, resourceAt, stripVolatile, synthJson, type Block, type SynthJson } from '../platform/synth-json';
 
 /** Platform outputs as plain values: the addons stack on its own, without cross-stack wiring. */
 const PLATFORM: PlatformOutputs = {
@@ -35,12 +42,20 @@ const PLATFORM: PlatformOutputs = {
   },
 };
 
+const CONTROLLER_ROLES: ClusterControllerRoles = {
+  loadBalancerControllerRoleArn: 'arn:aws:iam::111122223333:role/restaurant-ap-southeast-1-aws-load-balancer-controller',
+  clusterAutoscalerRoleArn: 'arn:aws:iam::111122223333:role/restaurant-ap-southeast-1-cluster-autoscaler',
+};
+
+/** A helm `set` list as a map, for reading. */
+const setOf = (release: Block): Record<string, string> => Object.fromEntries((release.set as { name: string; value: string }[]).map((s) => [s.name, s.value]));
+
 const values = (chart: string): any => parseYaml(fs.readFileSync(path.join(CHARTS_DIR, chart, 'values.yaml'), 'utf8'));
 
 describe('AddonsStack', () => {
   const app = Testing.app();
   const build = (id: string, props: Partial<AddonsStackProps> = {}) =>
-    new AddonsStack(app, id, { region: 'ap-southeast-1', platform: PLATFORM, backend: S3_BACKEND, ...props });
+    new AddonsStack(app, id, { region: 'ap-southeast-1', platform: PLATFORM, controllerRoles: CONTROLLER_ROLES, backend: S3_BACKEND, ...props });
 
   const stack = build('addons-ap-southeast-1');
   const json = synthJson(stack);
@@ -70,11 +85,62 @@ describe('AddonsStack', () => {
         namespace: '${kubernetes_namespace_v1.monitoring-namespace.metadata[0].name}',
         create_namespace: false,
         values: [readChartValues('metrics-server')],
+        wait: true,
         atomic: true,
         cleanup_on_fail: true,
         timeout: 300,
         max_history: 10,
       });
+    });
+
+    test('installs the AWS Load Balancer Controller, pinned, into kube-system, waiting for it to be Ready', () => {
+      expect(at('aws-load-balancer-controller')).toEqual({
+        name: 'aws-load-balancer-controller',
+        chart: 'aws-load-balancer-controller',
+        repository: 'https://aws.github.io/eks-charts',
+        version: ADDON_CHARTS.awsLoadBalancerController.version,
+        namespace: 'kube-system',
+        create_namespace: false,
+        values: [readChartValues('aws-load-balancer-controller')],
+        set: [
+          { name: 'clusterName', value: 'restaurant-ap-southeast-1', type: 'string' },
+          { name: 'region', value: 'ap-southeast-1', type: 'string' },
+          { name: 'vpcId', value: 'vpc-0a1b2c3d', type: 'string' },
+          { name: 'serviceAccount.name', value: 'aws-load-balancer-controller', type: 'string' },
+          { name: 'serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn', value: CONTROLLER_ROLES.loadBalancerControllerRoleArn, type: 'string' },
+        ],
+        wait: true,
+        atomic: true,
+        cleanup_on_fail: true,
+        timeout: 600,
+        max_history: 10,
+      });
+      expect(ADDON_CHARTS.awsLoadBalancerController.version).toMatch(/^1\.13\.\d+$/);
+    });
+
+    test('installs the cluster autoscaler, pinned, into kube-system, with the image of the cluster\'s Kubernetes version', () => {
+      expect(at('cluster-autoscaler')).toEqual({
+        name: 'cluster-autoscaler',
+        chart: 'cluster-autoscaler',
+        repository: 'https://kubernetes.github.io/autoscaler',
+        version: ADDON_CHARTS.clusterAutoscaler.version,
+        namespace: 'kube-system',
+        create_namespace: false,
+        values: [readChartValues('cluster-autoscaler')],
+        set: [
+          { name: 'autoDiscovery.clusterName', value: 'restaurant-ap-southeast-1', type: 'string' },
+          { name: 'awsRegion', value: 'ap-southeast-1', type: 'string' },
+          { name: 'image.tag', value: CLUSTER_AUTOSCALER_IMAGE_TAGS[EKS_KUBERNETES_VERSION], type: 'string' },
+          { name: 'rbac.serviceAccount.name', value: 'cluster-autoscaler', type: 'string' },
+          { name: 'rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn', value: CONTROLLER_ROLES.clusterAutoscalerRoleArn, type: 'string' },
+        ],
+        wait: true,
+        atomic: true,
+        cleanup_on_fail: true,
+        timeout: 300,
+        max_history: 10,
+      });
+      expect(setOf(at('cluster-autoscaler'))['image.tag']).toBe('v1.34.2');
     });
 
     test('installs kube-prometheus-stack, pinned, atomically, after its storage class and secret', () => {
@@ -120,6 +186,90 @@ describe('AddonsStack', () => {
   });
 
   describe('behaviour', () => {
+    test('the controllers run as the service accounts their IRSA roles trust, in those accounts\' namespace', () => {
+      const lbc = at('aws-load-balancer-controller');
+      expect(lbc.namespace).toBe(LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT.namespace);
+      expect(setOf(lbc)['serviceAccount.name']).toBe(LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT.name);
+      expect(values('aws-load-balancer-controller').serviceAccount).toEqual({ create: true });
+      const ca = at('cluster-autoscaler');
+      expect(ca.namespace).toBe(CLUSTER_AUTOSCALER_SERVICE_ACCOUNT.namespace);
+      expect(setOf(ca)['rbac.serviceAccount.name']).toBe(CLUSTER_AUTOSCALER_SERVICE_ACCOUNT.name);
+      expect(values('cluster-autoscaler').rbac).toEqual({ create: true, serviceAccount: { create: true } });
+    });
+
+    test('the values files leave every per-region value to helm set', () => {
+      const lbc = values('aws-load-balancer-controller');
+      for (const key of ['clusterName', 'region', 'vpcId']) expect(lbc).not.toHaveProperty(key);
+      const ca = values('cluster-autoscaler');
+      expect(ca).not.toHaveProperty('autoDiscovery');
+      expect(ca).not.toHaveProperty('awsRegion');
+      expect(ca.image).toEqual({ repository: 'registry.k8s.io/autoscaling/cluster-autoscaler' });
+    });
+
+    test('helmSetValues types every value as a string, in the given order', () => {
+      expect(helmSetValues({ b: '1', a: 'true' })).toEqual([
+        { name: 'b', value: '1', type: 'string' },
+        { name: 'a', value: 'true', type: 'string' },
+      ]);
+    });
+
+    test.each(Object.entries(CLUSTER_AUTOSCALER_IMAGE_TAGS))('Kubernetes %s runs a cluster autoscaler image of the same minor version (%s)', (version, tag) => {
+      expect(tag).toMatch(new RegExp(`^v${version.replace('.', '\\.')}\\.\\d+$`));
+    });
+
+    test('the default Kubernetes version has a cluster autoscaler image', () => {
+      expect(CLUSTER_AUTOSCALER_IMAGE_TAGS[EKS_KUBERNETES_VERSION]).toBeDefined();
+    });
+
+    test('AWS Load Balancer Controller values: two replicas across zones behind a PodDisruptionBudget, non-root, sized', () => {
+      const lbc = values('aws-load-balancer-controller');
+      expect(lbc.replicaCount).toBe(2);
+      expect(lbc.podDisruptionBudget).toEqual({ maxUnavailable: 1 });
+      expect(lbc.topologySpreadConstraints.map((c: { topologyKey: string }) => c.topologyKey)).toEqual(['topology.kubernetes.io/zone']);
+      expect(lbc.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+      expect(lbc.priorityClassName).toBe('system-cluster-critical');
+      expect(lbc.podSecurityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(lbc.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+        capabilities: { drop: ['ALL'] },
+      });
+    });
+
+    test('AWS Load Balancer Controller values: no Service webhook, so no Service creation depends on the controller', () => {
+      expect(values('aws-load-balancer-controller').enableServiceMutatorWebhook).toBe(false);
+    });
+
+    test('cluster autoscaler values: least-waste, balanced groups, system and emptyDir pods do not pin nodes', () => {
+      const ca = values('cluster-autoscaler');
+      expect(ca.extraArgs).toEqual({
+        expander: 'least-waste',
+        'balance-similar-node-groups': 'true',
+        'balancing-ignore-label_1': 'eks.amazonaws.com/nodegroup',
+        'balancing-ignore-label_2': 'eks.amazonaws.com/nodegroup-image',
+        'balancing-ignore-label_3': 'eks.amazonaws.com/sourceLaunchTemplateId',
+        'balancing-ignore-label_4': 'eks.amazonaws.com/sourceLaunchTemplateVersion',
+        'skip-nodes-with-system-pods': 'false',
+        'skip-nodes-with-local-storage': 'false',
+        'scale-down-enabled': 'true',
+        'scale-down-utilization-threshold': '0.5',
+        'scale-down-unneeded-time': '10m',
+        'scale-down-delay-after-add': '10m',
+      });
+      // A YAML boolean or number could render differently from what is written.
+      expect(Object.values(ca.extraArgs).every((v) => typeof v === 'string')).toBe(true);
+    });
+
+    test('cluster autoscaler values: one replica, non-root, read-only, sized', () => {
+      const ca = values('cluster-autoscaler');
+      expect(ca).toMatchObject({ cloudProvider: 'aws', replicaCount: 1, priorityClassName: 'system-cluster-critical', podDisruptionBudget: { maxUnavailable: 1 } });
+      expect(ca.resources).toEqual({ requests: { cpu: '100m', memory: '300Mi' }, limits: { memory: '600Mi' } });
+      expect(ca.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534, fsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(ca.containerSecurityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    });
+
     test('metrics-server values: two replicas on separate nodes, guarded by a PodDisruptionBudget', () => {
       const ms = values('metrics-server');
       expect(ms.replicas).toBe(2);
@@ -168,6 +318,8 @@ describe('AddonsStack', () => {
       const mib = (q: string): number => (q.endsWith('Gi') ? Number(q.slice(0, -2)) * 1024 : Number(q.slice(0, -2)));
       const kps = values('kube-prometheus-stack');
       const ms = values('metrics-server');
+      const lbc = values('aws-load-balancer-controller');
+      const ca = values('cluster-autoscaler');
       const pods: [number, { cpu: string; memory: string }][] = [
         [ms.replicas, ms.resources.requests],
         [kps.prometheus.prometheusSpec.replicas, kps.prometheus.prometheusSpec.resources.requests],
@@ -176,6 +328,8 @@ describe('AddonsStack', () => {
         [kps.grafana.replicas, kps.grafana.sidecar.resources.requests],
         [1, kps.prometheusOperator.resources.requests],
         [1, kps['kube-state-metrics'].resources.requests],
+        [lbc.replicaCount, lbc.resources.requests],
+        [ca.replicaCount, ca.resources.requests],
       ];
       // CoreDNS (2 x 100m / 70Mi) and the EBS CSI controller (2 x about 60m / 240Mi) share the budget.
       const eksAddons = { cpuMillicores: 2 * 100 + 2 * 60, memoryMiB: 2 * 70 + 2 * 240 };
@@ -195,7 +349,13 @@ describe('AddonsStack', () => {
       locations: locationsOf('ap-southeast-1'),
       backend: S3_BACKEND,
     });
-    new AddonsStack(wiredApp, 'addons-ap-southeast-1', { region: 'ap-southeast-1', platform, backend: S3_BACKEND });
+    new AddonsStack(wiredApp, 'addons-ap-southeast-1', {
+      region: 'ap-southeast-1',
+      platform,
+      controllerRoles: platform.controllerRoles,
+      kubernetesVersion: platform.cluster.kubernetesVersion,
+      backend: S3_BACKEND,
+    });
     wiredApp.synth();
     const wired = JSON.parse(fs.readFileSync(path.join(wiredApp.outdir, 'stacks', 'addons-ap-southeast-1', 'cdk.tf.json'), 'utf8')) as SynthJson;
 
@@ -209,6 +369,51 @@ describe('AddonsStack', () => {
       expect(remoteState!.config).toMatchObject({ key: 'restaurant-platform/platform-ap-southeast-1/terraform.tfstate' });
       expect(wired.provider?.helm?.[0]?.kubernetes.host).toMatch(/^\$\{data\.terraform_remote_state\.[^.]+\.outputs\./);
     });
+
+    test('annotates the controllers\' service accounts with the platform\'s role ARNs, read from its state', () => {
+      const platformJson = JSON.parse(
+        fs.readFileSync(path.join(wiredApp.outdir, 'stacks', 'platform-ap-southeast-1', 'cdk.tf.json'), 'utf8'),
+      ) as SynthJson;
+      const upstream = (expression: string): unknown => {
+        const [, output] = /outputs\.([A-Za-z0-9_-]+)\}$/.exec(expression) ?? [];
+        return platformJson.output?.[output!]?.value;
+      };
+      const releases = wired.resource!.helm_release!;
+      const roleOf = (release: string, key: string): string => setOf(releases[release]!)[key]!;
+      expect(upstream(roleOf('aws-load-balancer-controller', 'serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn'))).toBe(
+        `\${${addressOf(platform, 'load-balancer-controller-role/role')}.arn}`,
+      );
+      expect(upstream(roleOf('cluster-autoscaler', 'rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn'))).toBe(
+        `\${${addressOf(platform, 'cluster-autoscaler-role/role')}.arn}`,
+      );
+      expect(upstream(roleOf('aws-load-balancer-controller', 'vpcId'))).toBe(`\${${addressOf(platform, 'network/vpc')}.id}`);
+    });
+  });
+
+  describe('deploy order of the whole platform', () => {
+    const { built, stacks, outdir } = synthPlatform();
+    afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+    test('every app stack depends on its region\'s addons stack, so the controller exists before its Service', () => {
+      expect(built.locations.size).toBeGreaterThan(0);
+      for (const { location, app: appStack } of built.locations.values()) {
+        expect(appStack.dependencies).toContain(built.addons.get(location.region));
+      }
+    });
+
+    test('the app stacks\' LoadBalancer Services opt in to the controller by annotation (the Service webhook is off)', () => {
+      const appIds = [...stacks.keys()].filter((id) => id.endsWith('-app'));
+      expect(appIds.length).toBeGreaterThan(0);
+      for (const id of appIds) {
+        const services = Object.values((stacks.get(id)!.resource?.kubernetes_service_v1 ?? {}) as Record<string, Block>);
+        const loadBalancers = services.filter((svc) => svc.spec.type === 'LoadBalancer');
+        expect(loadBalancers).toHaveLength(1);
+        expect(loadBalancers[0]!.metadata.annotations).toMatchObject({
+          'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
+          'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
+        });
+      }
+    });
   });
 
   describe('errors', () => {
@@ -220,6 +425,27 @@ describe('AddonsStack', () => {
       expect(() => build('addons-sa-east-1', { region: 'sa-east-1' })).toThrow(
         'region must be one of ap-northeast-1, ap-southeast-1, ap-southeast-2, ap-southeast-7, eu-central-1, eu-west-1, eu-west-2, us-east-1, us-west-2, got "sa-east-1" (stack "addons-sa-east-1")',
       );
+    });
+
+    test('fails when no cluster autoscaler image is pinned for the Kubernetes version', () => {
+      expect(() => build('addons-ap-southeast-2', { region: 'ap-southeast-2', platform: { ...PLATFORM, region: 'ap-southeast-2' }, kubernetesVersion: '1.35' })).toThrow(
+        'kubernetesVersion must be one of 1.34 (versions with a pinned cluster autoscaler image in CLUSTER_AUTOSCALER_IMAGE_TAGS), got "1.35" (stack "addons-ap-southeast-2")',
+      );
+    });
+
+    // Each error test uses its own region: a stack that fails validation stays in the App.
+    test.each([
+      ['loadBalancerControllerRoleArn', 'ap-northeast-1'],
+      ['clusterAutoscalerRoleArn', 'us-east-1'],
+    ] as const)('fails when controllerRoles.%s is not a role ARN', (field, region) => {
+      const arn = 'arn:aws:iam::111122223333:policy/not-a-role';
+      expect(() =>
+        build(`addons-${region}`, {
+          region,
+          platform: { ...PLATFORM, region },
+          controllerRoles: { ...CONTROLLER_ROLES, [field]: arn },
+        }),
+      ).toThrow(`controllerRoles.${field} must be an IAM role ARN such as arn:aws:iam::111122223333:role/name, got "${arn}" (stack "addons-${region}")`);
     });
 
     test('fails when the platform belongs to another region', () => {

@@ -122,6 +122,20 @@ describe('LocationAppStack', () => {
     expect(resourceNamed(json, 'kubernetes_deployment_v1', 'ws').spec.template.spec.container[0].image).toBe(`${ecrRepositoryUrls.ws}:${TEST_IMAGE_TAG}`);
   });
 
+  test.each(ids)("%s: the nginx NLB serves the data stack's API certificate on 443 only", (id) => {
+    const service = resourceNamed(jsonOf(id), 'kubernetes_service_v1', 'nginx');
+    expect(service.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']).toBe(dataFixture(sampleLocation(id)).apiCertificateArn);
+    expect(service.spec.port.map((p: Json) => p.port)).toEqual([443]);
+  });
+
+  test.each(ids)('%s: nginx closes leftover websockets itself before the kubelet kills it', (id) => {
+    const gateway = stacks.get(id)!.gateway;
+    const seconds = Number(/worker_shutdown_timeout (\d+)s;/.exec(gateway.renderedConfig)![1]);
+    const podSpec = resourceNamed(jsonOf(id), 'kubernetes_deployment_v1', 'nginx').spec.template.spec;
+    const preStopSeconds = Number(podSpec.container[0].lifecycle.pre_stop[0].exec.command[1]);
+    expect(preStopSeconds + seconds).toBeLessThan(podSpec.termination_grace_period_seconds);
+  });
+
   test('the api service account carries the IRSA role and no token', () => {
     const sa = resourceNamed(jsonOf('sukhumvit-cafe'), 'kubernetes_service_account_v1', 'api');
     expect(sa.metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': dataFixture(sampleLocation('sukhumvit-cafe')).appRoleArn });

@@ -5,7 +5,7 @@ import type { Location } from '../../../stacks/config/location';
 import { NetworkPolicies, type NetworkPoliciesProps } from '../../../stacks/constructs/network-policies';
 import { NginxGateway } from '../../../stacks/constructs/nginx-gateway';
 import { buildParts, type Json, resourceNamed, resourcesOfType, synthJson } from './synth-helpers';
-import { FIXTURE_VPC_CIDR, sampleLocation } from './upstream-fixture';
+import { apiCertificateArnFixture, FIXTURE_VPC_CIDR, sampleLocation } from './upstream-fixture';
 
 function policiesFor(app: Construct, location: Location, props: Partial<NetworkPoliciesProps> = {}) {
   const parts = buildParts(app, location);
@@ -15,6 +15,7 @@ function policiesFor(app: Construct, location: Location, props: Partial<NetworkP
     ws: parts.ws,
     replicas: 2,
     websocketHeartbeatIntervalMs: DEFAULT_WS_HEARTBEAT_INTERVAL_MS,
+    tlsCertificateArn: apiCertificateArnFixture(location.region),
   });
   const policies = new NetworkPolicies(parts.stack, 'network-policies', {
     namespace: parts.namespace,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Construct } from 'constructs';
 import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../../app/src/config';
 import { NGINX_CONTAINER_UID, NGINX_IMAGE, websocketProxyTimeoutSeconds } from '../../../nginx/nginx-config';
-import { Testing } from '../../../stacks/cdktf';
+import { TerraformVariable, Testing } from '../../../stacks/cdktf';
 // Only the test imports it: the app stack itself should not load the AWS provider for a constant.
 import { EKS_SERVICE_IPV4_CIDR } from '../../../stacks/constructs/eks-cluster';
 import type { Location } from '../../../stacks/config/location';
@@ -15,10 +15,11 @@ import {
   NGINX_PROMETHEUS_EXPORTER_IMAGE,
   NGINX_STATUS_PATH,
   NginxGateway,
+  NLB_TLS_POLICY,
   type NginxGatewayProps,
 } from '../../../stacks/constructs/nginx-gateway';
 import { buildParts, type Json, resourceNamed, synthJson } from './synth-helpers';
-import { sampleLocation, sampleLocations } from './upstream-fixture';
+import { apiCertificateArnFixture, sampleLocation, sampleLocations } from './upstream-fixture';
 
 const locations = sampleLocations();
 
@@ -30,6 +31,7 @@ function gatewayFor(app: Construct, location: Location, props: Partial<NginxGate
     ws: parts.ws,
     replicas: location.sizing.nginx.replicas,
     websocketHeartbeatIntervalMs: DEFAULT_WS_HEARTBEAT_INTERVAL_MS,
+    tlsCertificateArn: apiCertificateArnFixture(location.region),
     ...props,
   });
   return { gateway, json: synthJson(parts.stack) };
@@ -125,6 +127,97 @@ describe('NginxGateway', () => {
     expect(service.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-target-group-attributes']).toContain(
       'preserve_client_ip.enabled=true',
     );
+  });
+
+  test.each(locations.map((l) => [l.id]))('%s: the NLB terminates TLS on 443 with the location certificate and exposes nothing else', (locationId) => {
+    const location = sampleLocation(locationId);
+    const service = of(locationId, 'kubernetes_service_v1', 'nginx');
+    expect(service.spec.port).toEqual([{ name: 'https', port: 443, target_port: 'http', protocol: 'TCP' }]);
+    expect(service.metadata.annotations).toMatchObject({
+      'service.beta.kubernetes.io/aws-load-balancer-ssl-cert': apiCertificateArnFixture(location.region),
+      'service.beta.kubernetes.io/aws-load-balancer-ssl-ports': '443',
+      'service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy': 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      'service.beta.kubernetes.io/aws-load-balancer-backend-protocol': 'tcp',
+    });
+    expect(NLB_TLS_POLICY).toBe('ELBSecurityPolicy-TLS13-1-2-2021-06');
+    // The NLB health check still speaks plain HTTP to nginx's container port.
+    expect(service.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-healthcheck-port']).toBe('traffic-port');
+  });
+
+  test('nginx tells the upstreams the client came over https, not the scheme of the decrypted hop', () => {
+    const config = built.get('sukhumvit-cafe')!.gateway.renderedConfig;
+    expect(config.match(/proxy_set_header X-Forwarded-Proto https;/g)).toHaveLength(2);
+    expect(config).not.toContain('X-Forwarded-Proto $scheme');
+  });
+
+  test('a certificate ARN that is a token (the data stack output) is passed through unchecked', () => {
+    const location = sampleLocation('sukhumvit-cafe');
+    const parts = buildParts(app, location);
+    const arn = new TerraformVariable(parts.stack, 'certificate-arn', { type: 'string' }).stringValue;
+    new NginxGateway(parts.stack, 'nginx', {
+      namespace: parts.namespace,
+      api: parts.api,
+      ws: parts.ws,
+      replicas: 2,
+      websocketHeartbeatIntervalMs: DEFAULT_WS_HEARTBEAT_INTERVAL_MS,
+      tlsCertificateArn: arn,
+    });
+    const service = resourceNamed(synthJson(parts.stack), 'kubernetes_service_v1', 'nginx');
+    expect(service.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']).toBe('${var.certificate-arn}');
+  });
+
+  test.each<[string, Partial<NginxGatewayProps>, string]>([
+    ['the defaults (60 s grace, 15 s preStop)', {}, 'worker_shutdown_timeout 40s;'],
+    ['a longer grace period', { terminationGracePeriodSeconds: 120, preStopSleepSeconds: 20 }, 'worker_shutdown_timeout 95s;'],
+    ['a window of 5 s or less', { terminationGracePeriodSeconds: 20, preStopSleepSeconds: 15 }, 'worker_shutdown_timeout 1s;'],
+    ['an explicit value', { workerShutdownTimeoutSeconds: 44 }, 'worker_shutdown_timeout 44s;'],
+  ])('nginx closes leftover connections before SIGKILL: %s', (_case, props, directive) => {
+    const { gateway, json } = gatewayFor(app, sampleLocation('sukhumvit-cafe'), props);
+    expect(gateway.renderedConfig).toContain(directive);
+    const seconds = Number(/worker_shutdown_timeout (\d+)s;/.exec(gateway.renderedConfig)![1]);
+    const podSpec = resourceNamed(json, 'kubernetes_deployment_v1', 'nginx').spec.template.spec;
+    const preStopSeconds = Number(podSpec.container[0].lifecycle.pre_stop[0].exec.command[1]);
+    expect(preStopSeconds + seconds).toBeLessThan(podSpec.termination_grace_period_seconds);
+  });
+
+  test.each<[string, Partial<NginxGatewayProps>, string]>([
+    [
+      'workerShutdownTimeoutSeconds reaches the end of the grace period',
+      { workerShutdownTimeoutSeconds: 45 },
+      'workerShutdownTimeoutSeconds must be a positive integer below terminationGracePeriodSeconds (60) minus preStopSleepSeconds (15), i.e. below 45, got 45 (location "sukhumvit-cafe")',
+    ],
+    [
+      'workerShutdownTimeoutSeconds is 0',
+      { workerShutdownTimeoutSeconds: 0 },
+      'workerShutdownTimeoutSeconds must be a positive integer below terminationGracePeriodSeconds (60) minus preStopSleepSeconds (15), i.e. below 45, got 0 (location "sukhumvit-cafe")',
+    ],
+    [
+      'workerShutdownTimeoutSeconds is not an integer',
+      { workerShutdownTimeoutSeconds: 2.5 },
+      'workerShutdownTimeoutSeconds must be a positive integer below terminationGracePeriodSeconds (60) minus preStopSleepSeconds (15), i.e. below 45, got 2.5 (location "sukhumvit-cafe")',
+    ],
+    [
+      'the grace period leaves nginx no second after the preStop sleep',
+      { terminationGracePeriodSeconds: 16, preStopSleepSeconds: 15 },
+      'workerShutdownTimeoutSeconds must be a positive integer below terminationGracePeriodSeconds (16) minus preStopSleepSeconds (15), i.e. below 1, got 1 (location "sukhumvit-cafe")',
+    ],
+    [
+      'the certificate is the us-east-1 one (CloudFront\'s, not the NLB region\'s)',
+      { tlsCertificateArn: apiCertificateArnFixture('us-east-1') },
+      `tlsCertificateArn must be the ARN of an ACM certificate in ap-southeast-1 (arn:aws:acm:ap-southeast-1:<account>:certificate/<id>; an NLB uses certificates of its own region only), got "${apiCertificateArnFixture('us-east-1')}" (location "sukhumvit-cafe")`,
+    ],
+    [
+      'the certificate is an IAM server certificate',
+      { tlsCertificateArn: 'arn:aws:iam::123456789012:server-certificate/api' },
+      'tlsCertificateArn must be the ARN of an ACM certificate in ap-southeast-1 (arn:aws:acm:ap-southeast-1:<account>:certificate/<id>; an NLB uses certificates of its own region only), got "arn:aws:iam::123456789012:server-certificate/api" (location "sukhumvit-cafe")',
+    ],
+    [
+      'the certificate ARN is empty',
+      { tlsCertificateArn: '' },
+      'tlsCertificateArn must be the ARN of an ACM certificate in ap-southeast-1 (arn:aws:acm:ap-southeast-1:<account>:certificate/<id>; an NLB uses certificates of its own region only), got "" (location "sukhumvit-cafe")',
+    ],
+  ])('fails when %s', (_case, props, message) => {
+    expect(() => gatewayFor(app, sampleLocation('sukhumvit-cafe'), props)).toThrow(new Error(message));
   });
 
   test('a PodDisruptionBudget lets a drain take one pod at a time', () => {

@@ -41,6 +41,11 @@ export function platformFixture(region: string): PlatformOutputs {
   };
 }
 
+/** An issued ACM certificate in the location's region, as the data stack hands it on. */
+export function apiCertificateArnFixture(region: string): string {
+  return `arn:aws:acm:${region}:123456789012:certificate/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0`;
+}
+
 export function dataFixture(location: Location): LocationDataOutputs {
   const replicaHosts = Array.from(
     { length: location.sizing.database.readReplicas },
@@ -66,5 +71,6 @@ export function dataFixture(location: Location): LocationDataOutputs {
       distributionId: 'E0FIXTURE12345',
     },
     appRoleArn: `arn:aws:iam::123456789012:role/${location.id}-app`,
+    apiCertificateArn: apiCertificateArnFixture(location.region),
   };
 }

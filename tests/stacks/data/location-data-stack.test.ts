@@ -100,12 +100,34 @@ describe('LocationDataStack', () => {
       expect(value('assetBucketName')).toBe(refOf(stack.cdn.bucket, 'bucket'));
       expect(value('cdnDistributionId')).toBe(refOf(stack.cdn.distribution, 'id'));
       expect(value('appRoleArn')).toBe(refOf(stack.appRole.role, 'arn'));
+      // The issued certificate: the ARN as the validation resource returns it, once DNS validation succeeded.
+      expect(value('apiCertificateArn')).toBe(refOf(stack.apiCertificate.validation, 'certificate_arn'));
+      expect(value('apiCertificateValidationRecords')).toBe(
+        `\${tolist(${refOf(stack.apiCertificate.certificate, 'domain_validation_options').slice(2, -1)})}`,
+      );
+    });
+
+    test('the api certificate is regional, for the api host name, validated by DNS like the CDN one', () => {
+      const certificates = resources(json, 'aws_acm_certificate');
+      expect(certificates.map((c) => [c.domain_name, c.provider])).toEqual(
+        expect.arrayContaining([
+          [location.domains.api, undefined],
+          [location.domains.cdn, 'aws.us_east_1'],
+        ]),
+      );
+      expect(certificates).toHaveLength(2);
+      for (const certificate of certificates) {
+        expect(certificate).toMatchObject({ validation_method: 'DNS', lifecycle: { create_before_destroy: true } });
+      }
+      expect(resources(json, 'aws_acm_certificate_validation')).toHaveLength(2);
     });
 
     test('outputs are named by resource and none is sensitive or secret', () => {
       expect(Object.keys(json.output).sort()).toEqual(
         [
           'alarmTopicArn',
+          'apiCertificateArn',
+          'apiCertificateValidationRecords',
           'appRoleArn',
           'assetBucketName',
           'cdnCertificateValidationRecords',

@@ -71,4 +71,27 @@ describe('IrsaOidcProvider', () => {
       });
     });
   });
+
+  describe('errors', () => {
+    const role = (roleName: string, namespace: string, name: string) => () =>
+      irsa.createServiceAccountRole(stack, 'bad-role', { roleName, serviceAccount: { namespace, name } });
+
+    test.each(['', 'has space', `r${'x'.repeat(64)}`])('fails when roleName is "%s"', (roleName) => {
+      expect(role(roleName, 'kube-system', 'sa')).toThrow(
+        `roleName must be 1-64 letters, digits or +=,.@_- characters, got "${roleName}" (service account role "${stack.node.id}/bad-role")`,
+      );
+    });
+
+    test.each(['Kube-System', '-kube', 'kube.system'])('fails when serviceAccount.namespace is "%s"', (namespace) => {
+      expect(role('ok-role', namespace, 'sa')).toThrow(
+        `serviceAccount.namespace must be a Kubernetes namespace name (1-63 lowercase letters, digits or -, starting and ending with a letter or digit), got "${namespace}" (service account role "${stack.node.id}/bad-role")`,
+      );
+    });
+
+    test.each(['', 'SA', 'sa_1', 'sa-'])('fails when serviceAccount.name is "%s"', (name) => {
+      expect(role('ok-role', 'kube-system', name)).toThrow(
+        `serviceAccount.name must be a Kubernetes service account name (lowercase DNS subdomain, at most 253 characters), got "${name}" (service account role "${stack.node.id}/bad-role")`,
+      );
+    });
+  });
 });

@@ -10,7 +10,7 @@ import {
 } from '../../../stacks/stacks/platform-stack';
 import type { PlatformOutputs } from '../../../stacks/stack-contracts';
 import { locationFixture, locationsOf, S3_BACKEND, sampleLocation } from './fixtures';
-import { addressOf, refTo, resourceAt, resourcesOfType, stripVolatile, synthJson } from './synth-json';
+import { addressOf, parsePolicy, refTo, resourceAt, resourcesOfType, stripVolatile, synthJson } from './synth-json';
 
 describe('PlatformStack', () => {
   const app = Testing.app();
@@ -53,6 +53,7 @@ describe('PlatformStack', () => {
 
     test('outputs every platform value by resource name, none of them sensitive', () => {
       expect(Object.keys(json.output ?? {}).sort()).toEqual([
+        'clusterAutoscalerRoleArn',
         'clusterCertificateAuthorityData',
         'clusterEndpoint',
         'clusterName',
@@ -60,6 +61,7 @@ describe('PlatformStack', () => {
         'databaseSubnetIds',
         'ecrApiRepositoryUrl',
         'ecrWsRepositoryUrl',
+        'loadBalancerControllerRoleArn',
         'nodeGroupName',
         'oidcIssuerHostPath',
         'oidcProviderArn',
@@ -115,6 +117,28 @@ describe('PlatformStack', () => {
       expect(resourceAt(json, stack, 'cluster/addon-aws-ebs-csi-driver')).toMatchObject({
         depends_on: [nodeGroup],
         service_account_role_arn: refTo(stack, 'ebs-csi-driver-role', 'arn'),
+      });
+    });
+
+    test('creates IRSA roles for the AWS Load Balancer Controller and the cluster autoscaler, and outputs them', () => {
+      const subjectOf = (pathSuffix: string): string => {
+        const trust = parsePolicy(resourceAt(json, stack, pathSuffix).assume_role_policy);
+        return Object.values(trust.Statement[0].Condition.StringEquals)[0] as string;
+      };
+      expect(resourceAt(json, stack, 'load-balancer-controller-role/role').name).toBe('restaurant-ap-southeast-1-aws-load-balancer-controller');
+      expect(subjectOf('load-balancer-controller-role/role')).toBe('system:serviceaccount:kube-system:aws-load-balancer-controller');
+      expect(resourceAt(json, stack, 'cluster-autoscaler-role/role').name).toBe('restaurant-ap-southeast-1-cluster-autoscaler');
+      expect(subjectOf('cluster-autoscaler-role/role')).toBe('system:serviceaccount:kube-system:cluster-autoscaler');
+
+      expect(Object.keys(stack.controllerRoles).sort()).toEqual(['clusterAutoscalerRoleArn', 'loadBalancerControllerRoleArn']);
+      expect(output('loadBalancerControllerRoleArn')).toBe(refTo(stack, 'load-balancer-controller-role/role', 'arn'));
+      expect(output('clusterAutoscalerRoleArn')).toBe(refTo(stack, 'cluster-autoscaler-role/role', 'arn'));
+    });
+
+    test('lets the cluster autoscaler scale only this cluster\'s node groups', () => {
+      const policy = parsePolicy(resourceAt(json, stack, 'cluster-autoscaler-role/policy').policy);
+      expect(policy.Statement[0].Condition).toEqual({
+        StringEquals: { [`aws:ResourceTag/k8s.io/cluster-autoscaler/${refTo(stack, 'cluster/cluster', 'name')}`]: 'owned' },
       });
     });
 
