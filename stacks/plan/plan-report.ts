@@ -117,7 +117,7 @@ export function renderMarkdown(report: PlanReport, workDir: string): string {
     `Costs are **estimates** from on-demand list prices as of ${PRICES_AS_OF} (\`stacks/cost/price-table.ts\`), 730 h/month; ` +
       `they leave out usage-based charges (${USAGE_BASED_EXCLUSIONS}).` + (unpriced.length ? ` Unpriced: ${unpriced.join(', ')}.` : ''),
     '',
-    `Plans and logs: \`${path.relative(process.cwd(), workDir) || workDir}\`.`,
+    `Plans and working folders: \`${path.relative(process.cwd(), workDir) || workDir}\`.`,
   );
   return lines.join('\n') + '\n';
 }

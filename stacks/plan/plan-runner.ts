@@ -87,13 +87,35 @@ export function countChanges(plan: { resource_changes?: { change: { actions: str
   return { add, change, destroy };
 }
 
-/** The first error diagnostics of `terraform validate -json`, one line each. */
-function validateErrors(stdout: string): string {
+/**
+ * The resource around a line of a synthesized `cdk.tf.json` (cdktf writes it with two-space
+ * indentation: `resource` > type > name), so a validate error names the resource, not a line.
+ */
+export function resourceAtLine(stackJsonText: string, line: number): string | undefined {
+  const lines = stackJsonText.split('\n').slice(0, line);
+  let name: string | undefined;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^( +)"([^"]+)": \{$/.exec(lines[i]!);
+    if (!m) continue;
+    if (!name && m[1]!.length === 6) name = m[2];
+    else if (name && m[1]!.length === 4) return `${m[2]}.${name}`;
+    else if (m[1]!.length < 4) return undefined;
+  }
+  return undefined;
+}
+
+/** The error diagnostics of `terraform validate -json`, each naming the resource it concerns. */
+function validateErrors(stdout: string, stackJsonText: string): string {
   try {
-    const result = JSON.parse(stdout) as { valid: boolean; diagnostics: { severity: string; summary: string; detail?: string; address?: string; range?: { filename: string; start: { line: number } } }[] };
+    const result = JSON.parse(stdout) as {
+      diagnostics: { severity: string; summary: string; detail?: string; address?: string; range?: { filename: string; start: { line: number } } }[];
+    };
     return result.diagnostics
       .filter((d) => d.severity === 'error')
-      .map((d) => `${d.summary}${d.address ? ` (${d.address})` : ''}${d.detail ? `: ${d.detail.split('\n')[0]}` : ''}`)
+      .map((d) => {
+        const where = d.address ?? (d.range ? (resourceAtLine(stackJsonText, d.range.start.line) ?? `${d.range.filename}:${d.range.start.line}`) : undefined);
+        return `${where ? `${where}: ` : ''}${d.summary}${d.detail ? `: ${d.detail.split('\n')[0]}` : ''}`;
+      })
       .join('; ');
   } catch {
     return stdout.trim();
@@ -185,7 +207,7 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
       if (init.code !== 0) return fail('init', firstErrorLines(init.stderr));
     }
     const validate = await step('validate', ['validate', '-json', '-no-color']);
-    if (validate.code !== 0) return fail('validate', validateErrors(validate.stdout));
+    if (validate.code !== 0) return fail('validate', validateErrors(validate.stdout, fs.readFileSync(path.join(item.dir, 'cdk.tf.json'), 'utf8')));
     const plan = await step('plan', ['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan']);
     if (plan.code !== 0) return fail('plan', firstErrorLines(plan.stderr));
     const show = await step('show', ['show', '-json', '-no-color', 'tfplan']);

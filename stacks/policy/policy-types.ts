@@ -14,6 +14,13 @@ export interface PolicyResource {
   readonly values: Readonly<Record<string, unknown>>;
   /** Top-level attribute names whose value is only known after apply (plan input only). */
   readonly unknown: ReadonlySet<string>;
+  /**
+   * Plan input only: the attributes as the configuration writes them (the plan's `configuration`
+   * section), where a value computed from another resource is its `${...}` expression, as in
+   * synthesized JSON. A plan leaves such values unknown; this says what they will be made of.
+   * Rules read values through `effectiveValues()`, which fills unknowns from here.
+   */
+  readonly configured?: Readonly<Record<string, unknown>>;
 }
 
 export interface PolicyInput {
@@ -21,6 +28,11 @@ export interface PolicyInput {
   readonly kind: StackKind;
   readonly source: 'plan' | 'synth';
   readonly resources: readonly PolicyResource[];
+  /**
+   * Synth input only: each aws provider configuration's `default_tags`, by provider reference
+   * (`aws`, `aws.us_east_1`). A plan merges them into `tags_all`; synthesized JSON does not.
+   */
+  readonly providerDefaultTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** A violation: which resource and what is wrong with it, in words a reviewer acts on. */

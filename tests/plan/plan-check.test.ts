@@ -1,0 +1,121 @@
+/**
+ * `npm run plan` end to end with the real Terraform over the sample locations, and a broken
+ * stack that must fail naming the stack and the error. Needs Terraform >= 1.11 and the aws
+ * provider in a filesystem mirror (or a reachable registry); without Terraform the tests fail
+ * with the install hint.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { PlanReport } from '../../stacks/plan/plan-report';
+import { runPlans } from '../../stacks/plan/plan-runner';
+import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/plan/provider-installation';
+import { findTerraform, TerraformMissingError } from '../../stacks/plan/terraform-cli';
+import { stackJsonPath, synthesize } from '../../stacks/synthesize';
+import { loadLocations } from '../../stacks/config/load-locations';
+import { SAMPLE_LOCATIONS_DIR } from '../support/synth-platform';
+
+const REPO = path.join(__dirname, '../..');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-check-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+describe('Terraform', () => {
+  test('is installed (the plan check needs it)', () => {
+    expect(() => findTerraform(process.env)).not.toThrow();
+  });
+
+  test('missing Terraform is an error that says how to install it', () => {
+    expect(() => findTerraform({ ...process.env, TERRAFORM_BIN: '/nonexistent/terraform' })).toThrow(TerraformMissingError);
+    expect(() => findTerraform({ ...process.env, TERRAFORM_BIN: '/nonexistent/terraform' })).toThrow(
+      /^terraform not found \(tried "\/nonexistent\/terraform"\): install Terraform >= 1\.11\.0 /,
+    );
+  });
+});
+
+describe('npm run plan over the sample locations', () => {
+  let run: ReturnType<typeof spawnSync>;
+  let report: PlanReport;
+  const out = path.join(work, 'all');
+
+  beforeAll(() => {
+    run = spawnSync(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), 'stacks/plan/plan-main.ts', '--out', out], {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+    });
+    if (fs.existsSync(path.join(out, 'plan-summary.json'))) report = JSON.parse(fs.readFileSync(path.join(out, 'plan-summary.json'), 'utf8'));
+  }, 600_000);
+
+  test('passes: every AWS stack validates and plans, every policy rule holds', () => {
+    expect({ status: run.status, failures: report?.failures }).toEqual({ status: 0, failures: [] });
+  });
+
+  test('plans the platform of each region and the data stack of each location, creating resources only', () => {
+    const planned = report.stacks.filter((s) => s.plan.status === 'planned').map((s) => s.plan.stack.stack).sort();
+    expect(planned).toEqual(['kanchanaburi-resort-data', 'london-shoreditch-data', 'platform-ap-southeast-1', 'platform-eu-west-2', 'sukhumvit-cafe-data']);
+    for (const s of report.stacks.filter((x) => x.plan.status === 'planned')) {
+      expect(s.plan.changes!.add).toBeGreaterThan(50);
+      expect(s.plan.changes!.change + s.plan.changes!.destroy).toBe(0);
+    }
+  });
+
+  test('says plainly that kubernetes and helm stacks were not planned, and checks their policy', () => {
+    const notPlanned = report.stacks.filter((s) => s.plan.status === 'not-planned');
+    expect(notPlanned.map((s) => s.plan.stack.kind).sort()).toEqual(['addons', 'addons', 'app', 'app', 'app']);
+    for (const s of notPlanned) {
+      expect(s.plan.reason).toMatch(/is not in a filesystem mirror/);
+      expect(s.policy.length).toBeGreaterThan(5);
+    }
+    expect(run.stdout).toContain('was **not planned**: provider registry.terraform.io/hashicorp/kubernetes');
+  });
+
+  test('writes a Markdown summary with a section per location, rule counts and a labelled cost estimate', () => {
+    const markdown = fs.readFileSync(path.join(out, 'plan-summary.md'), 'utf8');
+    expect(markdown.startsWith('## Plan check: passed\n')).toBe(true);
+    for (const id of ['kanchanaburi-resort', 'london-shoreditch', 'sukhumvit-cafe']) {
+      expect(markdown).toMatch(new RegExp(`^### ${id} \\([a-z0-9-]+\\): estimated \\$[0-9,]+\\.\\d\\d/month$`, 'm'));
+    }
+    expect(markdown).toMatch(/\| `sukhumvit-cafe-data` \| planned: \+\d+ ~0 -0 \| [\d.]+s \/ [\d.]+s \| \d+ passed \| \$[\d,]+\.\d\d \|/);
+    expect(markdown).toContain('Costs are **estimates**');
+  });
+
+  test('reads upstream outputs from fixture state files it lists', () => {
+    const data = report.stacks.find((s) => s.plan.stack.stack === 'sukhumvit-cafe-data')!;
+    expect(data.plan.fixtures.map((f) => path.basename(f))).toEqual(['platform-ap-southeast-1.tfstate']);
+  });
+
+  test('keeps the synthesized stacks as deployed: S3 backend, no plan-check settings', () => {
+    const synthesized = fs.readFileSync(stackJsonPath(path.join(out, 'cdktf.out'), 'sukhumvit-cafe-data'), 'utf8');
+    expect(JSON.parse(synthesized).terraform.backend.s3).toBeDefined();
+    expect(synthesized).not.toContain('plan-check');
+  });
+});
+
+describe('a broken stack', () => {
+  test('fails at validate, naming the stack and the error', async () => {
+    const outdir = path.join(work, 'broken', 'cdktf.out');
+    const options = { backend: { kind: 's3' as const, bucket: 'banrimkwae-platform-tfstate', region: 'ap-southeast-1' }, imageTag: 'v1' };
+    const synthesis = synthesize(loadLocations(SAMPLE_LOCATIONS_DIR), options, outdir);
+    const file = stackJsonPath(outdir, 'sukhumvit-cafe-data');
+    const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const [name] = Object.keys(json.resource.aws_db_instance);
+    json.resource.aws_db_instance[name].storage_encryptedd = true;
+    fs.writeFileSync(file, JSON.stringify(json, null, 2));
+
+    const [result] = await runPlans({
+      synthOutdir: outdir,
+      workDir: path.join(work, 'broken'),
+      stacks: synthesis.stacks.filter((s) => s.stack === 'sukhumvit-cafe-data'),
+      terraformBin: findTerraform(process.env).bin,
+      mirrored: findMirroredProviders(mirrorDirsFromEnvironment(process.env)),
+      providersFromRegistry: false,
+    });
+    expect(result!.stack.stack).toBe('sukhumvit-cafe-data');
+    expect(result!.status).toBe('failed');
+    expect(result!.error!.step).toBe('validate');
+    expect(result!.error!.message).toBe(
+      `aws_db_instance.${name}: Extraneous JSON object property: No argument or block type is named "storage_encryptedd".`,
+    );
+  }, 300_000);
+});
