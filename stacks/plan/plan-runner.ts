@@ -3,6 +3,7 @@
  * synthesized output, in parallel up to the number of cores, each in its own working folder
  * (a copy of the stack's JSON plus the plan-check override). Progress goes to `log` as it happens.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -144,10 +145,8 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
   const say = (stack: string, message: string) => log(`${elapsed()} ${stack.padEnd(width)}  ${message}`);
 
   fs.mkdirSync(options.workDir, { recursive: true });
-  const cacheDir = path.join(options.workDir, 'plugin-cache');
-  fs.mkdirSync(cacheDir, { recursive: true });
   const cliConfigPath = path.join(options.workDir, 'terraform.rc');
-  fs.writeFileSync(cliConfigPath, cliConfig(options.mirrored, cacheDir));
+  fs.writeFileSync(cliConfigPath, cliConfig(options.mirrored));
   const env = {
     ...process.env,
     TF_CLI_CONFIG_FILE: cliConfigPath,
@@ -189,8 +188,8 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
     }
   }
 
-  const runStack = async (item: (typeof plannable)[number], skipInit: boolean, initMs?: number): Promise<void> => {
-    const stepMs: Partial<Record<PlanStep, number>> = initMs === undefined ? {} : { init: initMs };
+  const runStack = async (item: (typeof plannable)[number]): Promise<void> => {
+    const stepMs: Partial<Record<PlanStep, number>> = {};
     const fail = (step: PlanStep, message: string) => {
       results.set(item.summary.stack, { stack: item.summary, status: 'failed', error: { step, message }, stepMs, fixtures: item.fixtures });
       say(item.summary.stack, `FAILED ${step}: ${message}`);
@@ -202,10 +201,8 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
       if (run.code === 0) say(item.summary.stack, `${name} ok (${(run.ms / 1000).toFixed(1)}s)`);
       return run;
     };
-    if (!skipInit) {
-      const init = await step('init', ['init', '-input=false', '-no-color']);
-      if (init.code !== 0) return fail('init', firstErrorLines(init.stderr));
-    }
+    const init = await step('init', ['init', '-input=false', '-no-color', '-lockfile=readonly']);
+    if (init.code !== 0) return fail('init', firstErrorLines(init.stderr));
     const validate = await step('validate', ['validate', '-json', '-no-color']);
     if (validate.code !== 0) return fail('validate', validateErrors(validate.stdout, fs.readFileSync(path.join(item.dir, 'cdk.tf.json'), 'utf8')));
     const plan = await step('plan', ['plan', '-input=false', '-no-color', '-lock=false', '-out=tfplan']);
@@ -219,33 +216,36 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
     say(item.summary.stack, `planned: ${changes.add} to add, ${changes.change} to change, ${changes.destroy} to destroy`);
   };
 
-  // One init per provider set fills the shared plugin cache before any init runs in parallel.
-  const firstOfSet = new Map<string, (typeof plannable)[number]>();
-  for (const item of plannable) if (!firstOfSet.has(item.providerSet)) firstOfSet.set(item.providerSet, item);
-  const initFailed = new Set<string>();
-  for (const item of firstOfSet.values()) {
-    say(item.summary.stack, 'init (fills the shared provider cache) ...');
-    const init = await runTerraform(options.terraformBin, ['init', '-input=false', '-no-color'], { cwd: item.dir, env });
-    if (init.code !== 0) {
-      initFailed.add(item.providerSet);
-      results.set(item.summary.stack, { stack: item.summary, status: 'failed', error: { step: 'init', message: firstErrorLines(init.stderr) }, stepMs: { init: init.ms }, fixtures: item.fixtures });
-      say(item.summary.stack, `FAILED init: ${firstErrorLines(init.stderr)}`);
-    } else {
-      say(item.summary.stack, `init ok (${(init.ms / 1000).toFixed(1)}s)`);
-      (item as { initMs?: number }).initMs = init.ms;
+  // Providers are installed once per provider set, in a folder of their own, before anything runs
+  // in parallel; every stack folder then links to that installation and copies its lock file, so
+  // the parallel inits only read it. (A shared plugin cache is not safe for concurrent inits:
+  // installing from a mirror rewrites the cached package under the feet of a running validate.)
+  const installs = new Map<string, { dir: string; error?: string }>();
+  for (const item of plannable) {
+    if (installs.has(item.providerSet)) continue;
+    const dir = path.join(options.workDir, 'providers', createHash('sha256').update(item.providerSet).digest('hex').slice(0, 12));
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'providers.tf.json'), JSON.stringify({ terraform: { required_providers: JSON.parse(item.providerSet) } }, null, 2));
+    say(item.summary.stack, 'installing providers (once for every stack that needs the same set) ...');
+    const init = await runTerraform(options.terraformBin, ['init', '-input=false', '-no-color', '-backend=false'], { cwd: dir, env });
+    if (init.code === 0) say(item.summary.stack, `providers installed (${(init.ms / 1000).toFixed(1)}s)`);
+    installs.set(item.providerSet, init.code === 0 ? { dir } : { dir, error: firstErrorLines(init.stderr) });
+  }
+  for (const item of plannable) {
+    const install = installs.get(item.providerSet)!;
+    if (install.error) {
+      results.set(item.summary.stack, { stack: item.summary, status: 'failed', error: { step: 'init', message: `provider installation failed: ${install.error}` }, stepMs: {}, fixtures: item.fixtures });
+      say(item.summary.stack, `FAILED init: provider installation failed: ${install.error}`);
+      continue;
     }
+    fs.mkdirSync(path.join(item.dir, '.terraform'), { recursive: true });
+    fs.symlinkSync(path.join(install.dir, '.terraform', 'providers'), path.join(item.dir, '.terraform', 'providers'), 'dir');
+    fs.copyFileSync(path.join(install.dir, '.terraform.lock.hcl'), path.join(item.dir, '.terraform.lock.hcl'));
   }
 
   const concurrency = options.concurrency ?? Math.max(1, os.availableParallelism());
-  await pool(plannable, concurrency, async (item) => {
-    const first = firstOfSet.get(item.providerSet) === item;
-    if (first && initFailed.has(item.providerSet)) return;
-    if (!first && initFailed.has(item.providerSet)) {
-      results.set(item.summary.stack, { stack: item.summary, status: 'failed', error: { step: 'init', message: 'skipped: init of the same provider set failed' }, stepMs: {}, fixtures: item.fixtures });
-      return;
-    }
-    await runStack(item, first, first ? (item as { initMs?: number }).initMs : undefined);
-  });
+  await pool(plannable.filter((item) => !results.has(item.summary.stack)), concurrency, runStack);
 
   return options.stacks.map((s) => results.get(s.stack)!);
 }

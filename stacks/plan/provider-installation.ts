@@ -1,9 +1,7 @@
 /**
  * Where Terraform gets providers during plan checks: from a filesystem mirror when one holds the
  * provider (CI machines mirror hashicorp/aws, since no registry is reachable), from the registry
- * otherwise. One shared plugin cache, filled by a single init per provider set before any
- * parallel init runs, so concurrent inits only read it (Terraform's cache is not safe for
- * concurrent writers).
+ * otherwise. The plan runner installs each provider set once and links it into every stack.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -53,7 +51,7 @@ export function mirrorDirsFromEnvironment(env: Readonly<Record<string, string | 
 }
 
 /** The CLI configuration text (HCL) for the mirrored providers plus direct installation of others. */
-export function cliConfig(mirrored: readonly MirroredProvider[], pluginCacheDir: string): string {
+export function cliConfig(mirrored: readonly MirroredProvider[]): string {
   const byDir = new Map<string, string[]>();
   for (const p of mirrored) byDir.set(p.mirrorDir, [...(byDir.get(p.mirrorDir) ?? []), p.address]);
   const q = (s: string) => JSON.stringify(s);
@@ -62,5 +60,5 @@ export function cliConfig(mirrored: readonly MirroredProvider[], pluginCacheDir:
   );
   const all = mirrored.map((p) => q(p.address));
   const direct = all.length > 0 ? `  direct {\n    exclude = [${all.join(', ')}]\n  }\n` : '  direct {}\n';
-  return `# Written by stacks/plan for plan checks; not used by deploys.\nplugin_cache_dir = ${q(pluginCacheDir)}\nprovider_installation {\n${mirrors.join('')}${direct}}\n`;
+  return `# Written by stacks/plan for plan checks; not used by deploys.\nprovider_installation {\n${mirrors.join('')}${direct}}\n`;
 }
