@@ -1,0 +1,47 @@
+import { failuresOf, renderMarkdown, type PlanReport, type StackReport } from '../../stacks/plan/plan-report';
+
+const stack = (name: string, location?: string) => ({
+  stack: name, kind: (location ? 'data' : 'platform') as 'data' | 'platform', region: 'ap-southeast-1', location, resources: 1, dataSources: 0, outputs: 0,
+});
+const rule = { id: 'RDS-003', title: 'RDS primaries are Multi-AZ', checkov: 'CKV_AWS_157' };
+
+const reports: StackReport[] = [
+  {
+    plan: { stack: stack('pilot-cafe-data', 'pilot-cafe'), status: 'planned', stepMs: { validate: 3000, plan: 4000 }, changes: { add: 60, change: 0, destroy: 0 }, fixtures: [] },
+    policy: [
+      { rule, stack: 'pilot-cafe-data', outcome: 'waived', violations: [{ address: 'aws_db_instance.db', message: 'multi_az is false' }], waiverReason: 'pilot cafe runs single-AZ until dinner service starts' },
+      { rule: { id: 'RDS-001', title: 'RDS storage is encrypted at rest', checkov: 'CKV_AWS_16', trivy: 'AVD-AWS-0080' }, stack: 'pilot-cafe-data', outcome: 'fail', violations: [{ address: 'aws_db_instance.db', message: 'aws_db_instance.db: storage_encrypted is false' }] },
+    ],
+    cost: { monthlyUsd: 120.5, lines: [], unpriced: [] },
+  },
+  {
+    plan: { stack: stack('platform-ap-southeast-1'), status: 'failed', error: { step: 'plan', message: 'Error: boom' }, stepMs: { validate: 2000 }, fixtures: [] },
+    policy: [],
+    cost: { monthlyUsd: 0, lines: [], unpriced: [] },
+  },
+];
+
+describe('the plan summary', () => {
+  const failures = failuresOf(reports);
+  const report: PlanReport = { ok: false, terraformVersion: '1.11.4', providerSources: ['registry'], wallSeconds: 12, stacks: reports, unusedWaivers: [{ location: 'pilot-cafe', rule: 'S3-002' }], failures };
+  const markdown = renderMarkdown(report, process.cwd() + '/plan-out');
+
+  test('names the stack and the step or rule of every failure', () => {
+    expect(failures).toEqual([
+      'pilot-cafe-data: policy RDS-001 (RDS storage is encrypted at rest) failed: aws_db_instance.db: storage_encrypted is false',
+      'platform-ap-southeast-1: terraform plan failed: Error: boom',
+    ]);
+    expect(markdown.startsWith('## Plan check: **FAILED**\n')).toBe(true);
+  });
+
+  test('lists waivers with their reasons, and unused waivers', () => {
+    expect(markdown).toContain('- `pilot-cafe-data` RDS-003 / CKV_AWS_157 RDS primaries are Multi-AZ: **waived**: pilot cafe runs single-AZ until dinner service starts');
+    expect(markdown).toContain('- pilot-cafe: S3-002 passes; remove the waiver');
+  });
+
+  test('shows per-stack rows with policy counts and the location estimate', () => {
+    expect(markdown).toContain('### pilot-cafe (ap-southeast-1): estimated $120.50/month');
+    expect(markdown).toContain('| `pilot-cafe-data` | planned: +60 ~0 -0 | 3.0s / 4.0s | **1 failed**, 0 passed, 1 waived | $120.50 |');
+    expect(markdown).toContain('| `platform-ap-southeast-1` | **FAILED at plan** | 2.0s / - | 0 passed | $0.00 |');
+  });
+});
