@@ -63,7 +63,7 @@ const LONG_RUNNING_ROLES: readonly ServiceRole[] = ['api', 'ws'];
 
 /**
  * The variables a role needs in production, and only those: the contract is strict, and a
- * variable it does not know would stop the process at start.
+ * variable it does not know fails the contract test (tests/stacks/app/container-environment.test.ts).
  *
  * - every role: database (IAM auth, TLS verified) and Redis (TLS, IAM user), region for the
  *   IAM token signers, and JWT settings (the contract requires them of every role);
