@@ -25,7 +25,7 @@ export const configSchema = z
     SHUTDOWN_GRACE_MS: positiveInt.default(25000),
 
     DATABASE_PRIMARY_HOST: z.string().min(1),
-    /** Comma-separated read replica host names; empty when the location has none. */
+    /** Comma-separated read replica hosts (`host` or `host:port`, port defaulting to DATABASE_PORT); empty when none. */
     DATABASE_REPLICA_HOSTS: hostList.default([]),
     DATABASE_PORT: port.default(5432),
     DATABASE_NAME: z.string().min(1),

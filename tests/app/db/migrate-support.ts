@@ -1,0 +1,110 @@
+/**
+ * Shared by the database tests: running the entries and the migration library in child processes,
+ * and the environment the harness gives them.
+ *
+ * node-pg-migrate 9 is ESM-only, and jest on Node 20 cannot load ESM from CommonJS test code, so
+ * everything that runs migrations starts a real process through tsx, as the Job runs the bundle.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import type { PostgresCluster } from '../../support/services/postgres-cluster';
+
+export const REPO = path.resolve(__dirname, '../../..');
+const TSX_CLI = path.join(REPO, 'node_modules/tsx/dist/cli.mjs');
+
+export interface ProcessResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  readonly done: Promise<ProcessResult>;
+}
+
+/** The environment contract as the stacks would inject it, pointed at the harness primary. */
+export function harnessEnvironment(cluster: PostgresCluster, role: 'migrate' | 'maintenance'): Record<string, string> {
+  return {
+    SERVICE_ROLE: role,
+    LOCATION_ID: 'test-cafe',
+    DATABASE_PRIMARY_HOST: cluster.primary.host,
+    DATABASE_PORT: String(cluster.primary.port),
+    DATABASE_NAME: cluster.database,
+    DATABASE_USER: cluster.user,
+    DATABASE_AUTH: 'password',
+    DATABASE_PASSWORD: cluster.password,
+    DATABASE_SSL: 'disable',
+    REDIS_HOST: '127.0.0.1',
+    REDIS_AUTH: 'none',
+    REDIS_TLS: 'false',
+    JWT_ISSUER: 'x',
+    JWT_AUDIENCE: 'y',
+    JWT_JWKS_URL: 'https://example.invalid/jwks.json',
+  };
+}
+
+/** Starts a TypeScript file of the repo with tsx; only PATH is inherited, so the contract is all it sees. */
+export function startTs(file: string, args: readonly string[], env: Record<string, string>): RunningProcess {
+  const child = spawn(process.execPath, [TSX_CLI, file, ...args], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<ProcessResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+export function runTs(file: string, args: readonly string[], env: Record<string, string>): Promise<ProcessResult> {
+  return startTs(file, args, env).done;
+}
+
+/** `migrate up` through the Job's entry; fails the test with the output when it does not exit 0. */
+export async function applySchema(cluster: PostgresCluster): Promise<ProcessResult> {
+  const result = await runTs('app/src/migrate-main.ts', ['up'], harnessEnvironment(cluster, 'migrate'));
+  if (result.code !== 0) throw new Error(`migrate-main up exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  return result;
+}
+
+export interface ChildMigration {
+  readonly direction: 'up' | 'down';
+  readonly names: string[];
+}
+
+/** Starts tests/app/db/migrate-child.ts: the migration library itself, against the primary. */
+export function startMigrateChild(cluster: PostgresCluster, direction: 'up' | 'down', options: { count?: number; dir?: string } = {}): RunningProcess {
+  const args = [direction, cluster.url('primary'), String(options.count ?? (direction === 'up' ? 'all' : 1)), ...(options.dir ? [options.dir] : [])];
+  return startTs('tests/app/db/migrate-child.ts', args, {});
+}
+
+/** The result the child printed as its last line; throws with its output when it failed. */
+export function childMigration(result: ProcessResult): ChildMigration {
+  if (result.code !== 0) throw new Error(`migrate-child exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  const last = result.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as ChildMigration;
+}
+
+export async function connect(cluster: PostgresCluster, role: 'primary' | 'replica' = 'primary'): Promise<Client> {
+  const client = new Client({ connectionString: cluster.url(role) });
+  await client.connect();
+  return client;
+}
+
+/** Tables and views of the public schema, by name, without those of extensions. */
+export async function relationNames(client: Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c
+      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'm', 'v')
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY 1`,
+  );
+  return rows.map((r) => r.name);
+}
