@@ -1,0 +1,69 @@
+/**
+ * Bearer JWT verification (jose) against a JSON Web Key Set: signature, `iss`, `aud`, `exp`/`nbf`
+ * with a clock tolerance, then the claims schema. The key source is injected: production passes
+ * `remoteKeySet(config)` (jose caches the JWKS and refetches on an unknown `kid`); tests pass
+ * `createLocalJWKSet` over a generated key pair.
+ */
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { AppConfig } from '../config';
+import { unauthorized, type AppError } from '../errors';
+import { authClaimsSchema, type AuthClaims } from './claims';
+
+export type KeySource = JWTVerifyGetKey;
+
+/** Asymmetric algorithms only: an HMAC or `none` token can never verify against a public key set. */
+export const ACCEPTED_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
+/** @default 30 s: clocks of pods and the identity service drift a little. */
+export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+
+export interface TokenVerifierOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly keys: KeySource;
+  /** @default DEFAULT_CLOCK_TOLERANCE_SECONDS */
+  readonly clockToleranceSeconds?: number;
+}
+
+export type TokenVerifier = (token: string) => Promise<AuthClaims>;
+
+export function remoteKeySet(config: Pick<AppConfig, 'JWT_JWKS_URL'>): KeySource {
+  return createRemoteJWKSet(new URL(config.JWT_JWKS_URL), { timeoutDuration: 2000, cooldownDuration: 30_000 });
+}
+
+/** Resolves to the verified claims, or rejects with a 401 AppError saying why (never the token). */
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  return async (token) => {
+    let payload: unknown;
+    try {
+      ({ payload } = await jwtVerify(token, options.keys, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: ACCEPTED_ALGORITHMS,
+        clockTolerance,
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch (error) {
+      throw reasonFor(error);
+    }
+    const parsed = authClaimsSchema.safeParse(payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw unauthorized(`token claim ${issue.path.join('.') || '(root)'} ${issue.message}`, true);
+    }
+    return parsed.data;
+  };
+}
+
+function reasonFor(error: unknown): AppError {
+  if (error instanceof errors.JWTExpired) return unauthorized('token expired', true);
+  if (error instanceof errors.JWTClaimValidationFailed) return unauthorized(`token claim ${error.claim} is not accepted`, true);
+  if (error instanceof errors.JWSSignatureVerificationFailed) return unauthorized('token signature is invalid', true);
+  if (error instanceof errors.JWKSNoMatchingKey) return unauthorized('token signing key is unknown', true);
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JOSEError) {
+    // Includes an unreachable JWKS endpoint: the request cannot be authenticated; a 401 lets the
+    // client retry, and the verifier caches keys, so this only bites on a cold or rotated key set.
+    return unauthorized('token could not be verified', true);
+  }
+  return unauthorized('token could not be verified', true);
+}

@@ -1,0 +1,160 @@
+/**
+ * The express application of the order API, built from its dependencies (no globals, no
+ * process.env), so tests build as many as they like against real services.
+ *
+ * Middleware order: request id, request log + metrics (on finish), JSON body (limit), health and
+ * metrics endpoints, `/v1`, 404, the error handler. Per-route: load shedding (non-critical classes
+ * only) before authentication, then the rate limit keyed by the verified subject.
+ *
+ * No compression middleware: nginx in front gzips responses (and the `compression` package is not
+ * a dependency).
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import express, { Router, type Express, type Request, type RequestHandler, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config';
+import type { DatabaseManager } from '../db/database-manager';
+import { notFound } from '../errors';
+import type { Logger } from '../logger';
+import { UNMATCHED_ROUTE, type AppMetrics } from '../metrics';
+import type { Role } from '../auth/claims';
+import { authClaims, authenticate, requireRole, requireSameRestaurant } from '../auth/middleware';
+import { createTokenVerifier, type KeySource, type TokenVerifier } from '../auth/verify-token';
+import { errorHandler } from './error-handler';
+import { liveness, readiness } from './health';
+import { createLoadShedder, type LoadSheddingOptions } from './load-shedding';
+import { createRateLimiter, type RateLimit, type RouteClass } from './rate-limit';
+
+/** JSON bodies above this are refused with 413 (an order with 100 lines is a few KB). */
+export const JSON_BODY_LIMIT = '100kb';
+/** An incoming X-Request-Id is kept only when it looks like an id (no log injection, bounded). */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
+const ROUTE_BASE = Symbol('route base');
+
+export interface RouteKit {
+  readonly authenticate: RequestHandler;
+  readonly rateLimit: (routeClass: RouteClass) => RequestHandler;
+  /** Load shedding; only for non-critical route classes. */
+  readonly shed: (routeClass: RouteClass) => RequestHandler;
+  readonly requireRole: (...roles: Role[]) => RequestHandler;
+  readonly requireSameRestaurant: (paramName?: string) => RequestHandler;
+  /** First middleware of every nested router, so the metrics route label keeps its mount path. */
+  readonly trackRouteBase: RequestHandler;
+  readonly verifyToken: TokenVerifier;
+}
+
+export interface AppDependencies {
+  readonly config: AppConfig;
+  readonly db: DatabaseManager;
+  readonly logger: Logger;
+  readonly metrics: AppMetrics;
+  /** JWKS key source: `remoteKeySet(config)` in production, `createLocalJWKSet` in tests. */
+  readonly jwks: KeySource;
+  /** Rate limits use it (with an in-memory fallback) and readiness pings it. @default - memory-only limits, no Redis check */
+  readonly redis?: Redis;
+  /** @default DEFAULT_RATE_LIMITS */
+  readonly rateLimits?: Partial<Record<RouteClass, RateLimit>>;
+  /** @default - DEFAULT_* thresholds, live event-loop delay, pool waiting from `db.poolStats()` */
+  readonly loadShedding?: LoadSheddingOptions;
+  /** @default DEFAULT_READINESS_TIMEOUT_MS */
+  readonly readinessTimeoutMs?: number;
+  /** Mounts the domain routes on the `/v1` router. */
+  readonly routes?: (v1: Router, kit: RouteKit) => void;
+}
+
+export interface AppHandle {
+  readonly app: Express;
+  /** Readiness answers 503 from now on; requests are still served. */
+  startDraining(): void;
+  isDraining(): boolean;
+  /** Stops the app's timers (event-loop sampling). The caller closes db and redis. */
+  close(): void;
+}
+
+function routeLabel(req: Request, res: Response): string {
+  if (!req.route) return UNMATCHED_ROUTE;
+  const base = (res.locals as Record<symbol, string | undefined>)[ROUTE_BASE] ?? '';
+  return `${base}${String(req.route.path)}`;
+}
+
+export function createApp(deps: AppDependencies): AppHandle {
+  const { config, db, logger, metrics } = deps;
+  let draining = false;
+  const verifyToken = createTokenVerifier({ issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, keys: deps.jwks });
+  const rateLimit = createRateLimiter({ redis: deps.redis, limits: deps.rateLimits, metrics, logger });
+  const shedder = createLoadShedder(
+    {
+      poolWaiting: () => db.poolStats().reduce((sum, pool) => sum + pool.waiting, 0),
+      ...deps.loadShedding,
+    },
+    metrics,
+  );
+  const trackRouteBase: RequestHandler = (req, res, next) => {
+    (res.locals as Record<symbol, string>)[ROUTE_BASE] = req.baseUrl;
+    next();
+  };
+  const kit: RouteKit = {
+    authenticate: authenticate(verifyToken),
+    rateLimit,
+    shed: shedder.shed,
+    requireRole,
+    requireSameRestaurant,
+    trackRouteBase,
+    verifyToken,
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  // nginx (a pod in the cluster, loopback locally) is the only proxy: req.ip is then the client.
+  app.set('trust proxy', ['loopback', 'uniquelocal']);
+
+  app.use((req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const id = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    (req as Request & { id?: string }).id = id;
+    res.set('X-Request-Id', id);
+    // While draining, tell nginx not to reuse this connection: its next request goes to another pod.
+    if (draining) res.set('Connection', 'close');
+    const startedAt = performance.now();
+    res.on('finish', () => {
+      const durationMs = performance.now() - startedAt;
+      const route = routeLabel(req, res);
+      metrics.httpRequestDuration.observe({ route, method: req.method, status: String(res.statusCode) }, durationMs / 1000);
+      logger.info(
+        { requestId: id, method: req.method, route, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10 },
+        'request',
+      );
+    });
+    next();
+  });
+  app.use(express.json({ limit: JSON_BODY_LIMIT }));
+
+  app.get('/healthz', liveness);
+  app.get('/readyz', readiness({ db, redis: deps.redis, isDraining: () => draining, timeoutMs: deps.readinessTimeoutMs }));
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const v1 = Router();
+  v1.use(trackRouteBase);
+  v1.get('/whoami', kit.authenticate, rateLimit('read'), (_req, res) => {
+    res.json({ claims: authClaims(res) });
+  });
+  deps.routes?.(v1, kit);
+  app.use('/v1', v1);
+
+  app.use(() => {
+    throw notFound('route');
+  });
+  app.use(errorHandler(logger));
+
+  return {
+    app,
+    startDraining: () => {
+      draining = true;
+    },
+    isDraining: () => draining,
+    close: () => shedder.close(),
+  };
+}

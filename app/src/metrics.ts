@@ -1,0 +1,112 @@
+/**
+ * Prometheus metrics of one process (prom-client), on a registry of its own so tests can build
+ * several apps in one process without "already registered" clashes.
+ *
+ * Label cardinality is bounded on purpose: HTTP routes are the express route pattern
+ * (`/v1/restaurants/:restaurantId/menu`), never the raw URL; unmatched requests share one label.
+ * Database queries are labelled by their metric name (never SQL text) and role.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DatabaseManager, DatabaseManagerOptions, DatabaseRole } from './db/database-manager';
+
+/** Route label for requests no route matched (404s, scanners), so they cannot blow up cardinality. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+export interface AppMetrics {
+  readonly registry: Registry;
+  readonly httpRequestDuration: Histogram<'route' | 'method' | 'status'>;
+  readonly dbQueryDuration: Histogram<'query' | 'role'>;
+  readonly dbSlowQueries: Counter<'query' | 'role'>;
+  readonly dbPoolWait: Histogram<'role'>;
+  readonly rateLimitRejections: Counter<'route_class'>;
+  readonly loadShedRejections: Counter<'route_class' | 'reason'>;
+  /** The DatabaseManager option hooks that feed the query metrics. */
+  databaseHooks(): Pick<DatabaseManagerOptions, 'onQuery' | 'onSlowQuery' | 'onPoolWait'>;
+  /** Pool gauges read `poolStats()` of this manager at scrape time. */
+  observePools(db: Pick<DatabaseManager, 'poolStats'>): void;
+}
+
+export interface MetricsOptions {
+  /** Default process metrics (CPU, memory, event loop lag, GC). @default true */
+  readonly defaultMetrics?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): AppMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const httpRequestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by express route pattern, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const dbQueryDuration = new Histogram({
+    name: 'db_query_duration_seconds',
+    help: 'Database unit of work duration (after acquire) by query name and role',
+    labelNames: ['query', 'role'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const dbSlowQueries = new Counter({
+    name: 'db_slow_queries_total',
+    help: 'Database queries over the slow-query threshold',
+    labelNames: ['query', 'role'] as const,
+    registers: [registry],
+  });
+  const dbPoolWait = new Histogram({
+    name: 'db_pool_wait_seconds',
+    help: 'Time spent waiting for a pooled database connection',
+    labelNames: ['role'] as const,
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2],
+    registers: [registry],
+  });
+  const rateLimitRejections = new Counter({
+    name: 'rate_limit_rejections_total',
+    help: 'Requests answered 429 by the rate limiter, by route class',
+    labelNames: ['route_class'] as const,
+    registers: [registry],
+  });
+  const loadShedRejections = new Counter({
+    name: 'load_shed_rejections_total',
+    help: 'Requests answered 503 by load shedding, by route class and reason',
+    labelNames: ['route_class', 'reason'] as const,
+    registers: [registry],
+  });
+
+  const pools: Pick<DatabaseManager, 'poolStats'>[] = [];
+  const poolGauge = (name: string, help: string, pick: (s: ReturnType<DatabaseManager['poolStats']>[number]) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['role', 'host'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const db of pools) {
+          for (const stats of db.poolStats()) this.set({ role: stats.role, host: stats.host }, pick(stats));
+        }
+      },
+    });
+  poolGauge('db_pool_connections', 'Open connections per pool', (s) => s.total);
+  poolGauge('db_pool_idle_connections', 'Idle connections per pool', (s) => s.idle);
+  poolGauge('db_pool_waiting_clients', 'Callers waiting for a connection per pool', (s) => s.waiting);
+  poolGauge('db_pool_errors', 'Connection errors each pool survived (monotonic per pool)', (s) => s.errors);
+
+  return {
+    registry,
+    httpRequestDuration,
+    dbQueryDuration,
+    dbSlowQueries,
+    dbPoolWait,
+    rateLimitRejections,
+    loadShedRejections,
+    databaseHooks: () => ({
+      onQuery: (name: string, role: DatabaseRole, durationMs: number) => dbQueryDuration.observe({ query: name, role }, durationMs / 1000),
+      onSlowQuery: (name: string, role: DatabaseRole) => dbSlowQueries.inc({ query: name, role }),
+      onPoolWait: (role: DatabaseRole, waitMs: number) => dbPoolWait.observe({ role }, waitMs / 1000),
+    }),
+    observePools: (db) => void pools.push(db),
+  };
+}

@@ -1,0 +1,38 @@
+import { shutdown } from '../../../app/src/http/server';
+import { createTokenMint, getJson, httpTestConfig, memoryLogger, startApp } from './support';
+
+test('shutdown lets an in-flight request finish, then runs cleanup and resolves true', async () => {
+  const mint = await createTokenMint();
+  const app = await startApp({
+    jwks: mint.jwks,
+    routes: (v1) => v1.get('/test/slow', async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      res.json({ done: true });
+    }),
+  });
+  const inFlight = getJson(`${app.url}/v1/test/slow`);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  let cleaned = false;
+  const finished = await shutdown({ server: app.server, handle: app.handle, logger: app.deps.logger, graceMs: 2000, drainDelayMs: 0, cleanup: async () => void (cleaned = true) });
+  expect(finished).toBe(true);
+  expect(cleaned).toBe(true);
+  expect((await inFlight).status).toBe(200);
+  await expect(fetch(`${app.url}/healthz`)).rejects.toThrow();
+});
+
+test('shutdown resolves false at the grace deadline when cleanup hangs', async () => {
+  const mint = await createTokenMint();
+  const app = await startApp({ jwks: mint.jwks });
+  const startedAt = Date.now();
+  const finished = await shutdown({ server: app.server, handle: app.handle, logger: app.deps.logger, graceMs: 300, drainDelayMs: 0, cleanup: () => new Promise(() => undefined) });
+  expect(finished).toBe(false);
+  expect(Date.now() - startedAt).toBeLessThan(2_000); // the 300 ms deadline, with room for a noisy machine
+});
+
+test('the logger redacts authorization headers, cookies, passwords and tokens', () => {
+  const { logger, lines } = memoryLogger(httpTestConfig());
+  logger.info({ req: { headers: { authorization: 'Bearer abc.def.ghi', cookie: 'sid=1' } }, password: 'hunter2', user: { token: 't0k' } }, 'x');
+  const text = JSON.stringify(lines);
+  expect(text).not.toMatch(/abc\.def|sid=1|hunter2|t0k/);
+  expect(text).toContain('[redacted]');
+});
