@@ -1,0 +1,104 @@
+/**
+ * The order routes under /v1 (thin: parse, authorize by role and restaurant, call the service).
+ *
+ * POST  /restaurants/:restaurantId/orders                      guest (own table), staff, manager
+ * GET   /restaurants/:restaurantId/orders/:orderId             all roles; guests only their table's orders
+ *         ?created_at=<ISO> (one partition; without it every partition is probed) &include=items
+ * GET   /restaurants/:restaurantId/orders                      all roles; guests forced to their table
+ *         ?status &table_id &date=YYYY-MM-DD (restaurant-local) &limit (1..100, default 20) &cursor
+ * PATCH /restaurants/:restaurantId/orders/:orderId/status      staff, kitchen, manager  { status }
+ *         ?created_at=<ISO>
+ *
+ * Guests are not modelled as guest ids in tokens (`sub` is the identity service's subject, not
+ * guests.id), so "a guest's own orders" means the orders of the guest's table.
+ *
+ * Parameters are validated before the restaurant check, so a malformed id is a 400 naming it.
+ */
+import type { Router } from 'express';
+import type { Redis } from 'ioredis';
+import { authClaims } from '../auth/middleware';
+import type { DatabaseManager } from '../db/database-manager';
+import { createOrderEventPublisher, type OrderEventPublisher } from '../events/order-events';
+import type { RouteKit } from '../http/app';
+import type { Logger } from '../logger';
+import {
+  DEFAULT_PAGE_SIZE,
+  IDEMPOTENCY_HEADER,
+  createOrderBody,
+  decodeCursor,
+  getOrderQuery,
+  idempotencyKeyHeader,
+  listOrdersQuery,
+  orderParams,
+  parseInput,
+  restaurantParams,
+  statusBody,
+  statusQuery,
+} from './order-schemas';
+import { createOrderService, type OrderService } from './order-service';
+
+export interface OrderRouteDependencies {
+  readonly db: DatabaseManager;
+  readonly redis?: Redis;
+  readonly logger: Logger;
+  /** @default - XADD through `redis` */
+  readonly events?: OrderEventPublisher;
+}
+
+export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteDependencies): OrderService {
+  const events = deps.events ?? createOrderEventPublisher({ redis: deps.redis, logger: deps.logger });
+  const service = createOrderService({ db: deps.db, events });
+  const base = '/restaurants/:restaurantId/orders';
+
+  v1.post(base, kit.authenticate, kit.rateLimit('write'), kit.requireRole('guest', 'staff', 'manager'), async (req, res) => {
+    const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
+    const claims = authClaims(res);
+    sameRestaurant(kit, req, res);
+    const key = parseInput(idempotencyKeyHeader, { [IDEMPOTENCY_HEADER]: req.get(IDEMPOTENCY_HEADER) }, 'header')[IDEMPOTENCY_HEADER];
+    const body = parseInput(createOrderBody, req.body ?? {}, 'body');
+    const result = await service.create(claims, restaurantId, key, body);
+    res
+      .status(result.status)
+      .location(`${req.baseUrl}/restaurants/${restaurantId}/orders/${result.body.id}?created_at=${encodeURIComponent(result.body.created_at)}`)
+      .json(result.body);
+  });
+
+  v1.get(`${base}/:orderId`, kit.authenticate, kit.rateLimit('read'), async (req, res) => {
+    const { restaurantId, orderId } = parseInput(orderParams, req.params, 'params');
+    sameRestaurant(kit, req, res);
+    const query = parseInput(getOrderQuery, req.query, 'query');
+    res.json(await service.get(authClaims(res), { restaurantId, orderId, createdAt: query.created_at, includeItems: query.include === 'items' }));
+  });
+
+  v1.get(base, kit.authenticate, kit.rateLimit('read'), async (req, res) => {
+    const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
+    sameRestaurant(kit, req, res);
+    const query = parseInput(listOrdersQuery, req.query, 'query');
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    res.json(
+      await service.list(authClaims(res), {
+        restaurantId,
+        status: query.status,
+        tableId: query.table_id,
+        date: query.date,
+        limit: query.limit ?? DEFAULT_PAGE_SIZE,
+        after,
+      }),
+    );
+  });
+
+  v1.patch(`${base}/:orderId/status`, kit.authenticate, kit.rateLimit('write'), kit.requireRole('staff', 'kitchen', 'manager'), async (req, res) => {
+    const { restaurantId, orderId } = parseInput(orderParams, req.params, 'params');
+    sameRestaurant(kit, req, res);
+    const query = parseInput(statusQuery, req.query, 'query');
+    const body = parseInput(statusBody, req.body ?? {}, 'body');
+    res.json(await service.changeStatus(authClaims(res), { restaurantId, orderId, createdAt: query.created_at, to: body.status }));
+  });
+
+  return service;
+}
+
+/** The kit's check, run inline after the parameters were validated (it throws a 403). */
+function sameRestaurant(kit: RouteKit, req: Parameters<ReturnType<RouteKit['requireSameRestaurant']>>[0], res: Parameters<ReturnType<RouteKit['requireSameRestaurant']>>[1]): void {
+  kit.requireSameRestaurant()(req, res, () => undefined);
+}

@@ -1,0 +1,197 @@
+/**
+ * Order domain logic: who may do what, idempotent creation with database prices, reads with
+ * read-your-writes, the status machine, and the events after commit.
+ *
+ * Idempotent create, in ONE transaction on the primary:
+ * 1. `pg_try_advisory_xact_lock` on (restaurant, key): held by another transaction means the same
+ *    key is being processed right now → 409 (the client retries later). Without this, the second
+ *    INSERT would block on the first's uncommitted key row.
+ * 2. INSERT the key row (in_progress, sha256 of the canonical body) ON CONFLICT DO NOTHING. An
+ *    existing row: same hash and completed → replay its stored status and body; same hash and
+ *    in_progress → 409; another hash → 422.
+ * 3. Prices from menu_items (available, same restaurant), the order and its items, total_cents;
+ *    the key row becomes completed with the response; COMMIT.
+ * Any failure rolls the whole thing back, key row included: a rejected request (422 unknown item)
+ * writes nothing and stores nothing, so a retry with the same key is evaluated afresh.
+ * The key scope is the restaurant (the table's primary key); the hash covers the body only.
+ * Expired keys (expires_at) are not purged here.
+ */
+import { createHash } from 'node:crypto';
+import type { AuthClaims } from '../auth/claims';
+import type { DatabaseManager } from '../db/database-manager';
+import { AppError, conflict, forbidden, notFound, unprocessable } from '../errors';
+import type { OrderEvent, OrderEventPublisher } from '../events/order-events';
+import * as repo from './order-repository';
+import { MAX_PAGE_SIZE, encodeCursor, type CreateOrderBody, type Cursor, type OrderStatus } from './order-schemas';
+import { canTransition } from './order-state';
+
+export interface OrderView extends repo.OrderRow {
+  items?: repo.OrderItemRow[];
+}
+
+export interface StoredResponse {
+  readonly status: number;
+  readonly body: OrderView;
+}
+
+export const consistencyKey = (restaurantId: string) => `restaurant:${restaurantId}`;
+
+/** JSON with sorted object keys: the same body hashes the same whatever its key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function requestHash(body: CreateOrderBody): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+export interface OrderService {
+  create(claims: AuthClaims, restaurantId: string, key: string, body: CreateOrderBody): Promise<StoredResponse>;
+  get(claims: AuthClaims, args: { restaurantId: string; orderId: string; createdAt?: string; includeItems: boolean }): Promise<OrderView>;
+  list(
+    claims: AuthClaims,
+    args: { restaurantId: string; status?: OrderStatus; tableId?: string; date?: string; limit: number; after?: Cursor },
+  ): Promise<{ orders: OrderView[]; next_cursor: string | null }>;
+  changeStatus(claims: AuthClaims, args: { restaurantId: string; orderId: string; createdAt?: string; to: OrderStatus }): Promise<OrderView>;
+}
+
+export function createOrderService(deps: { db: DatabaseManager; events: OrderEventPublisher }): OrderService {
+  const { db, events } = deps;
+
+  const publish = (event: OrderEvent) => {
+    // After COMMIT, not awaited: the response does not wait for Redis (publish never rejects).
+    void events.publish(event);
+  };
+
+  return {
+    async create(claims, restaurantId, key, body) {
+      if (claims.role === 'guest' && body.table_id !== claims.table_id) throw forbidden('a guest may order only for its own table');
+      const hash = requestHash(body);
+      const result = await db.transaction(
+        async (client): Promise<{ response: StoredResponse; created: boolean }> => {
+          if (!(await repo.tryLockIdempotencyKey(client, restaurantId, key))) {
+            throw conflict('a request with this Idempotency-Key is in progress; retry later', { field: 'header.Idempotency-Key' });
+          }
+          const existing = await repo.claimIdempotencyKey(client, restaurantId, key, hash);
+          if (existing) {
+            if (existing.request_hash !== hash) throw unprocessable('idempotency key reused with a different body', { field: 'header.Idempotency-Key' });
+            if (existing.status !== 'completed') throw conflict('a request with this Idempotency-Key is in progress; retry later', { field: 'header.Idempotency-Key' });
+            return { response: { status: existing.response_status!, body: existing.response as OrderView }, created: false };
+          }
+          if (!(await repo.tableExists(client, restaurantId, body.table_id))) {
+            throw unprocessable(`table_id ${body.table_id} is not a table of this restaurant`, { field: 'body.table_id' });
+          }
+          const prices = await repo.availablePrices(client, restaurantId, [...new Set(body.items.map((i) => i.menu_item_id))]);
+          const missing = body.items.findIndex((i) => !prices.has(i.menu_item_id));
+          if (missing >= 0) {
+            const id = body.items[missing]!.menu_item_id;
+            throw unprocessable(`items.${missing}.menu_item_id: menu item ${id} does not exist or is not available`, {
+              field: `body.items.${missing}.menu_item_id`,
+              menu_item_id: id,
+            });
+          }
+          const lines = body.items.map((i) => ({ menu_item_id: i.menu_item_id, quantity: i.quantity, unit_price_cents: prices.get(i.menu_item_id)!, notes: i.notes ?? null }));
+          const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.unit_price_cents, 0);
+          if (totalCents > 2_147_483_647) throw unprocessable('order total is too large', { field: 'body.items' });
+          const { order, items } = await repo.insertOrder(client, { restaurantId, tableId: body.table_id, totalCents, items: lines });
+          const response: StoredResponse = { status: 201, body: { ...order, items } };
+          await repo.completeIdempotencyKey(client, { restaurantId, key, responseStatus: 201, response: response.body, orderId: order.id, orderCreatedAt: order.created_at });
+          return { response, created: true };
+        },
+        { name: 'orders.create', consistencyKey: consistencyKey(restaurantId) },
+      );
+      if (result.created) {
+        const order = result.response.body;
+        publish({
+          v: 1,
+          type: 'order.created',
+          restaurant_id: order.restaurant_id,
+          order_id: order.id,
+          table_id: order.table_id,
+          status: order.status,
+          occurred_at: order.created_at,
+          total_cents: order.total_cents,
+        });
+      }
+      return result.response;
+    },
+
+    async get(claims, args) {
+      const found = await db.read(
+        async (client) => {
+          const order = await repo.findOrder(client, args);
+          if (!order) return undefined;
+          return args.includeItems ? { ...order, items: await repo.orderItems(client, order) } : order;
+        },
+        { name: 'orders.get', consistencyKey: consistencyKey(args.restaurantId) },
+      );
+      // A guest sees only its table's orders; another table's order is a 404, not a 403 (no probing).
+      if (!found || (claims.role === 'guest' && found.table_id !== claims.table_id)) throw notFound('order');
+      return found;
+    },
+
+    async list(claims, args) {
+      if (claims.role === 'guest' && args.tableId !== undefined && args.tableId !== claims.table_id) {
+        throw forbidden('a guest may list only its own table');
+      }
+      const tableId = claims.role === 'guest' ? claims.table_id : args.tableId;
+      const limit = Math.min(args.limit, MAX_PAGE_SIZE);
+      const rows = await db.read(
+        async (client) => {
+          let day: repo.ListFilter['day'];
+          if (args.date !== undefined) {
+            const timezone = await repo.restaurantTimezone(client, args.restaurantId);
+            if (timezone === undefined) throw notFound('restaurant');
+            day = { date: args.date, timezone };
+          }
+          return repo.listOrders(client, { restaurantId: args.restaurantId, status: args.status, tableId, day, after: args.after, limit: limit + 1 });
+        },
+        { name: 'orders.list', consistencyKey: consistencyKey(args.restaurantId) },
+      );
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return { orders: page, next_cursor: rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null };
+    },
+
+    async changeStatus(claims, args) {
+      if (claims.role === 'guest') throw forbidden('guests may not change order status');
+      const outcome = await db.write(
+        async (client) => {
+          const current = await repo.findOrder(client, args);
+          if (!current) throw notFound('order');
+          if (!canTransition(current.status, args.to)) {
+            throw new AppError('invalid_transition', `cannot change status from ${current.status} to ${args.to}`, 409, { details: { from: current.status, to: args.to } });
+          }
+          const updated = await repo.updateStatus(client, { ...args, createdAt: current.created_at, from: current.status, to: args.to });
+          if (!updated) {
+            // Someone moved it between our read and our UPDATE.
+            throw new AppError('invalid_transition', `order status changed concurrently; it is no longer ${current.status}`, 409, {
+              details: { from: current.status, to: args.to },
+            });
+          }
+          return { updated, previous: current.status };
+        },
+        { name: 'orders.change_status', consistencyKey: consistencyKey(args.restaurantId) },
+      );
+      const order = outcome.updated;
+      publish({
+        v: 1,
+        type: 'order.status_changed',
+        restaurant_id: order.restaurant_id,
+        order_id: order.id,
+        table_id: order.table_id,
+        status: order.status,
+        previous_status: outcome.previous,
+        occurred_at: order.updated_at,
+      });
+      return order;
+    },
+  };
+}
+
