@@ -3,34 +3,21 @@
  * the app, listen on PORT, and shut down gracefully on SIGTERM/SIGINT (see http/server.ts): exit 0
  * when everything closed within SHUTDOWN_GRACE_MS, 1 otherwise or on a startup failure.
  */
-import { Redis } from 'ioredis';
 import { loadConfig, type AppConfig } from './config';
+import { createInvalidationBus } from './cache/invalidation-bus';
+import { createLayeredCache } from './cache/layered-cache';
+import { createRedisClient } from './cache/redis-client';
 import { createDatabaseManager } from './db/database-manager';
 import { createApp } from './http/app';
 import { boundPort, listen, shutdown } from './http/server';
 import { createLogger, type Logger } from './logger';
+import { registerMenuRoutes } from './menu/menu-routes';
 import { createMetrics } from './metrics';
+import { registerOrderRoutes } from './orders/order-routes';
 import { remoteKeySet } from './auth/verify-token';
 
-/** Redis keys of this service live under one prefix (the cache and rate limits share the instance). */
-export const REDIS_KEY_PREFIX = 'app:';
-
-export function createRedis(config: AppConfig, logger: Logger): Redis {
-  if (config.REDIS_AUTH === 'iam') {
-    throw new Error('REDIS_AUTH=iam is not supported yet (ElastiCache IAM tokens are not implemented); use REDIS_AUTH=none');
-  }
-  const redis = new Redis({
-    host: config.REDIS_HOST,
-    port: config.REDIS_PORT,
-    keyPrefix: REDIS_KEY_PREFIX,
-    ...(config.REDIS_TLS ? { tls: { servername: config.REDIS_HOST } } : {}),
-    // Fail a command after one reconnect attempt instead of queueing requests for seconds.
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-  });
-  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
-  return redis;
-}
+/** The ElastiCache IAM token signer is not built yet; production sets REDIS_AUTH=iam. */
+export const REDIS_IAM_UNSUPPORTED = 'REDIS_AUTH=iam is not supported yet (ElastiCache IAM tokens are not implemented); use REDIS_AUTH=none';
 
 /** pino writes asynchronously; a hung flush must not hold the exit. */
 function flush(logger: Logger): Promise<void> {
@@ -53,16 +40,32 @@ async function main(): Promise<number> {
   }
   const logger = createLogger(config);
   const metrics = createMetrics();
-  let redis: Redis | undefined;
+  let closeRedis: (() => Promise<void>) | undefined;
   try {
-    redis = createRedis(config, logger);
+    if (config.REDIS_AUTH === 'iam') throw new Error(REDIS_IAM_UNSUPPORTED);
+    // One Redis connection for cache, rate limits and order events; the bus adds its subscriber.
+    const redisClient = createRedisClient(config, { name: 'api', logger });
+    closeRedis = () => redisClient.close();
+    const redis = redisClient.redis;
     const db = createDatabaseManager(config, { logger, ...metrics.databaseHooks() });
     metrics.observePools(db);
-    const handle = createApp({ config, db, logger, metrics, jwks: remoteKeySet(config), redis });
+    const cache = createLayeredCache({ redis, registry: metrics.registry, logger });
+    const bus = createInvalidationBus(config, { cache, publisher: redis, logger });
+    const handle = createApp({
+      config,
+      db,
+      logger,
+      metrics,
+      jwks: remoteKeySet(config),
+      redis,
+      routes: (v1, kit) => {
+        registerMenuRoutes(v1, kit, { db, cache, bus, logger });
+        registerOrderRoutes(v1, kit, { db, redis, logger });
+      },
+    });
     const server = await listen(handle, config.PORT);
     logger.info({ port: boundPort(server) }, 'listening');
 
-    const liveRedis = redis;
     const finished = await new Promise<boolean>((resolve) => {
       const onSignal = (signal: NodeJS.Signals) => {
         process.off('SIGTERM', onSignal);
@@ -74,7 +77,10 @@ async function main(): Promise<number> {
           logger,
           graceMs: config.SHUTDOWN_GRACE_MS,
           cleanup: async () => {
-            await Promise.all([db.close(), liveRedis.quit().then(() => undefined, () => liveRedis.disconnect())]);
+            // Shutdown order: the bus and cache before the connection they use, the database last.
+            await bus.close();
+            await cache.close();
+            await Promise.all([db.close(), redisClient.close()]);
           },
         }).then(resolve);
       };
@@ -86,7 +92,7 @@ async function main(): Promise<number> {
     return finished ? 0 : 1;
   } catch (error) {
     logger.fatal({ err: error }, 'startup failed');
-    redis?.disconnect();
+    await closeRedis?.().catch(() => undefined);
     await flush(logger);
     return 1;
   }
