@@ -115,13 +115,17 @@ describe('single flight', () => {
   test('a get after an invalidation does not join the flight that started before it', async () => {
     const key = freshKey();
     let version = 1;
+    let loaderStarted!: () => void;
+    const firstLoadStarted = new Promise<void>((resolve) => (loaderStarted = resolve));
     const load = async () => {
       const seen = version;
+      loaderStarted();
       await new Promise((r) => setTimeout(r, 50));
       return { version: seen };
     };
     const before = proc.cache.get(key, load, shortPolicy);
-    await new Promise((r) => setTimeout(r, 5));
+    // Change the data only once the first load has read it (a fixed sleep raced on busy machines).
+    await firstLoadStarted;
     version = 2;
     proc.cache.dropLocal(key);
     const after = proc.cache.get(key, load, shortPolicy);
