@@ -3,15 +3,18 @@ import { createTokenMint, getJson, httpTestConfig, memoryLogger, startApp } from
 
 test('shutdown lets an in-flight request finish, then runs cleanup and resolves true', async () => {
   const mint = await createTokenMint();
+  let requestArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => (requestArrived = resolve));
   const app = await startApp({
     jwks: mint.jwks,
     routes: (v1) => v1.get('/test/slow', async (_req, res) => {
+      requestArrived();
       await new Promise((resolve) => setTimeout(resolve, 300));
       res.json({ done: true });
     }),
   });
   const inFlight = getJson(`${app.url}/v1/test/slow`);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await arrived; // shut down only once the request is really in flight
   let cleaned = false;
   const finished = await shutdown({ server: app.server, handle: app.handle, logger: app.deps.logger, graceMs: 2000, drainDelayMs: 0, cleanup: async () => void (cleaned = true) });
   expect(finished).toBe(true);
