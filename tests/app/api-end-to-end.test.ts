@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import Redis from 'ioredis';
 import { applySchema } from './db/migrate-support';
 import { AUDIENCE, createTokenMint, ISSUER } from './http/support';
+import { apiProcessEnvironment } from '../support/services/api-environment';
 import { freePort } from '../support/services/processes';
 import { startPostgresCluster, type PostgresCluster } from '../support/services/postgres-cluster';
 import { startRedis, type RedisServer } from '../support/services/redis-server';
@@ -36,28 +37,15 @@ test('menu, idempotent order, status change and events through the api process',
 
   const port = await freePort();
   const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'app/src/api-main.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      SERVICE_ROLE: 'api',
-      LOCATION_ID: 'test-cafe',
-      PORT: String(port),
-      SHUTDOWN_GRACE_MS: '4000',
-      DATABASE_PRIMARY_HOST: '127.0.0.1',
-      DATABASE_PORT: String(cluster.primary.port),
-      DATABASE_REPLICA_HOSTS: `127.0.0.1:${cluster.replica.port}`,
-      DATABASE_NAME: cluster.database,
-      DATABASE_USER: cluster.user,
-      DATABASE_AUTH: 'password',
-      DATABASE_PASSWORD: cluster.password,
-      DATABASE_SSL: 'disable',
-      REDIS_HOST: redisServer.host,
-      REDIS_PORT: String(redisServer.port),
-      REDIS_TLS: 'false',
-      REDIS_AUTH: 'none',
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      JWT_JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks.json`,
-    },
+    env: apiProcessEnvironment({
+      cluster,
+      redis: redisServer,
+      port,
+      jwksUrl: `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks.json`,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      shutdownGraceMs: 4000,
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,6 +1,7 @@
 /** The process entry: starts against real services, drains on SIGTERM, exits 0 within the grace period. */
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
+import { apiProcessEnvironment } from '../../support/services/api-environment';
 import { freePort } from '../../support/services/processes';
 import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
 import { startRedis, type RedisServer } from '../../support/services/redis-server';
@@ -28,28 +29,7 @@ const GRACE_MS = 4000;
 test('serves with remote JWKS, answers readyz 503 while draining on SIGTERM, exits 0 within the grace period', async () => {
   const port = await freePort();
   const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'app/src/api-main.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      SERVICE_ROLE: 'api',
-      LOCATION_ID: 'test-cafe',
-      PORT: String(port),
-      SHUTDOWN_GRACE_MS: String(GRACE_MS),
-      DATABASE_PRIMARY_HOST: '127.0.0.1',
-      DATABASE_PORT: String(cluster.primary.port),
-      DATABASE_REPLICA_HOSTS: `127.0.0.1:${cluster.replica.port}`,
-      DATABASE_NAME: cluster.database,
-      DATABASE_USER: cluster.user,
-      DATABASE_AUTH: 'password',
-      DATABASE_PASSWORD: cluster.password,
-      DATABASE_SSL: 'disable',
-      REDIS_HOST: redisServer.host,
-      REDIS_PORT: String(redisServer.port),
-      REDIS_TLS: 'false',
-      REDIS_AUTH: 'none',
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      JWT_JWKS_URL: `http://127.0.0.1:${jwksPort}/jwks.json`,
-    },
+    env: apiProcessEnvironment({ cluster, redis: redisServer, port, jwksUrl: `http://127.0.0.1:${jwksPort}/jwks.json`, issuer: ISSUER, audience: AUDIENCE, shutdownGraceMs: GRACE_MS }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,0 +1,37 @@
+/** The environment contract of an api process wired to the loopback harness (tests only). */
+import type { PostgresCluster } from './postgres-cluster';
+import type { RedisServer } from './redis-server';
+
+export function apiProcessEnvironment(options: {
+  cluster: PostgresCluster;
+  redis: RedisServer;
+  port: number;
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  shutdownGraceMs: number;
+}): Record<string, string> {
+  const { cluster, redis } = options;
+  return {
+    PATH: process.env.PATH ?? '',
+    SERVICE_ROLE: 'api',
+    LOCATION_ID: 'test-cafe',
+    PORT: String(options.port),
+    SHUTDOWN_GRACE_MS: String(options.shutdownGraceMs),
+    DATABASE_PRIMARY_HOST: '127.0.0.1',
+    DATABASE_PORT: String(cluster.primary.port),
+    DATABASE_REPLICA_HOSTS: `127.0.0.1:${cluster.replica.port}`,
+    DATABASE_NAME: cluster.database,
+    DATABASE_USER: cluster.user,
+    DATABASE_AUTH: 'password',
+    DATABASE_PASSWORD: cluster.password,
+    DATABASE_SSL: 'disable',
+    REDIS_HOST: redis.host,
+    REDIS_PORT: String(redis.port),
+    REDIS_TLS: 'false',
+    REDIS_AUTH: 'none',
+    JWT_ISSUER: options.issuer,
+    JWT_AUDIENCE: options.audience,
+    JWT_JWKS_URL: options.jwksUrl,
+  };
+}
