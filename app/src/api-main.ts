@@ -3,6 +3,7 @@
  * the app, listen on PORT, and shut down gracefully on SIGTERM/SIGINT (see http/server.ts): exit 0
  * when everything closed within SHUTDOWN_GRACE_MS, 1 otherwise or on a startup failure.
  */
+import { iamTokenProviders } from './aws/iam-auth';
 import { loadConfig, type AppConfig } from './config';
 import { createInvalidationBus } from './cache/invalidation-bus';
 import { createLayeredCache } from './cache/layered-cache';
@@ -15,9 +16,6 @@ import { registerMenuRoutes } from './menu/menu-routes';
 import { createMetrics } from './metrics';
 import { registerOrderRoutes } from './orders/order-routes';
 import { remoteKeySet } from './auth/verify-token';
-
-/** The ElastiCache IAM token signer is not built yet; production sets REDIS_AUTH=iam. */
-export const REDIS_IAM_UNSUPPORTED = 'REDIS_AUTH=iam is not supported yet (ElastiCache IAM tokens are not implemented); use REDIS_AUTH=none';
 
 /** pino writes asynchronously; a hung flush must not hold the exit. */
 function flush(logger: Logger): Promise<void> {
@@ -42,15 +40,15 @@ async function main(): Promise<number> {
   const metrics = createMetrics();
   let closeRedis: (() => Promise<void>) | undefined;
   try {
-    if (config.REDIS_AUTH === 'iam') throw new Error(REDIS_IAM_UNSUPPORTED);
+    const iam = iamTokenProviders(config);
     // One Redis connection for cache, rate limits and order events; the bus adds its subscriber.
-    const redisClient = createRedisClient(config, { name: 'api', logger });
+    const redisClient = createRedisClient(config, { name: 'api', logger, iamTokenProvider: iam.redis });
     closeRedis = () => redisClient.close();
     const redis = redisClient.redis;
-    const db = createDatabaseManager(config, { logger, ...metrics.databaseHooks() });
+    const db = createDatabaseManager(config, { logger, iamTokenProvider: iam.database, ...metrics.databaseHooks() });
     metrics.observePools(db);
     const cache = createLayeredCache({ redis, registry: metrics.registry, logger });
-    const bus = createInvalidationBus(config, { cache, publisher: redis, logger });
+    const bus = createInvalidationBus(config, { cache, publisher: redis, logger, iamTokenProvider: iam.redis });
     const handle = createApp({
       config,
       db,

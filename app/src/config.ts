@@ -46,6 +46,8 @@ export const configSchema = z
     /** `iam`: ElastiCache RBAC user with IAM auth (production); `none`: loopback Redis. */
     REDIS_AUTH: z.enum(['iam', 'none']).default('iam'),
     REDIS_USER: z.string().optional(),
+    /** The replication group id, which ElastiCache IAM tokens are signed for (REDIS_AUTH=iam). */
+    REDIS_IAM_CACHE_NAME: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be an ElastiCache replication group id').optional(),
 
     AWS_REGION: z.string().min(1).optional(),
     ASSET_BUCKET: z.string().min(1).optional(),
@@ -58,6 +60,14 @@ export const configSchema = z
 
     /** Server ping interval; nginx's websocket read timeout is derived from it. */
     WS_HEARTBEAT_INTERVAL_MS: positiveInt.default(25000),
+    /** A resuming client whose missed events start further back than this gets `resync` instead of a replay (15 minutes). */
+    WS_REPLAY_WINDOW_MS: positiveInt.default(900000),
+    /** A client whose unsent data exceeds this many bytes is closed with 4000 (reconnect and resume). */
+    WS_MAX_BUFFERED_BYTES: positiveInt.default(1048576),
+    /** Largest client message accepted; bigger ones close the socket with 1009. */
+    WS_MAX_PAYLOAD_BYTES: positiveInt.default(4096),
+    /** XREAD BLOCK timeout of the stream consumer; bounds how long a silently dead Redis connection goes unnoticed. */
+    WS_STREAM_BLOCK_MS: positiveInt.default(5000),
   })
   .strict()
   .superRefine((env, ctx) => {
@@ -66,6 +76,13 @@ export const configSchema = z
     }
     if (env.REDIS_AUTH === 'iam' && !env.REDIS_USER) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_USER'], message: 'is required when REDIS_AUTH=iam' });
+    }
+    if (env.REDIS_AUTH === 'iam' && !env.REDIS_IAM_CACHE_NAME) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_IAM_CACHE_NAME'], message: 'is required when REDIS_AUTH=iam' });
+    }
+    // The IAM token signers sign for a region.
+    if ((env.DATABASE_AUTH === 'iam' || env.REDIS_AUTH === 'iam') && !env.AWS_REGION) {
+      ctx.addIssue({ code: 'custom', path: ['AWS_REGION'], message: 'is required when DATABASE_AUTH or REDIS_AUTH is iam' });
     }
   });
 

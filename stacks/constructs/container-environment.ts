@@ -16,6 +16,7 @@ import { Fn, Token } from '../cdktf';
 import type { Location } from '../config/location';
 import type { LocationDataOutputs } from '../stack-contracts';
 import { APP_HTTP_PORT } from './kubernetes-conventions';
+import { redisReplicationGroupId } from './redis-replication-group';
 
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
@@ -99,6 +100,7 @@ export function containerEnvironment(input: ContainerEnvironmentInput): Record<s
     REDIS_TLS: 'true',
     REDIS_AUTH: 'iam',
     REDIS_USER: data.redis.user,
+    REDIS_IAM_CACHE_NAME: redisReplicationGroupId(location.id),
 
     JWT_ISSUER: identity.issuer,
     JWT_AUDIENCE: identity.audience,

@@ -43,6 +43,14 @@ export function redisAppUserName(locationId: string): string {
   return `${locationId}-app`;
 }
 
+/**
+ * The replication group id. Deterministic from the location id because the app signs its
+ * ElastiCache IAM tokens for it (REDIS_IAM_CACHE_NAME) and the app stack sets that from here.
+ */
+export function redisReplicationGroupId(locationId: string): string {
+  return `${locationId}-redis`;
+}
+
 /** Prefix of the names of a location's Redis log groups, for the key policy of CloudWatch Logs. */
 export function redisLogGroupPrefix(locationId: string): string {
   return `/aws/elasticache/${locationId}/`;
@@ -128,7 +136,7 @@ export class RedisReplicationGroup extends Construct {
     }
     this.location = location;
 
-    const groupId = `${location.id}-redis`;
+    const groupId = redisReplicationGroupId(location.id);
     this.memberClusterIds = Array.from({ length: nodeCount }, (_, i) => `${groupId}-${String(i + 1).padStart(3, '0')}`);
     this.appUserName = redisAppUserName(location.id);
 

@@ -14,7 +14,8 @@
  *   password. ioredis reads `options.password` on every (re)connect, so the client connects only
  *   after a first token is fetched and a timer keeps the password fresh for reconnects. Open
  *   connections stay authenticated (ElastiCache closes them after 12 hours; the reconnect then uses
- *   a fresh token). The token signer itself is an issue #4 follow-up and is injected.
+ *   a fresh token). The signer is injected: process entries pass `iamTokenProviders(config).redis`
+ *   (app/src/aws/iam-auth.ts).
  * - An `error` listener logs once per outage (ioredis emits `error` for every failed reconnect) and
  *   never lets an unhandled `error` event kill the process.
  */
@@ -110,7 +111,7 @@ export function redisOptionsFor(config: RedisClientConfig, options: RedisClientO
 export function createRedisClient(config: RedisClientConfig, options: RedisClientOptions): RedisClient {
   const logger = options.logger ?? stderrCacheLogger;
   if (config.REDIS_AUTH === 'iam' && !options.iamTokenProvider) {
-    throw new Error('REDIS_AUTH=iam needs an ElastiCache IAM token provider (issue #4 follow-up)');
+    throw new Error('REDIS_AUTH=iam needs an ElastiCache IAM token provider (pass iamTokenProviders(config).redis)');
   }
   const redis = new Redis(redisOptionsFor(config, options));
   const fields = { redis: options.name, host: config.REDIS_HOST, port: config.REDIS_PORT };

@@ -7,21 +7,20 @@
  */
 import { Client, type ClientConfig } from 'pg';
 import type { AppConfig } from '../config';
+import { iamTokenProviders } from '../aws/iam-auth';
 import { sslOptions } from './pg-pools';
-
-export const IAM_NOT_SUPPORTED_MESSAGE = 'DATABASE_AUTH=iam needs the RDS signer (issue #4 follow-up)';
 
 /** How long opening the connection may take; a job has no traffic to protect, so this is generous. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** DATABASE_AUTH=iam: pg calls `password` when it connects, so the job signs an RDS IAM token then. */
 export function jobClientConfig(config: AppConfig): ClientConfig {
-  if (config.DATABASE_AUTH === 'iam') throw new Error(IAM_NOT_SUPPORTED_MESSAGE);
+  const signer = iamTokenProviders(config).database;
+  const endpoint = { host: config.DATABASE_PRIMARY_HOST, port: config.DATABASE_PORT, user: config.DATABASE_USER };
   return {
-    host: config.DATABASE_PRIMARY_HOST,
-    port: config.DATABASE_PORT,
+    ...endpoint,
     database: config.DATABASE_NAME,
-    user: config.DATABASE_USER,
-    password: config.DATABASE_PASSWORD,
+    password: signer ? () => signer(endpoint) : config.DATABASE_PASSWORD,
     ssl: sslOptions(config.DATABASE_SSL, undefined),
     application_name: `${config.LOCATION_ID}-${config.SERVICE_ROLE}`,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,

@@ -7,10 +7,11 @@
  *   may still raise it with `SET LOCAL` for a known long statement.
  * - TLS: `verify-full` checks the chain and the host name. RDS certificates chain to Amazon's RDS
  *   CAs, which are not in Node's default trust store: the app image ships the RDS CA bundle and
- *   either passes its path as `caBundlePath` or sets NODE_EXTRA_CA_CERTS to it (issue #4 follow-up:
- *   the Dockerfile). `require` encrypts without verifying; `disable` is for loopback only.
+ *   sets NODE_EXTRA_CA_CERTS to it (app/Dockerfile); `caBundlePath` is the explicit alternative.
+ *   `require` encrypts without verifying; `disable` is for loopback only.
  * - IAM: pg calls `password` for every new connection, so a short-lived RDS IAM token is fetched
- *   per connection from the injected provider (the RDS signer itself is an issue #4 follow-up).
+ *   per connection from the injected provider (`iamTokenProviders(config).database`, which caches
+ *   a token per endpoint for 10 minutes: see app/src/aws/rds-iam-token.ts).
  * - Every pool gets an `error` listener: an idle client whose server went away (failover, restart,
  *   pg_terminate_backend) emits `error` on the pool, and an unhandled `error` event kills the process.
  */
@@ -43,7 +44,7 @@ export interface PoolSettings {
 }
 
 export const IAM_PROVIDER_MISSING =
-  'DATABASE_AUTH=iam needs an iamTokenProvider option in createDatabaseManager (the RDS IAM signer is not wired yet, see issue #4); use DATABASE_AUTH=password with DATABASE_PASSWORD until it is';
+  'DATABASE_AUTH=iam needs an iamTokenProvider option in createDatabaseManager (process entries pass iamTokenProviders(config).database, see app/src/aws/iam-auth.ts)';
 
 export function sslOptions(mode: AppConfig['DATABASE_SSL'], caBundlePath: string | undefined): PoolConfig['ssl'] {
   switch (mode) {

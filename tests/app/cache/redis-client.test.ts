@@ -21,7 +21,7 @@ test("the key prefix is the data stack's (its RBAC user may only touch app:* key
 
 test('fails when REDIS_AUTH=iam and no token provider is injected', () => {
   expect(() => createRedisClient({ ...redisConfig(server.port), REDIS_AUTH: 'iam', REDIS_USER: 'app' }, { name: 'cache', logger: quietLogger })).toThrow(
-    'REDIS_AUTH=iam needs an ElastiCache IAM token provider (issue #4 follow-up)',
+    'REDIS_AUTH=iam needs an ElastiCache IAM token provider (pass iamTokenProviders(config).redis)',
   );
 });
 

@@ -37,7 +37,7 @@ describe('pool configuration', () => {
 
   test('DATABASE_AUTH=iam asks the provider for a token per connection, for that endpoint', async () => {
     const asked: unknown[] = [];
-    const config = parseConfig(testEnvironment({ DATABASE_AUTH: 'iam', DATABASE_PASSWORD: '' }));
+    const config = parseConfig(testEnvironment({ DATABASE_AUTH: 'iam', DATABASE_PASSWORD: '', AWS_REGION: 'ap-southeast-1' }));
     const pool = poolConfigFor(config, endpoint, {
       ...settings,
       iamTokenProvider: async (e) => {
@@ -56,10 +56,10 @@ describe('pool configuration', () => {
   });
 
   test('fails when DATABASE_AUTH=iam and no token provider is injected', () => {
-    const config = parseConfig(testEnvironment({ DATABASE_AUTH: 'iam', DATABASE_PASSWORD: '' }));
+    const config = parseConfig(testEnvironment({ DATABASE_AUTH: 'iam', DATABASE_PASSWORD: '', AWS_REGION: 'ap-southeast-1' }));
     expect(() => createDatabaseManager(config, { logger: recordingLogger() })).toThrow(
       new Error(
-        'DATABASE_AUTH=iam needs an iamTokenProvider option in createDatabaseManager (the RDS IAM signer is not wired yet, see issue #4); use DATABASE_AUTH=password with DATABASE_PASSWORD until it is',
+        'DATABASE_AUTH=iam needs an iamTokenProvider option in createDatabaseManager (process entries pass iamTokenProviders(config).database, see app/src/aws/iam-auth.ts)',
       ),
     );
   });

@@ -49,11 +49,28 @@ describe('migrate-main', () => {
     expect(lines.find((l) => l.msg === 'order partitions ensured')).toMatchObject({ created: [] });
   });
 
-  test('fails when DATABASE_AUTH=iam, naming what is missing', async () => {
+  test('DATABASE_AUTH=iam presents a signed RDS IAM token as the password (a plain PostgreSQL refuses it)', async () => {
+    const env = {
+      ...harnessEnvironment(cluster, 'migrate'),
+      DATABASE_AUTH: 'iam',
+      AWS_REGION: 'ap-southeast-1',
+      // The default credential chain reads these first; no metadata endpoint is ever asked.
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const result = await runTs(ENTRY, ['up'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`as ${cluster.user}: password authentication failed for user`);
+    // The token is a credential: it must never reach the logs.
+    expect(result.stderr).not.toContain('X-Amz-Signature');
+  });
+
+  test('DATABASE_AUTH=iam without a region fails naming AWS_REGION', async () => {
     const env = { ...harnessEnvironment(cluster, 'migrate'), DATABASE_AUTH: 'iam' };
     const result = await runTs(ENTRY, ['up'], env);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('DATABASE_AUTH=iam needs the RDS signer (issue #4 follow-up)');
+    expect(result.stderr).toContain('AWS_REGION is required when DATABASE_AUTH or REDIS_AUTH is iam');
   });
 
   test('fails when the environment breaks the contract, naming the variable', async () => {
