@@ -15,14 +15,15 @@ const TABLE_COLUMNS = `id::text, label, seats, status, to_char(updated_at AT TIM
 /**
  * Every table of a restaurant, or those in one status (idx_tables_restaurant_status). Not paged: a
  * restaurant has tens to a few hundred tables, and the floor plan needs all of them at once.
+ * `t.id` in ORDER BY: a bare `id` would be the output column, the text `id::text`.
  */
 export async function listTables(client: PoolClient, restaurantId: string, status?: TableStatus): Promise<TableRow[]> {
   const { rows } = await client.query<TableRow>(
     status === undefined
-      ? { name: 'tables.list', text: `SELECT ${TABLE_COLUMNS} FROM tables WHERE restaurant_id = $1 ORDER BY label, id`, values: [restaurantId] }
+      ? { name: 'tables.list', text: `SELECT ${TABLE_COLUMNS} FROM tables t WHERE t.restaurant_id = $1 ORDER BY t.label, t.id`, values: [restaurantId] }
       : {
           name: 'tables.list_by_status',
-          text: `SELECT ${TABLE_COLUMNS} FROM tables WHERE restaurant_id = $1 AND status = $2 ORDER BY label, id`,
+          text: `SELECT ${TABLE_COLUMNS} FROM tables t WHERE t.restaurant_id = $1 AND t.status = $2 ORDER BY t.label, t.id`,
           values: [restaurantId, status],
         },
   );

@@ -1,0 +1,73 @@
+/**
+ * Input schemas of the reservation routes and their keyset cursor. Validation failures become a 400
+ * naming the field through the order routes' `parseInput` (`query.date`, `body.reservation_time`,
+ * `body.table_id`, `body.color` for an unknown field).
+ */
+import { z } from 'zod';
+import { throwFields } from '../orders/order-schemas';
+
+/** The statuses `reservations_status_check` allows (migration 20261128190300000_dining-room). */
+export const RESERVATION_STATUSES = ['pending', 'confirmed', 'seated', 'completed', 'cancelled', 'no_show'] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 50;
+
+const databaseId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a positive integer id');
+const bodyId = z.union([databaseId, z.number().int().positive().max(Number.MAX_SAFE_INTEGER)], { message: 'must be a positive integer id' }).transform((v) => String(v));
+/** A calendar date in the restaurant's timezone; zod checks the day exists (no 2026-02-30). */
+const localDate = z.iso.date({ message: 'must be a date (YYYY-MM-DD)' });
+const status = z.enum(RESERVATION_STATUSES, { message: `must be one of ${RESERVATION_STATUSES.join(', ')}` });
+
+export const reservationParams = z.strictObject({ restaurantId: databaseId, reservationId: databaseId });
+
+export const listReservationsQuery = z.strictObject({
+  date: localDate,
+  status: status.optional(),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be at least 1').max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`))
+    .optional(),
+  cursor: z.string().max(200).optional(),
+});
+
+export const createReservationBody = z.strictObject({
+  guest_name: z.string().trim().min(1, 'must not be empty').max(120, 'must be at most 120 characters'),
+  reservation_date: localDate,
+  /** The restaurant's wall clock, minutes precision. */
+  reservation_time: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a time (HH:MM, 00:00 to 23:59)'),
+  party_size: z.number().int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100'),
+  table_id: bodyId.optional(),
+  notes: z.string().max(1000, 'must be at most 1000 characters').optional(),
+});
+export type CreateReservationBody = z.infer<typeof createReservationBody>;
+
+export const reservationStatusBody = z.strictObject({ status });
+
+/** Opaque keyset cursor: base64url of JSON `[reservation_time, id]` of the last row of a page. */
+export interface ReservationCursor {
+  /** HH:MM, as the API returns it. */
+  readonly time: string;
+  readonly id: string;
+}
+
+export function encodeCursor(cursor: ReservationCursor): string {
+  return Buffer.from(JSON.stringify([cursor.time, cursor.id])).toString('base64url');
+}
+
+const cursorTuple = z.tuple([z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/), databaseId]);
+
+export function decodeCursor(raw: string): ReservationCursor {
+  let value: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error('not base64url');
+    value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    return throwFields([{ field: 'query.cursor', message: 'is not a valid cursor' }]);
+  }
+  const parsed = cursorTuple.safeParse(value);
+  if (!parsed.success) return throwFields([{ field: 'query.cursor', message: 'is not a valid cursor' }]);
+  return { time: parsed.data[0], id: parsed.data[1] };
+}
