@@ -36,6 +36,7 @@ import type { AppConfig } from '../config';
 import { isConnectionError, isRecoveryConflict, isRetryableTransactionError } from './pg-errors';
 import { createRolePool, parseEndpoint, poolConfigFor, type DatabaseLogger, type DatabaseRole, type IamTokenProvider, type RolePool } from './pg-pools';
 import { laterPosition, ReadYourWritesTracker, type ReadYourWritesToken } from './read-your-writes';
+import { currentConsistencyScope, noteWrittenPosition } from './request-consistency';
 import { replicaStatus, startReplicaHealthChecker, type ReplicaState, type ReplicaStatus } from './replica-health';
 import { MAX_WAL_POSITION, parseWalPosition, type WalPosition } from './wal-position';
 
@@ -307,7 +308,13 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
     }
   };
 
-  const recordPosition = (key: string, text: string) => tracker.record(key, parseWalPosition(text));
+  /** A position is read after a commit when a key or a request scope (request-consistency.ts) wants it. */
+  const wantsPosition = (context: WriteContext) => context.consistencyKey !== undefined || currentConsistencyScope() !== undefined;
+  const recordPosition = (key: string | undefined, text: string) => {
+    const position = parseWalPosition(text);
+    if (key !== undefined) tracker.record(key, position);
+    noteWrittenPosition(position);
+  };
 
   const write = async <T>(subject: DatabaseWork<T> | string | QueryConfig, context: WriteContext = {}): Promise<T> => {
     const work = asWork<T>(subject);
@@ -319,15 +326,16 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
         failure = new Error('a write callback left a transaction open (it is rolled back); use transaction()');
         throw failure;
       }
-      if (context.consistencyKey !== undefined) {
+      if (wantsPosition(context)) {
         try {
           const { rows } = await client.query<{ position: string }>(INSERT_POSITION_SQL);
           recordPosition(context.consistencyKey, rows[0]!.position);
         } catch (error) {
           // The write itself committed; failing it now would invite a duplicate. Without a position,
-          // keep the key's reads on the primary until the token expires.
+          // keep the key's reads on the primary until the token expires. The request scope gets no
+          // token then: a client-held one never expires, so it must not be the maximum.
           failure = error;
-          tracker.record(context.consistencyKey, MAX_WAL_POSITION);
+          if (context.consistencyKey !== undefined) tracker.record(context.consistencyKey, MAX_WAL_POSITION);
           logger.warn({ role: 'primary', err: error }, 'could not read the WAL position after a write; its key reads from the primary');
         }
       }
@@ -348,7 +356,7 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
         await client.query(BEGIN[context.isolation ?? 'read committed']);
         const result = await work(client);
         let commandTag: string;
-        if (context.consistencyKey === undefined) {
+        if (!wantsPosition(context)) {
           commandTag = (await client.query('COMMIT')).command;
         } else {
           // Two statements in one simple-protocol message: node-postgres answers with one result each.
@@ -455,7 +463,8 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
     const name = nameOf(subject, context);
     if (context.consistency === 'primary' || replicas.length === 0) return runOn(primary, name, work);
     const keyed = context.consistencyKey === undefined ? undefined : tracker.get(context.consistencyKey)?.walPosition;
-    const required = laterPosition(keyed, context.session?.walPosition);
+    // An explicit session token wins; else the token the client sent with this request, if any.
+    const required = laterPosition(keyed, context.session?.walPosition ?? currentConsistencyScope()?.incoming);
     const known = pickReplica(required);
     if (known) return readOnReplica(known, name, work, required, false);
     if (required !== undefined && onDemandReplayCheck) {

@@ -2,7 +2,8 @@
  * The express application of the order API, built from its dependencies (no globals, no
  * process.env), so tests build as many as they like against real services.
  *
- * Middleware order: request id, request log + metrics (on finish), JSON body (limit), health and
+ * Middleware order: request id, request log + metrics (on finish), the read-your-writes token
+ * scope (consistency-token.ts), JSON body (limit), health and
  * metrics endpoints, `/v1`, 404, the error handler. Per-route: load shedding (non-critical classes
  * only) before authentication, then the rate limit keyed by the verified subject.
  *
@@ -21,6 +22,7 @@ import { UNMATCHED_ROUTE, type AppMetrics } from '../metrics';
 import type { Role } from '../auth/claims';
 import { authClaims, authenticate, requireRole, requireSameRestaurant } from '../auth/middleware';
 import { createTokenVerifier, type KeySource, type TokenVerifier } from '../auth/verify-token';
+import { consistencyToken } from './consistency-token';
 import { errorHandler } from './error-handler';
 import { liveness, readiness } from './health';
 import { createLoadShedder, type LoadSheddingOptions } from './load-shedding';
@@ -128,6 +130,7 @@ export function createApp(deps: AppDependencies): AppHandle {
     });
     next();
   });
+  app.use(consistencyToken());
   app.use(express.json({ limit: JSON_BODY_LIMIT }));
 
   app.get('/healthz', liveness);

@@ -91,7 +91,7 @@ describe('routing', () => {
           return cluster.password;
         },
       },
-      { DATABASE_AUTH: 'iam' },
+      { DATABASE_AUTH: 'iam', AWS_REGION: 'ap-southeast-1' },
     );
     expect((await db.read<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows).toEqual([{ r: true }]);
     expect((await db.write<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows).toEqual([{ r: false }]);
