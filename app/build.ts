@@ -22,6 +22,7 @@
 import * as esbuild from 'esbuild';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 
 export const APP_ROOT = __dirname;
@@ -53,6 +54,8 @@ export interface BundledEntry {
   /** Path of the bundle, `app/dist/<name>.js`. */
   readonly file: string;
   readonly bytes: number;
+  /** Modules the bundle requires at run time besides Node's built-ins (all in EXTERNAL_MODULES). */
+  readonly externals: readonly string[];
 }
 
 export interface BuildResult {
@@ -91,10 +94,18 @@ export class BuildError extends Error {
   }
 }
 
-/** Bundles the entries into `outDir`; resolves with esbuild's warnings, formatted. */
-async function bundle(entryPoints: string[], outDir: string): Promise<string[]> {
+const BUILTIN_MODULES = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+
+/**
+ * Bundles the entries into `outDir`; resolves with esbuild's warnings, formatted, and the external
+ * modules each bundle requires at run time (by output file name). esbuild leaves a `require` it
+ * cannot resolve inside a try/catch in the bundle as an external: such a module must be declared
+ * in EXTERNAL_MODULES, or the build fails, so nothing the image lacks is required unnoticed.
+ */
+async function bundle(entryPoints: string[], outDir: string): Promise<{ warnings: string[]; externals: Map<string, string[]> }> {
+  let result: esbuild.BuildResult<{ metafile: true }>;
   try {
-    const result = await esbuild.build({
+    result = await esbuild.build({
       entryPoints,
       outdir: outDir,
       bundle: true,
@@ -107,8 +118,8 @@ async function bundle(entryPoints: string[], outDir: string): Promise<string[]> 
       external: Object.keys(EXTERNAL_MODULES),
       logLevel: 'silent',
       logOverride: { 'empty-import-meta': 'silent' },
+      metafile: true,
     });
-    return esbuild.formatMessages(result.warnings, { kind: 'warning', color: false });
   } catch (error) {
     const failure = error as esbuild.BuildFailure;
     if (Array.isArray(failure.errors) && failure.errors.length > 0) {
@@ -117,6 +128,23 @@ async function bundle(entryPoints: string[], outDir: string): Promise<string[]> 
     }
     throw error;
   }
+  const externals = new Map<string, string[]>();
+  const undeclared: string[] = [];
+  for (const [output, meta] of Object.entries(result.metafile.outputs)) {
+    if (!output.endsWith('.js')) continue;
+    const names = [...new Set(meta.imports.filter((i) => i.external && !BUILTIN_MODULES.has(i.path)).map((i) => i.path))].sort();
+    externals.set(path.basename(output), names);
+    for (const name of names) {
+      if (!Object.hasOwn(EXTERNAL_MODULES, name)) undeclared.push(`${path.basename(output)} requires "${name}"`);
+    }
+  }
+  if (undeclared.length > 0) {
+    throw new BuildError(
+      `modules left out of the bundles (esbuild could not resolve them; a require inside try/catch?): ${undeclared.join(', ')}. ` +
+        'Install them so they bundle, or declare them in EXTERNAL_MODULES (app/build.ts) with the reason they may be missing at run time.',
+    );
+  }
+  return { warnings: await esbuild.formatMessages(result.warnings, { kind: 'warning', color: false }), externals };
 }
 
 /**
@@ -156,7 +184,7 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
   // A sibling of the target, so the final rename stays on one filesystem.
   const staged = path.join(path.dirname(outDir), `.${path.basename(outDir)}-build-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const warnings = await bundle(entryPoints, staged);
+    const { warnings, externals } = await bundle(entryPoints, staged);
     const migrationsDir = path.join(sourceDir, 'db', 'migrations');
     fs.cpSync(migrationsDir, path.join(staged, 'migrations'), { recursive: true, filter: (src) => fs.statSync(src).isDirectory() || src.endsWith('.sql') });
     const migrations = fs.readdirSync(path.join(staged, 'migrations')).sort();
@@ -170,7 +198,7 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
     const entries = entryPoints.map((entry) => {
       const name = path.basename(entry, '.ts');
       const file = path.join(outDir, `${name}.js`);
-      return { name, file, bytes: fs.statSync(path.join(staged, `${name}.js`)).size };
+      return { name, file, bytes: fs.statSync(path.join(staged, `${name}.js`)).size, externals: externals.get(`${name}.js`) ?? [] };
     });
     swapIn(staged, outDir);
     return { outDir, entries, migrations, aliases, warnings, elapsedMs: Number(process.hrtime.bigint() - started) / 1e6 };

@@ -1,6 +1,6 @@
 /**
- * The order API as it ships: the migration Job's entry applies the schema, then the api process
- * (app/src/api-main.ts) serves the menu and takes an order end to end against a real PostgreSQL
+ * The order API as it ships: the migration Job's bundle applies the schema, then the api bundle
+ * (app/dist/api-main.js) serves the menu and takes an order end to end against a real PostgreSQL
  * primary + replica and Redis, writes its events to the restaurant's stream, and stops cleanly.
  */
 import { spawn } from 'node:child_process';
@@ -9,6 +9,7 @@ import Redis from 'ioredis';
 import { applySchema } from './db/migrate-support';
 import { AUDIENCE, createTokenMint, ISSUER } from './http/support';
 import { apiProcessEnvironment } from '../support/services/api-environment';
+import { appEntryCommand } from '../support/services/app-process';
 import { freePort } from '../support/services/processes';
 import { startPostgresCluster, type PostgresCluster } from '../support/services/postgres-cluster';
 import { startRedis, type RedisServer } from '../support/services/redis-server';
@@ -36,7 +37,8 @@ test('menu, idempotent order, status change and events through the api process',
   const [table] = await cluster.admin<{ id: string }>(`INSERT INTO tables (restaurant_id, label, seats) VALUES (${restaurant!.id}, 'T1', 4) RETURNING id::text`);
 
   const port = await freePort();
-  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'app/src/api-main.ts'], {
+  const { command, args } = appEntryCommand('api-main');
+  const child = spawn(command, args, {
     env: apiProcessEnvironment({
       cluster,
       redis: redisServer,

@@ -3,11 +3,13 @@
  * and the environment the harness gives them.
  *
  * node-pg-migrate 9 is ESM-only, and jest on Node 20 cannot load ESM from CommonJS test code, so
- * everything that runs migrations starts a real process through tsx, as the Job runs the bundle.
+ * everything that runs migrations starts a real process: the entries as their bundles
+ * (`appEntryCommand`, as the Job runs them), test fixtures such as migrate-child.ts through tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { appEntryCommand, type AppEntry } from '../../support/services/app-process';
 import type { PostgresCluster } from '../../support/services/postgres-cluster';
 
 export const REPO = path.resolve(__dirname, '../../..');
@@ -45,9 +47,18 @@ export function harnessEnvironment(cluster: PostgresCluster, role: 'migrate' | '
   };
 }
 
-/** Starts a TypeScript file of the repo with tsx; only PATH is inherited, so the contract is all it sees. */
+/** A process entry's source path, `app/src/<entry>.ts`, names the entry. */
+const ENTRY_SOURCE = /^app\/src\/([a-z]+-main)\.ts$/;
+
+/**
+ * Starts a TypeScript file of the repo; only PATH is inherited, so the contract is all it sees.
+ * A process entry (`app/src/<entry>.ts`) starts as its bundle through `appEntryCommand`, anything
+ * else (a test fixture) through tsx.
+ */
 export function startTs(file: string, args: readonly string[], env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [TSX_CLI, file, ...args], {
+  const entry = ENTRY_SOURCE.exec(file)?.[1] as AppEntry | undefined;
+  const command = entry ? appEntryCommand(entry) : { command: process.execPath, args: [TSX_CLI, file] };
+  const child = spawn(command.command, [...command.args, ...args], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

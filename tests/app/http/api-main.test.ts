@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import { apiProcessEnvironment } from '../../support/services/api-environment';
+import { appEntryCommand } from '../../support/services/app-process';
 import { freePort } from '../../support/services/processes';
 import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
 import { startRedis, type RedisServer } from '../../support/services/redis-server';
@@ -28,7 +29,8 @@ const GRACE_MS = 4000;
 
 test('serves with remote JWKS, answers readyz 503 while draining on SIGTERM, exits 0 within the grace period', async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'app/src/api-main.ts'], {
+  const { command, args } = appEntryCommand('api-main');
+  const child = spawn(command, args, {
     env: apiProcessEnvironment({ cluster, redis: redisServer, port, jwksUrl: `http://127.0.0.1:${jwksPort}/jwks.json`, issuer: ISSUER, audience: AUDIENCE, shutdownGraceMs: GRACE_MS }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -73,8 +75,9 @@ test('serves with remote JWKS, answers readyz 503 while draining on SIGTERM, exi
   }
 }, 60_000);
 
-test('REDIS_AUTH=iam fails at startup with a clear message', async () => {
-  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'app/src/api-main.ts'], {
+test('REDIS_AUTH=iam without the cache name and region fails at startup naming both', async () => {
+  const { command, args } = appEntryCommand('api-main');
+  const child = spawn(command, args, {
     env: {
       PATH: process.env.PATH,
       SERVICE_ROLE: 'api',
@@ -99,5 +102,5 @@ test('REDIS_AUTH=iam fails at startup with a clear message', async () => {
   child.stderr.on('data', (d) => (output += d));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   expect(code).toBe(1);
-  expect(output).toContain('REDIS_AUTH=iam is not supported yet');
+  expect(output).toContain('REDIS_IAM_CACHE_NAME is required when REDIS_AUTH=iam; AWS_REGION is required when DATABASE_AUTH or REDIS_AUTH is iam');
 }, 30_000);
