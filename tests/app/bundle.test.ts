@@ -5,7 +5,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { builtinModules } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BuildError, buildApp, discoverEntries, ENTRY_ALIASES, EXTERNAL_MODULES } from '../../app/build';
