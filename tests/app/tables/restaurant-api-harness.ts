@@ -39,7 +39,7 @@ export interface Harness {
   /** Makes the load shedder see (or stop seeing) an overloaded event loop. */
   setOverloaded(overloaded: boolean): void;
   token(role: Role, options?: { restaurant?: string; table?: string }): Promise<string>;
-  call(method: string, path: string, options?: { token?: string; body?: unknown; raw?: string }): Promise<{ status: number; headers: Headers; body: any }>;
+  call(method: string, path: string, options?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
   close(): Promise<void>;
 }
 
@@ -97,7 +97,7 @@ async function build(cluster: PostgresCluster, mint: TokenMint, routes: (v1: Rou
         ...(role === 'guest' ? { table_id: options.table ?? seed.tables[0] } : {}),
       }),
     call: (method, path, options = {}) => {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
       return getJson(`${app.url}/v1${path}`, { method, headers, body });
