@@ -58,7 +58,7 @@ async function main(): Promise<number> {
       redis,
       routes: (v1, kit) => {
         registerMenuRoutes(v1, kit, { db, cache, bus, logger });
-        registerOrderRoutes(v1, kit, { db, redis, logger });
+        registerOrderRoutes(v1, kit, { db, redis, logger, metrics });
       },
     });
     const server = await listen(handle, config.PORT);

@@ -9,6 +9,30 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabaseManager, DatabaseManagerOptions, DatabaseRole } from './db/database-manager';
 
+/** What the order service reports after each committed change; metrics implement it. */
+export interface OrderLifecycleObserver {
+  created(order: { readonly restaurant_id: string }): void;
+  /** `order` carries its status timestamps after the change. */
+  statusChanged(order: OrderTimes, previous: string): void;
+}
+
+export interface OrderTimes {
+  readonly restaurant_id: string;
+  readonly status: string;
+  readonly created_at: string;
+  readonly confirmed_at: string | null;
+  readonly preparing_at: string | null;
+  readonly ready_at: string | null;
+  readonly completed_at: string | null;
+}
+
+/** Seconds between two ISO timestamps, or undefined when either is missing or time ran backwards. */
+function secondsBetween(from: string | null, to: string | null): number | undefined {
+  if (from === null || to === null) return undefined;
+  const seconds = (Date.parse(to) - Date.parse(from)) / 1000;
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+}
+
 /** Route label for requests no route matched (404s, scanners), so they cannot blow up cardinality. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
@@ -20,6 +44,10 @@ export interface AppMetrics {
   readonly dbPoolWait: Histogram<'role'>;
   readonly rateLimitRejections: Counter<'route_class'>;
   readonly loadShedRejections: Counter<'route_class' | 'reason'>;
+  /** Order lifecycle (fed by the order service after each commit). */
+  readonly orders: OrderLifecycleObserver;
+  /** Order events that could not be appended to the stream (the websocket service misses them). */
+  readonly orderEventsLost: Counter;
   /** The DatabaseManager option hooks that feed the query metrics. */
   databaseHooks(): Pick<DatabaseManagerOptions, 'onQuery' | 'onSlowQuery' | 'onPoolWait'>;
   /** Pool gauges read `poolStats()` of this manager at scrape time. */
@@ -75,6 +103,47 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
     registers: [registry],
   });
 
+  // Restaurant is not a label: a region's locations share a Prometheus, and the location is a
+  // target label already; per-restaurant figures come from the analytics routes.
+  const ordersCreated = new Counter({ name: 'orders_created_total', help: 'Orders created (idempotent replays not counted)', registers: [registry] });
+  const orderStatusChanges = new Counter({
+    name: 'order_status_changes_total',
+    help: 'Order status changes by the status entered',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const orderProcessing = new Histogram({
+    name: 'order_processing_seconds',
+    help: 'Order processing time: created to completed',
+    buckets: [60, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800],
+    registers: [registry],
+  });
+  const kitchenPreparation = new Histogram({
+    name: 'kitchen_preparation_seconds',
+    help: 'Kitchen preparation time: preparing (or confirmed, when preparing was skipped) to ready',
+    buckets: [60, 120, 180, 300, 420, 600, 900, 1200, 1800, 2700, 3600],
+    registers: [registry],
+  });
+  const orderEventsLost = new Counter({
+    name: 'order_events_lost_total',
+    help: 'Order events that could not be appended to the Redis stream (Redis down or XADD failed)',
+    registers: [registry],
+  });
+  const orders: OrderLifecycleObserver = {
+    created: () => ordersCreated.inc(),
+    statusChanged: (order) => {
+      orderStatusChanges.inc({ status: order.status });
+      if (order.status === 'ready') {
+        const seconds = secondsBetween(order.preparing_at ?? order.confirmed_at, order.ready_at);
+        if (seconds !== undefined) kitchenPreparation.observe(seconds);
+      }
+      if (order.status === 'completed') {
+        const seconds = secondsBetween(order.created_at, order.completed_at);
+        if (seconds !== undefined) orderProcessing.observe(seconds);
+      }
+    },
+  };
+
   const pools: Pick<DatabaseManager, 'poolStats'>[] = [];
   const poolGauge = (name: string, help: string, pick: (s: ReturnType<DatabaseManager['poolStats']>[number]) => number) =>
     new Gauge({
@@ -102,6 +171,8 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
     dbPoolWait,
     rateLimitRejections,
     loadShedRejections,
+    orders,
+    orderEventsLost,
     databaseHooks: () => ({
       onQuery: (name: string, role: DatabaseRole, durationMs: number) => dbQueryDuration.observe({ query: name, role }, durationMs / 1000),
       onSlowQuery: (name: string, role: DatabaseRole) => dbSlowQueries.inc({ query: name, role }),

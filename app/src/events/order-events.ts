@@ -60,11 +60,12 @@ export interface OrderEventPublisher {
   failures(): number;
 }
 
-export function createOrderEventPublisher(options: { redis?: Redis; logger: Logger }): OrderEventPublisher {
+export function createOrderEventPublisher(options: { redis?: Redis; logger: Logger; onLost?: () => void }): OrderEventPublisher {
   const { redis, logger } = options;
   let failed = 0;
   const lost = (event: OrderEvent, reason: string, err?: unknown) => {
     failed += 1;
+    options.onLost?.();
     logger.warn({ err, event: { type: event.type, order_id: event.order_id, restaurant_id: event.restaurant_id }, reason }, 'order event not published');
   };
   return {

@@ -21,6 +21,7 @@ import type { DatabaseManager } from '../db/database-manager';
 import { createOrderEventPublisher, type OrderEventPublisher } from '../events/order-events';
 import type { RouteKit } from '../http/app';
 import type { Logger } from '../logger';
+import type { AppMetrics } from '../metrics';
 import {
   DEFAULT_PAGE_SIZE,
   IDEMPOTENCY_HEADER,
@@ -43,11 +44,13 @@ export interface OrderRouteDependencies {
   readonly logger: Logger;
   /** @default - XADD through `redis` */
   readonly events?: OrderEventPublisher;
+  /** Order lifecycle metrics and lost events. @default - none */
+  readonly metrics?: Pick<AppMetrics, 'orders' | 'orderEventsLost'>;
 }
 
 export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteDependencies): OrderService {
-  const events = deps.events ?? createOrderEventPublisher({ redis: deps.redis, logger: deps.logger });
-  const service = createOrderService({ db: deps.db, events });
+  const events = deps.events ?? createOrderEventPublisher({ redis: deps.redis, logger: deps.logger, onLost: () => deps.metrics?.orderEventsLost.inc() });
+  const service = createOrderService({ db: deps.db, events, observer: deps.metrics?.orders });
   const base = '/restaurants/:restaurantId/orders';
 
   v1.post(base, kit.authenticate, kit.rateLimit('write'), kit.requireRole('guest', 'staff', 'manager'), async (req, res) => {

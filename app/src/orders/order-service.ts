@@ -21,6 +21,7 @@ import type { AuthClaims } from '../auth/claims';
 import type { DatabaseManager } from '../db/database-manager';
 import { AppError, conflict, forbidden, notFound, unprocessable } from '../errors';
 import type { OrderEvent, OrderEventPublisher } from '../events/order-events';
+import type { OrderLifecycleObserver } from '../metrics';
 import * as repo from './order-repository';
 import { MAX_PAGE_SIZE, encodeCursor, type CreateOrderBody, type Cursor, type OrderStatus } from './order-schemas';
 import { canTransition } from './order-state';
@@ -61,8 +62,8 @@ export interface OrderService {
   changeStatus(claims: AuthClaims, args: { restaurantId: string; orderId: string; createdAt?: string; to: OrderStatus }): Promise<OrderView>;
 }
 
-export function createOrderService(deps: { db: DatabaseManager; events: OrderEventPublisher }): OrderService {
-  const { db, events } = deps;
+export function createOrderService(deps: { db: DatabaseManager; events: OrderEventPublisher; observer?: OrderLifecycleObserver }): OrderService {
+  const { db, events, observer } = deps;
 
   const publish = (event: OrderEvent) => {
     // After COMMIT, not awaited: the response does not wait for Redis (publish never rejects).
@@ -108,6 +109,7 @@ export function createOrderService(deps: { db: DatabaseManager; events: OrderEve
       );
       if (result.created) {
         const order = result.response.body;
+        observer?.created(order);
         publish({
           v: 1,
           type: 'order.created',
@@ -180,6 +182,7 @@ export function createOrderService(deps: { db: DatabaseManager; events: OrderEve
         { name: 'orders.change_status', consistencyKey: consistencyKey(args.restaurantId) },
       );
       const order = outcome.updated;
+      observer?.statusChanged(order, outcome.previous);
       publish({
         v: 1,
         type: 'order.status_changed',

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db/database-manager';
 import { orderEventSchema, orderStreamName } from '../../../app/src/events/order-events';
+import { createMetrics } from '../../../app/src/metrics';
 import { registerOrderRoutes } from '../../../app/src/orders/order-routes';
 import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
 import { startRedis, type RedisServer } from '../../support/services/redis-server';
@@ -19,6 +20,16 @@ let rawRedis: Redis;
 let app: RunningApp;
 let pg: Client;
 let log: ReturnType<typeof memoryLogger>;
+const metrics = createMetrics({ defaultMetrics: false });
+/** A metric's value from the registry (a histogram's `_count` with suffix 'count'). */
+async function metricValue(name: string, labels: Record<string, string> = {}, suffix?: 'count' | 'sum'): Promise<number> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const wanted = suffix === undefined ? name : `${name}_${suffix}`;
+  const value = metric?.values.find(
+    (v) => ((v as { metricName?: string }).metricName ?? name) === wanted && Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
+  );
+  return value?.value ?? 0;
+}
 const seed = { restaurant: '', other: '', tables: [] as string[], otherTable: '', items: [] as { id: string; price: number }[], unavailable: '', otherItem: '' };
 let keyCounter = 0;
 const newKey = () => `key-${Date.now()}-${++keyCounter}`;
@@ -60,7 +71,8 @@ beforeAll(async () => {
     rateLimits: { read: { points: 100_000, windowSeconds: 60 }, write: { points: 100_000, windowSeconds: 60 } },
     loadShedding: { maxEventLoopDelayMs: 1e9, maxPoolWaiting: 1e9 },
     logger: log.logger,
-    routes: (v1, kit) => void registerOrderRoutes(v1, kit, { db, redis, logger: log.logger }),
+    metrics,
+    routes: (v1, kit) => void registerOrderRoutes(v1, kit, { db, redis, logger: log.logger, metrics }),
   });
 }, 120_000);
 
@@ -308,6 +320,12 @@ describe('status machine and events', () => {
   test('pending to completed, invalid transitions 409, cancel after preparing 409, events on the stream', async () => {
     const staff = await token('staff');
     const kitchen = await token('kitchen');
+    const before = {
+      created: await metricValue('orders_created_total'),
+      kitchen: await metricValue('kitchen_preparation_seconds', {}, 'count'),
+      processing: await metricValue('order_processing_seconds', {}, 'count'),
+      served: await metricValue('order_status_changes_total', { status: 'served' }),
+    };
     const created = await call('POST', ordersPath(), { token: staff, key: newKey(), body: orderBody(seed.tables[2]) });
     const id = created.body.id as string;
     const patch = (status: string, who = staff) => call('PATCH', `${ordersPath()}/${id}/status?created_at=${encodeURIComponent(created.body.created_at)}`, { token: who, body: { status } });
@@ -327,6 +345,12 @@ describe('status machine and events', () => {
     expect(final.body.cancelled_at).toBeNull();
     expect((await patch('completed')).status).toBe(409);
 
+    // One order through the kitchen: one preparation time, one processing time (409s count nothing).
+    expect(await metricValue('orders_created_total')).toBe(before.created + 1);
+    expect(await metricValue('kitchen_preparation_seconds', {}, 'count')).toBe(before.kitchen + 1);
+    expect(await metricValue('order_processing_seconds', {}, 'count')).toBe(before.processing + 1);
+    expect(await metricValue('order_status_changes_total', { status: 'served' })).toBe(before.served + 1);
+
     // The stream is app:orders:<id> on the server although the API client has keyPrefix 'app:'.
     let events: ReturnType<typeof orderEventSchema.parse>[] = [];
     await eventually('the events of the order', async () => {
@@ -345,14 +369,16 @@ describe('status machine and events', () => {
     expect(events[0]).toMatchObject({ v: 1, restaurant_id: seed.restaurant, table_id: seed.tables[2], total_cents: created.body.total_cents });
   });
 
-  test('Redis down: the order is still created, the lost event is logged', async () => {
+  test('Redis down: the order is still created, the lost event is logged and counted', async () => {
     const staff = await token('staff');
+    const lostBefore = await metricValue('order_events_lost_total');
     await redisServer.stop();
     try {
       await eventually('the client to notice', () => redis.status !== 'ready');
       const r = await call('POST', ordersPath(), { token: staff, key: newKey(), body: orderBody() });
       expect(r.status).toBe(201);
       await eventually('the log line', () => log.lines.some((l) => l.msg === 'order event not published'));
+      expect(await metricValue('order_events_lost_total')).toBe(lostBefore + 1);
     } finally {
       await redisServer.start();
     }
