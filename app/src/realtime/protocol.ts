@@ -1,0 +1,62 @@
+/**
+ * The websocket protocol between the realtime service and its clients (documented for front-end
+ * teams in README.md). Server messages are JSON objects with a `type` and the stream `id` they
+ * leave the client at; client messages are validated with `clientMessageSchema` and anything else
+ * closes the socket with 1008.
+ */
+import { z } from 'zod';
+import type { OrderEvent } from '../events/order-events';
+import { streamIdSchema } from './stream-ids';
+
+/** The upgrade path; nginx proxies `location /ws` here unchanged. */
+export const REALTIME_PATH = '/ws';
+
+export const CLOSE_CODES = {
+  /** The server is shutting down (deploy, scale-in): reconnect (another pod answers) and resume. */
+  goingAway: 1001,
+  /** The client sent something that is not a valid client message: a client bug; do not retry blindly. */
+  policyViolation: 1008,
+  /** The client sent a message above the payload limit (closed by the ws library). */
+  messageTooBig: 1009,
+  /** An unexpected server error: reconnect with backoff and resume. */
+  internalError: 1011,
+  /** The client did not read fast enough (send buffer over the bound): reconnect and resume. */
+  slowConsumer: 4000,
+  /** The access token expired: reconnect with a fresh token and resume. */
+  tokenExpired: 4001,
+} as const;
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  /** Replays every event after `last_id`, then continues live (the id of the last message received). */
+  z.object({ type: z.literal('resume'), last_id: streamIdSchema }).strict(),
+  /** Application-level liveness check (browsers cannot see protocol pings); answered with `pong`. */
+  z.object({ type: z.literal('ping') }).strict(),
+]);
+
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+export type RoomKind = 'restaurant' | 'kitchen' | 'table';
+
+export type ServerMessage =
+  /** One order event; `id` is its stream id: keep it and resume from it. */
+  | { type: 'event'; id: string; event: OrderEvent }
+  /** Replay (if any) is done; live events follow. `id` is the position to resume from. */
+  | { type: 'ready'; id: string; room: RoomKind; replayed: number }
+  /**
+   * The requested `last_id` is outside the replay window (or trimmed): reload state from the REST
+   * API. Live events continue after `id`, so reload after receiving this and apply later events.
+   */
+  | { type: 'resync'; id: string }
+  | { type: 'pong'; id: string };
+
+/** Parses one client frame; undefined when it is not a valid client message. */
+export function parseClientMessage(data: string): ClientMessage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  const parsed = clientMessageSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}

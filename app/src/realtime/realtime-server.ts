@@ -1,0 +1,205 @@
+/**
+ * The realtime service: an HTTP server with `/healthz`, `/readyz`, `/metrics` and the websocket
+ * upgrade at `/ws`, the stream consumer that feeds every local room, and the heartbeat.
+ *
+ * Readiness fails while draining, and while this instance's Redis connection is down: clients
+ * connecting then would wait for their first events anyway, and another pod may still reach Redis.
+ *
+ * Shutdown (`drain`, then `close`): upgrades are refused with 503 and readiness fails; after the
+ * drain delay every connection is closed with 1001 (the client reconnects to another pod and
+ * resumes from its last id); then the consumer stops and the listener closes.
+ */
+import * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AppConfig } from '../config';
+import type { Logger } from '../logger';
+import type { TokenVerifier } from '../auth/verify-token';
+import { startHeartbeat } from './heartbeat';
+import { CLOSE_CODES, REALTIME_PATH } from './protocol';
+import type { RealtimeMetrics } from './realtime-metrics';
+import { RoomRegistry } from './rooms';
+import { Session } from './session';
+import { StreamConsumer } from './stream-consumer';
+import { streamIdSchema } from './stream-ids';
+import { authenticateUpgrade, refuseUpgrade } from './upgrade-auth';
+
+/** Readiness must answer within the kubelet's default 1 s probe timeout. */
+const READINESS_TIMEOUT_MS = 800;
+
+export type RealtimeConfig = Pick<
+  AppConfig,
+  'WS_HEARTBEAT_INTERVAL_MS' | 'WS_REPLAY_WINDOW_MS' | 'WS_MAX_BUFFERED_BYTES' | 'WS_MAX_PAYLOAD_BYTES' | 'WS_STREAM_BLOCK_MS'
+>;
+
+export interface RealtimeServerOptions {
+  readonly config: RealtimeConfig;
+  readonly logger: Logger;
+  readonly metrics: RealtimeMetrics;
+  readonly verifyToken: TokenVerifier;
+  /** Replays, position look-ups and readiness. */
+  readonly commands: Redis;
+  /** Dedicated to XREAD BLOCK; must have `maxRetriesPerRequest: 0` (see stream-consumer.ts). */
+  readonly reader: Redis;
+}
+
+export interface RealtimeServer {
+  readonly server: http.Server;
+  readonly connections: () => number;
+  /** Refuses new upgrades (503) and fails readiness. */
+  startDraining(): void;
+  /** Closes every connection with `code` and resolves once all are closed (terminating stragglers after `timeoutMs`). */
+  closeConnections(code: number, timeoutMs: number): Promise<void>;
+  /** Stops the heartbeat and the consumer and closes the listener (connections must be closed first). */
+  close(): Promise<void>;
+}
+
+export function createRealtimeServer(options: RealtimeServerOptions): RealtimeServer {
+  const { config, logger, metrics, commands } = options;
+  const rooms = new RoomRegistry<Session>();
+  const sockets = new Set<WebSocket>();
+  let draining = false;
+
+  const consumer = new StreamConsumer({
+    reader: options.reader,
+    commands,
+    blockMs: config.WS_STREAM_BLOCK_MS,
+    logger,
+    onReadError: () => metrics.streamReadErrors.inc(),
+    dispatch: (entry) => {
+      for (const key of entry.roomKeys) {
+        const members = rooms.membersOf(key);
+        if (members) for (const session of members) session.offerLive(entry);
+      }
+      metrics.deliveryLag.observe(Math.max(0, Date.now() - entry.appendedAtMs) / 1000);
+    },
+  });
+  consumer.start();
+  metrics.observeConnections(() => rooms.countByKind());
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_PAYLOAD_BYTES, perMessageDeflate: false, clientTracking: false });
+  const heartbeat = startHeartbeat({
+    intervalMs: config.WS_HEARTBEAT_INTERVAL_MS,
+    sockets: () => sockets,
+    onDead: () => metrics.droppedClients.inc({ reason: 'heartbeat' }),
+  });
+  const sessionDependencies = {
+    commands,
+    consumer,
+    rooms,
+    metrics,
+    logger,
+    replayWindowMs: config.WS_REPLAY_WINDOW_MS,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+  };
+
+  const server = http.createServer((req, res) => {
+    void handleHttp(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'http endpoint failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') return void res.writeHead(405, { Allow: 'GET' }).end();
+    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const redis = await ping(commands);
+      const failed = [...(redis === 'ok' ? [] : ['redis']), ...(draining ? ['draining'] : [])];
+      return json(res, failed.length === 0 ? 200 : 503, { status: failed.length === 0 ? 'ready' : 'not_ready', failed, checks: { redis }, draining });
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
+      return void res.end(await metrics.registry.metrics());
+    }
+    json(res, 404, { error: 'not_found' });
+  }
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined); // a client resetting mid-handshake must not crash the process
+    void handleUpgrade(req, socket, head).catch((error: unknown) => {
+      logger.error({ err: error }, 'upgrade failed');
+      socket.destroy();
+    });
+  });
+
+  async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://realtime.invalid');
+    if (url.pathname !== REALTIME_PATH) {
+      metrics.upgradeRejections.inc({ reason: 'not_found' });
+      return refuseUpgrade(socket, 404);
+    }
+    if (draining) {
+      metrics.upgradeRejections.inc({ reason: 'draining' });
+      return refuseUpgrade(socket, 503);
+    }
+    const credentials = await authenticateUpgrade(options.verifyToken, req, url);
+    if (!credentials) {
+      metrics.upgradeRejections.inc({ reason: 'unauthorized' });
+      return refuseUpgrade(socket, 401, { 'WWW-Authenticate': 'Bearer' });
+    }
+    const lastIdParam = url.searchParams.get('last_id');
+    const lastId = lastIdParam === null ? undefined : streamIdSchema.safeParse(lastIdParam);
+    if (lastId && !lastId.success) {
+      metrics.upgradeRejections.inc({ reason: 'bad_request' });
+      return refuseUpgrade(socket, 400);
+    }
+    if (draining || socket.destroyed) return refuseUpgrade(socket, 503);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.once('close', () => sockets.delete(ws));
+      ws.on('error', (error) => logger.debug({ err: error.message }, 'websocket error'));
+      heartbeat.watch(ws);
+      new Session(ws, credentials, sessionDependencies).start(lastId?.data);
+    });
+  }
+
+  return {
+    server,
+    connections: () => sockets.size,
+    startDraining: () => {
+      draining = true;
+    },
+    closeConnections: async (code, timeoutMs) => {
+      const open = [...sockets];
+      if (open.length === 0) return;
+      const allClosed = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve())))));
+      for (const ws of open) ws.close(code, code === CLOSE_CODES.goingAway ? 'server shutting down: reconnect and resume' : undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([allClosed, timedOut]);
+      clearTimeout(timer);
+      for (const ws of sockets) ws.terminate();
+    },
+    close: async () => {
+      heartbeat.stop();
+      await consumer.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
+}
+
+async function ping(redis: Redis): Promise<string> {
+  if (redis.status !== 'ready') return `connection is ${redis.status}`;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READINESS_TIMEOUT_MS} ms`)), READINESS_TIMEOUT_MS))),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    clearTimeout(timer);
+  }
+}

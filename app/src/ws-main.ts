@@ -1,0 +1,108 @@
+/**
+ * The realtime (websocket) process: parse the environment, build logger, metrics, the two Redis
+ * connections (commands, and the dedicated XREAD BLOCK reader) and the realtime server, listen on
+ * PORT, and shut down on SIGTERM/SIGINT: readiness fails and upgrades are refused at once; after a
+ * short drain delay (so nginx and the Service stop sending reconnects here) every client is closed
+ * with 1001 and reconnects to another pod, resuming from its last stream id; then the consumer,
+ * the listener and Redis close. Exit 0 when all of it fits in SHUTDOWN_GRACE_MS, 1 otherwise or on
+ * a startup failure.
+ */
+import { loadConfig, type AppConfig } from './config';
+import { createRedisClient, type RedisClient } from './cache/redis-client';
+import { createLogger, type Logger } from './logger';
+import { createTokenVerifier, remoteKeySet } from './auth/verify-token';
+import { CLOSE_CODES } from './realtime/protocol';
+import { createRealtimeMetrics } from './realtime/realtime-metrics';
+import { createRealtimeServer, type RealtimeServer } from './realtime/realtime-server';
+
+/** The ElastiCache IAM token signer is not built yet (same limitation as api-main). */
+export const REDIS_IAM_UNSUPPORTED = 'REDIS_AUTH=iam is not supported yet (ElastiCache IAM tokens are not implemented); use REDIS_AUTH=none';
+/** Longest drain delay before clients are told to go; never more than a fifth of the grace period. */
+export const MAX_DRAIN_DELAY_MS = 5_000;
+
+function flush(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 500);
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function shutdown(realtime: RealtimeServer, redis: RedisClient[], logger: Logger, graceMs: number): Promise<boolean> {
+  const drainDelayMs = Math.min(MAX_DRAIN_DELAY_MS, Math.floor(graceMs / 5));
+  realtime.startDraining();
+  logger.info({ graceMs, drainDelayMs, connections: realtime.connections() }, 'draining');
+  let deadline: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (deadline = setTimeout(() => resolve(false), graceMs)));
+  const orderly = (async () => {
+    await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+    // Half of what is left for the close handshakes; stragglers are terminated after that.
+    await realtime.closeConnections(CLOSE_CODES.goingAway, Math.floor((graceMs - drainDelayMs) / 2));
+    await realtime.close();
+    await Promise.all(redis.map((client) => client.close()));
+    return true as const;
+  })();
+  const finished = await Promise.race([orderly.catch((error: unknown) => (logger.error({ err: error }, 'shutdown step failed'), false as const)), timedOut]);
+  clearTimeout(deadline);
+  if (!finished) logger.error({ graceMs }, 'shutdown exceeded the grace period');
+  return finished;
+}
+
+async function main(): Promise<number> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: (error as Error).message })}\n`);
+    return 1;
+  }
+  const logger = createLogger(config);
+  const redisClients: RedisClient[] = [];
+  try {
+    if (config.REDIS_AUTH === 'iam') throw new Error(REDIS_IAM_UNSUPPORTED);
+    const commands = createRedisClient(config, { name: 'ws', logger });
+    redisClients.push(commands);
+    // No retries: an XREAD interrupted by a reconnect must reject, never be re-sent (stream-consumer.ts).
+    const reader = createRedisClient(config, { name: 'ws-stream', logger, maxRetriesPerRequest: 0, commandTimeoutMs: config.WS_STREAM_BLOCK_MS + 2000 });
+    redisClients.push(reader);
+    const realtime = createRealtimeServer({
+      config,
+      logger,
+      metrics: createRealtimeMetrics(),
+      verifyToken: createTokenVerifier({ issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, keys: remoteKeySet(config) }),
+      commands: commands.redis,
+      reader: reader.redis,
+    });
+    await new Promise<void>((resolve, reject) => {
+      realtime.server.once('error', reject);
+      realtime.server.listen(config.PORT, '0.0.0.0', () => resolve());
+    });
+    logger.info({ port: config.PORT }, 'listening');
+
+    const finished = await new Promise<boolean>((resolve) => {
+      const onSignal = (signal: NodeJS.Signals) => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        logger.info({ signal }, 'shutdown requested');
+        void shutdown(realtime, redisClients, logger, config.SHUTDOWN_GRACE_MS).then(resolve);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+    logger.info({ clean: finished }, 'stopped');
+    await flush(logger);
+    return finished ? 0 : 1;
+  } catch (error) {
+    logger.fatal({ err: error }, 'startup failed');
+    await Promise.all(redisClients.map((client) => client.close().catch(() => undefined)));
+    await flush(logger);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  // Exit explicitly: a lingering handle (a JWKS fetch socket) must not keep a stopped process alive.
+  void main().then((code) => process.exit(code));
+}
