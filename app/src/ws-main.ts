@@ -7,6 +7,7 @@
  * the listener and Redis close. Exit 0 when all of it fits in SHUTDOWN_GRACE_MS, 1 otherwise or on
  * a startup failure.
  */
+import { iamTokenProviders } from './aws/iam-auth';
 import { loadConfig, type AppConfig } from './config';
 import { createRedisClient, type RedisClient } from './cache/redis-client';
 import { createLogger, type Logger } from './logger';
@@ -15,8 +16,6 @@ import { CLOSE_CODES } from './realtime/protocol';
 import { createRealtimeMetrics } from './realtime/realtime-metrics';
 import { createRealtimeServer, type RealtimeServer } from './realtime/realtime-server';
 
-/** The ElastiCache IAM token signer is not built yet (same limitation as api-main). */
-export const REDIS_IAM_UNSUPPORTED = 'REDIS_AUTH=iam is not supported yet (ElastiCache IAM tokens are not implemented); use REDIS_AUTH=none';
 /** Longest drain delay before clients are told to go; never more than a fifth of the grace period. */
 export const MAX_DRAIN_DELAY_MS = 5_000;
 
@@ -61,11 +60,11 @@ async function main(): Promise<number> {
   const logger = createLogger(config);
   const redisClients: RedisClient[] = [];
   try {
-    if (config.REDIS_AUTH === 'iam') throw new Error(REDIS_IAM_UNSUPPORTED);
-    const commands = createRedisClient(config, { name: 'ws', logger });
+    const { redis: iamTokenProvider } = iamTokenProviders(config);
+    const commands = createRedisClient(config, { name: 'ws', logger, iamTokenProvider });
     redisClients.push(commands);
     // No retries: an XREAD interrupted by a reconnect must reject, never be re-sent (stream-consumer.ts).
-    const reader = createRedisClient(config, { name: 'ws-stream', logger, maxRetriesPerRequest: 0, commandTimeoutMs: config.WS_STREAM_BLOCK_MS + 2000 });
+    const reader = createRedisClient(config, { name: 'ws-stream', logger, iamTokenProvider, maxRetriesPerRequest: 0, commandTimeoutMs: config.WS_STREAM_BLOCK_MS + 2000 });
     redisClients.push(reader);
     const realtime = createRealtimeServer({
       config,

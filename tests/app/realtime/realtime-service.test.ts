@@ -5,7 +5,6 @@
  */
 import WebSocket from 'ws';
 import { startRedis, type RedisServer } from '../../support/services/redis-server';
-import { waitFor } from '../../support/services/processes';
 import { compareStreamIds } from '../../../app/src/realtime/stream-ids';
 import { createTokenMint } from '../http/support';
 import { eventPublisher, orderEvent, publishAndGetId, startJwksServer, startWsProcess, TestClient, type JwksServer, type WsProcess } from './support';
@@ -111,5 +110,198 @@ describe('rooms', () => {
     for (const [x, want] of expected) expect(x.orderIds()).toEqual(want);
     // Every message carries its stream id, in increasing order.
     for (const x of all) expect(x.events.map((e) => e.id)).toEqual(x.events.map((e) => e.id).sort(compareStreamIds));
+  });
+});
+
+describe('replay and resync', () => {
+  test('a reconnecting client gets what it missed, in order, then live events, with no duplicate', async () => {
+    const [a, b] = servers.map((s) => s.url) as [string, string];
+    const first = client(a, await staff('21'));
+    await first.ready();
+    const e1 = orderEvent('21', '1');
+    const e2 = orderEvent('21', null);
+    await pub.publisher.publish(e1);
+    await pub.publisher.publish(e2);
+    await first.until('e2', () => first.orderIds().includes(e2.order_id));
+    const lastId = first.client.lastId!;
+    first.close();
+
+    const missed = [orderEvent('21', '2'), orderEvent('22', '2'), orderEvent('21', '1', { type: 'order.status_changed', status: 'ready', previous_status: 'preparing', total_cents: undefined })];
+    for (const event of missed) await pub.publisher.publish(event);
+    const second = client(b, await staff('21'), { lastId });
+    await second.ready();
+    expect(second.readies[0]).toMatchObject({ room: 'restaurant', replayed: 2 });
+    const e5 = orderEvent('21', '3');
+    await pub.publisher.publish(e5);
+    await second.until('e5', () => second.orderIds().includes(e5.order_id));
+    expect(second.orderIds()).toEqual([missed[0]!.order_id, missed[2]!.order_id, e5.order_id]);
+    expect(second.resyncs).toEqual([]);
+  });
+
+  test('a guest replays only the events of its own table', async () => {
+    const before = await publishAndGetId(pub, orderEvent('23', '7'));
+    const events = [orderEvent('23', '7'), orderEvent('23', '8'), orderEvent('23', null), orderEvent('24', '7'), orderEvent('23', '7')];
+    for (const event of events) await pub.publisher.publish(event);
+    const table7 = client(servers[2]!.url, await guest('23', '7'), { lastId: before });
+    await table7.ready();
+    expect(table7.orderIds()).toEqual([events[0]!.order_id, events[4]!.order_id]);
+    expect(table7.readies[0]!.replayed).toBe(2);
+  });
+
+  test('a resume message on an open connection replays from the given id', async () => {
+    const c = client(servers[1]!.url, await kitchen('25'));
+    await c.ready();
+    const events = [orderEvent('25', '1'), orderEvent('25', '2'), orderEvent('25', '3')];
+    for (const event of events) await pub.publisher.publish(event);
+    await c.until('third event', () => c.events.length === 3);
+    c.client.resume(c.events[0]!.id);
+    await c.ready(2);
+    expect(c.orderIds()).toEqual([...events, events[1]!, events[2]!].map((e) => e.order_id));
+    expect(c.readies[1]!.replayed).toBe(2);
+  });
+
+  test('resync when the first missed event is older than the replay window, then live events', async () => {
+    const old = `${Date.now() - 20 * 60_000}-0`;
+    await pub.redis.xadd('app:orders:31', old, 'event', JSON.stringify(orderEvent('31', '1')));
+    await pub.publisher.publish(orderEvent('31', '1'));
+    const c = client(servers[0]!.url, await staff('31'), { lastId: '1-0' });
+    await c.ready();
+    expect(c.resyncs).toHaveLength(1);
+    expect(c.events).toEqual([]);
+    const live = orderEvent('31', '2');
+    await pub.publisher.publish(live);
+    await c.until('live event after resync', () => c.orderIds().includes(live.order_id));
+    expect(await servers[0]!.metric('ws_resyncs_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  test('resync when entries after last_id were trimmed; replay when they are retained', async () => {
+    const ids: string[] = [];
+    const events = [0, 1, 2, 3, 4].map(() => orderEvent('32', null));
+    for (const event of events) ids.push(await publishAndGetId(pub, event));
+    await pub.redis.xtrim('app:orders:32', 'MAXLEN', 2);
+    const trimmed = client(servers[1]!.url, await staff('32'), { lastId: ids[0] });
+    const retained = client(servers[2]!.url, await staff('32'), { lastId: ids[3] });
+    await Promise.all([trimmed.ready(), retained.ready()]);
+    expect(trimmed.resyncs).toHaveLength(1);
+    expect(trimmed.events).toEqual([]);
+    expect(retained.resyncs).toEqual([]);
+    expect(retained.orderIds()).toEqual([events[4]!.order_id]);
+  });
+});
+
+/** Opens a raw socket, waits for `ready`, sends `data`, resolves with the close code. */
+function closeCodeAfterSending(url: string, token: string, data: string | Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+    ws.on('message', (message) => {
+      if ((JSON.parse(message.toString()) as { type: string }).type === 'ready') ws.send(data);
+    });
+    ws.on('close', (code) => resolve(code));
+    ws.on('error', reject);
+  });
+}
+
+describe('client messages', () => {
+  test.each([
+    ['not JSON', 'hello'],
+    ['an unknown type', JSON.stringify({ type: 'subscribe', room: 'restaurant:1' })],
+    ['a resume with a malformed id', JSON.stringify({ type: 'resume', last_id: 'abc' })],
+    ['an extra field', JSON.stringify({ type: 'ping', room: 'x' })],
+  ])('closes with 1008 on %s', async (_name, data) => {
+    expect(await closeCodeAfterSending(servers[0]!.url, await staff('41'), data)).toBe(1008);
+  });
+
+  test('closes with 1009 on a message above the payload limit', async () => {
+    expect(await closeCodeAfterSending(servers[0]!.url, await staff('41'), JSON.stringify({ type: 'ping', pad: 'x'.repeat(5000) }))).toBe(1009);
+  });
+
+  test('answers ping with pong and keeps the connection', async () => {
+    const token = await staff('41');
+    const reply = await new Promise<{ type: string; id: string }>((resolve, reject) => {
+      const ws = new WebSocket(servers[0]!.url, { headers: { Authorization: `Bearer ${token}` } });
+      ws.on('message', (message) => {
+        const parsed = JSON.parse(message.toString()) as { type: string; id: string };
+        if (parsed.type === 'ready') ws.send(JSON.stringify({ type: 'ping' }));
+        if (parsed.type === 'pong') {
+          resolve(parsed);
+          ws.close();
+        }
+      });
+      ws.on('error', reject);
+    });
+    expect(reply).toEqual({ type: 'pong', id: expect.stringMatching(/^\d+-\d+$/) });
+  });
+});
+
+describe('heartbeat, backpressure and shutdown', () => {
+  test('terminates a client that does not answer pings and keeps one that does', async () => {
+    const server = await startWsProcess({ redis, jwksUrl: jwks.url, extra: { WS_HEARTBEAT_INTERVAL_MS: '200' } });
+    try {
+      const alive = client(server.url, await staff('51'));
+      await alive.ready();
+      const token = await staff('51');
+      const deadCode = await new Promise<number>((resolve, reject) => {
+        const dead = new WebSocket(server.url, { headers: { Authorization: `Bearer ${token}` }, autoPong: false });
+        dead.on('close', (code) => resolve(code));
+        dead.on('error', reject);
+      });
+      expect(deadCode).toBe(1006); // terminated: no close frame
+      expect(await server.metric('ws_dropped_clients_total{reason="heartbeat"}')).toBe(1);
+      const after = orderEvent('51', null);
+      await pub.publisher.publish(after);
+      await alive.until('event after the dead client was dropped', () => alive.orderIds().includes(after.order_id));
+      expect(alive.closes).toEqual([]);
+    } finally {
+      await server.process.stop('SIGKILL');
+    }
+  });
+
+  test('closes a client that does not read with 4000 while another client on the same instance gets every event', async () => {
+    const server = await startWsProcess({ redis, jwksUrl: jwks.url, extra: { WS_MAX_BUFFERED_BYTES: '65536' } });
+    try {
+      const fast = client(server.url, await staff('52'));
+      await fast.ready();
+      const token = await staff('52');
+      const slow = new WebSocket(server.url, { headers: { Authorization: `Bearer ${token}` } });
+      const slowClosed = new Promise<number>((resolve) => slow.on('close', (code) => resolve(code)));
+      await new Promise<void>((resolve) => slow.on('message', (m) => (JSON.parse(m.toString()) as { type: string }).type === 'ready' && resolve()));
+      const slowSocket = (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      slowSocket.pause();
+
+      // Publish until the server gives up on the slow client (kernel buffers absorb a few MB first).
+      let published = 0;
+      let lastOrderId = '';
+      for (let batch = 0; batch < 200 && (await server.metric('ws_dropped_clients_total{reason="slow_consumer"}')) === 0; batch++) {
+        const events = Array.from({ length: 500 }, () => orderEvent('52', null));
+        await Promise.all(events.map((event) => pub.publisher.publish(event)));
+        published += events.length;
+        lastOrderId = events.at(-1)!.order_id;
+      }
+      expect(await server.metric('ws_dropped_clients_total{reason="slow_consumer"}')).toBe(1);
+      await fast.until('every published event', () => fast.events.length >= published && fast.orderIds().includes(lastOrderId), 60_000);
+      expect(fast.events).toHaveLength(published);
+      expect(fast.closes).toEqual([]);
+      slowSocket.resume();
+      expect(await slowClosed).toBe(4000);
+    } finally {
+      await server.process.stop('SIGKILL');
+    }
+  }, 120_000);
+
+  test('SIGTERM closes clients with 1001 and exits 0', async () => {
+    const server = await startWsProcess({ redis, jwksUrl: jwks.url });
+    try {
+      const a = client(server.url, await staff('53'));
+      const b = client(server.url, await guest('53', '1'));
+      await Promise.all([a.ready(), b.ready()]);
+      server.process.child.kill('SIGTERM');
+      await a.until('close', () => a.closes.length > 0);
+      await b.until('close', () => b.closes.length > 0);
+      expect(a.closes[0]).toMatchObject({ code: 1001, willReconnect: true });
+      expect(b.closes[0]).toMatchObject({ code: 1001, willReconnect: true });
+      expect(await server.exited).toBe(0);
+    } finally {
+      await server.process.stop('SIGKILL');
+    }
   });
 });
