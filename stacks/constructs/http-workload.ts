@@ -79,6 +79,20 @@ export interface HttpWorkloadProps {
   readonly scaleDownStabilizationSeconds?: number;
 }
 
+/**
+ * The autoscaling behaviour every api and ws HPA gets. Exported because the capacity check
+ * (stacks/capacity/) simulates the HPA with exactly these numbers.
+ */
+export const HPA_BEHAVIOUR = {
+  cpuTargetUtilizationPercent: 70,
+  memoryTargetUtilizationPercent: 80,
+  scaleDownStabilizationSeconds: 300,
+  /** Scale up at once: double, or add 4 pods, every 15 s, whichever adds more. */
+  scaleUp: { percent: 100, pods: 4, periodSeconds: 15 },
+  /** Scale down slowly: at most a quarter of the pods per minute, after the window. */
+  scaleDown: { percent: 25, periodSeconds: 60 },
+} as const;
+
 export class HttpWorkload extends Construct implements QuotaConsumer, PodGroup {
   readonly component: 'api' | 'ws';
   readonly deployment: DeploymentV1;
@@ -96,9 +110,10 @@ export class HttpWorkload extends Construct implements QuotaConsumer, PodGroup {
     super(scope, id);
     const { namespace, component, sizing } = props;
     const location = namespace.location;
-    const cpuTarget = props.cpuTargetUtilizationPercent ?? 70;
-    const memoryTarget = props.memoryTargetUtilizationPercent ?? 80;
-    const scaleDownStabilizationSeconds = props.scaleDownStabilizationSeconds ?? 300;
+    const cpuTarget = props.cpuTargetUtilizationPercent ?? HPA_BEHAVIOUR.cpuTargetUtilizationPercent;
+    const memoryTarget = props.memoryTargetUtilizationPercent ?? HPA_BEHAVIOUR.memoryTargetUtilizationPercent;
+    const scaleDownStabilizationSeconds = props.scaleDownStabilizationSeconds ?? HPA_BEHAVIOUR.scaleDownStabilizationSeconds;
+    const { scaleUp, scaleDown } = HPA_BEHAVIOUR;
     validate(props, location.id, { cpuTarget, memoryTarget, scaleDownStabilizationSeconds });
 
     const name = component;
@@ -198,23 +213,21 @@ export class HttpWorkload extends Construct implements QuotaConsumer, PodGroup {
           { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: memoryTarget } } },
         ],
         behavior: {
-          // Scale up at once: double, or add 4 pods, every 15 s, whichever adds more.
           scaleUp: [
             {
               stabilizationWindowSeconds: 0,
               selectPolicy: 'Max',
               policy: [
-                { type: 'Percent', value: 100, periodSeconds: 15 },
-                { type: 'Pods', value: 4, periodSeconds: 15 },
+                { type: 'Percent', value: scaleUp.percent, periodSeconds: scaleUp.periodSeconds },
+                { type: 'Pods', value: scaleUp.pods, periodSeconds: scaleUp.periodSeconds },
               ],
             },
           ],
-          // Scale down slowly: at most a quarter of the pods per minute, after the window.
           scaleDown: [
             {
               stabilizationWindowSeconds: scaleDownStabilizationSeconds,
               selectPolicy: 'Min',
-              policy: [{ type: 'Percent', value: 25, periodSeconds: 60 }],
+              policy: [{ type: 'Percent', value: scaleDown.percent, periodSeconds: scaleDown.periodSeconds }],
             },
           ],
         },
