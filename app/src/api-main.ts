@@ -15,6 +15,10 @@ import { createLogger, type Logger } from './logger';
 import { registerMenuRoutes } from './menu/menu-routes';
 import { createMetrics } from './metrics';
 import { registerOrderRoutes } from './orders/order-routes';
+import { registerTableRoutes } from './tables/table-routes';
+import { registerReservationRoutes } from './reservations/reservation-routes';
+import { registerKitchenRoutes } from './kitchen/kitchen-routes';
+import { registerAnalyticsRoutes } from './analytics/analytics-routes';
 import { remoteKeySet } from './auth/verify-token';
 
 /** pino writes asynchronously; a hung flush must not hold the exit. */
@@ -59,6 +63,10 @@ async function main(): Promise<number> {
       routes: (v1, kit) => {
         registerMenuRoutes(v1, kit, { db, cache, bus, logger });
         registerOrderRoutes(v1, kit, { db, redis, logger, metrics });
+        registerTableRoutes(v1, kit, { db });
+        registerReservationRoutes(v1, kit, { db });
+        registerKitchenRoutes(v1, kit, { db });
+        registerAnalyticsRoutes(v1, kit, { db });
       },
     });
     const server = await listen(handle, config.PORT);
