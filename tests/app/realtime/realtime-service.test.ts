@@ -7,17 +7,17 @@ import WebSocket from 'ws';
 import { startRedis, type RedisServer } from '../../support/services/redis-server';
 import { compareStreamIds } from '../../../app/src/realtime/stream-ids';
 import { createTokenMint } from '../http/support';
-import { eventPublisher, orderEvent, publishAndGetId, startJwksServer, startWsProcess, TestClient, type JwksServer, type WsProcess } from './support';
+import { eventPublisher, type EventPublisher, orderEvent, publishAndGetId, startJwksServer, startWsProcess, TestClient, type JwksServer, type WsProcess } from './support';
 
 let redis: RedisServer;
 let jwks: JwksServer;
-let pub: ReturnType<typeof eventPublisher>;
+let pub: EventPublisher;
 let servers: WsProcess[] = [];
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
   [redis, jwks] = await Promise.all([startRedis(), startJwksServer()]);
-  pub = eventPublisher(redis);
+  pub = await eventPublisher(redis);
   servers = await Promise.all([0, 1, 2].map(() => startWsProcess({ redis, jwksUrl: jwks.url })));
 }, 60_000);
 afterEach(() => {

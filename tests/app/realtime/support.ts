@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import Redis from 'ioredis';
 import WebSocket from 'ws';
 import { createOrderEventPublisher, type OrderEvent, type OrderEventPublisher } from '../../../app/src/events/order-events';
+import { whenReady } from '../../../app/src/cache/redis-client';
 import { createLogger } from '../../../app/src/logger';
 import { RealtimeClient, type ReadyInfo, type WebSocketLike } from '../../../app/src/realtime/client';
 import { appEntryCommand } from '../../support/services/app-process';
@@ -89,10 +90,20 @@ export async function startWsProcess(options: { redis: RedisServer; jwksUrl: str
   };
 }
 
-/** A publisher on a plain (unprefixed) client, through the API's own order-events module. */
-export function eventPublisher(redis: RedisServer): { publisher: OrderEventPublisher; redis: Redis; close(): void } {
+export interface EventPublisher {
+  readonly publisher: OrderEventPublisher;
+  readonly redis: Redis;
+  close(): void;
+}
+
+/**
+ * A publisher on a plain (unprefixed) client, through the API's own order-events module. Resolves
+ * once connected: the publisher drops events while its client is not ready.
+ */
+export async function eventPublisher(redis: RedisServer): Promise<EventPublisher> {
   const client = new Redis(redis.port, redis.host, { maxRetriesPerRequest: 1 });
   client.on('error', () => undefined);
+  await whenReady(client);
   const logger = createLogger({ LOG_LEVEL: 'error', SERVICE_ROLE: 'api', LOCATION_ID: 'test-cafe' });
   return { publisher: createOrderEventPublisher({ redis: client, logger }), redis: client, close: () => client.disconnect() };
 }
@@ -114,7 +125,7 @@ export function orderEvent(restaurantId: string, tableId: string | null, overrid
 }
 
 /** Publishes and returns the stream id (the publisher resolves after XADD answered). */
-export async function publishAndGetId(pub: ReturnType<typeof eventPublisher>, event: OrderEvent): Promise<string> {
+export async function publishAndGetId(pub: EventPublisher, event: OrderEvent): Promise<string> {
   await pub.publisher.publish(event);
   const [last] = await pub.redis.xrevrange(`app:orders:${event.restaurant_id}`, '+', '-', 'COUNT', 1);
   return last![0];
