@@ -1,0 +1,419 @@
+/**
+ * `npm run bench:api`: throughput of the order API bundle against the real loopback harness
+ * (PostgreSQL primary + streaming replica, Redis), next to a plain express hello-world measured in
+ * the same run (only ratios measured together mean anything on a shared 2-core machine).
+ *
+ *   (a) express hello-world req/s                         the baseline
+ *   (b) cached menu GET req/s, and menu / hello            target >= 0.5
+ *   (c) order create (POST, a fresh Idempotency-Key each)  target >= 2000/s, p99 < 50 ms, no errors
+ *
+ * Then the database must hold exactly one order per 201 response. autocannon drops the requests
+ * in flight when its duration ends (the server may have committed them), so every key that was
+ * sent but not answered is sent again afterwards: an idempotent replay answers 201 with the order
+ * it made, or the order is made now. Targets missed are printed, not failed; the exit status is 1
+ * only on request errors or a count mismatch. A profile of the order run (statements and Redis
+ * commands per order, from pg_stat_statements and INFO commandstats) says where the time goes.
+ *
+ * The per-principal rate limits (app/src/http/rate-limit.ts) are not configurable through the
+ * environment, so the load comes from many tokens with distinct subjects, each well under its limit.
+ * Settings: BENCH_DURATION_S (10), BENCH_WARMUP_S (3), BENCH_CONNECTIONS (100), BENCH_CPU_PROFILE (0).
+ */
+import autocannon from 'autocannon';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { buildApp } from '../../app/build';
+import { renderTable } from '../../stacks/cli/table';
+import { applySchema } from '../app/db/migrate-support';
+import { AUDIENCE, createTokenMint, ISSUER } from '../app/http/support';
+import { apiProcessEnvironment } from '../support/services/api-environment';
+import { appEntryCommand } from '../support/services/app-process';
+import { startPostgresCluster, type PostgresCluster } from '../support/services/postgres-cluster';
+import { freePort, startProcess, waitFor, type StartedProcess } from '../support/services/processes';
+import { startRedis, type RedisServer } from '../support/services/redis-server';
+
+const REPO = path.resolve(__dirname, '../..');
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+const MENU_ITEMS = 40;
+const TABLES = 20;
+/** Distinct subjects: at the targets, each stays far below 600 reads and 120 writes per minute. */
+const TOKENS = 4000;
+/** BENCH_CPU_PROFILE=1: the api runs with --cpu-prof; its heaviest functions are printed at the end. */
+const PROFILE = process.env.BENCH_CPU_PROFILE === '1';
+const TARGETS = { menuToHello: 0.5, ordersPerSecond: 2000, orderP99Ms: 50 };
+
+/** The baseline: express with one JSON route, nothing else. */
+const HELLO_SERVER = `
+const express = require('express');
+const app = express();
+app.get('/hello', (_req, res) => res.json({ hello: 'world' }));
+const server = app.listen(Number(process.argv[1]), '127.0.0.1', () => process.stdout.write('listening\\n'));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+interface Seed {
+  restaurantId: string;
+  tableIds: string[];
+  itemIds: string[];
+}
+
+async function seed(cluster: PostgresCluster): Promise<Seed> {
+  const [restaurant] = await cluster.admin<{ id: string }>(
+    `INSERT INTO restaurants (slug, name, timezone, currency) VALUES ('bench-cafe', 'Bench Cafe', 'Asia/Bangkok', 'THB') RETURNING id::text`,
+  );
+  const id = restaurant!.id;
+  await cluster.admin(`INSERT INTO menu_categories (restaurant_id, name, sort_order) SELECT ${id}, 'Category ' || c, c FROM generate_series(1, 5) c`);
+  const items = await cluster.admin<{ id: string }>(
+    `INSERT INTO menu_items (restaurant_id, category_id, name, description, price_cents)
+     SELECT ${id}, (SELECT id FROM menu_categories WHERE restaurant_id = ${id} ORDER BY sort_order OFFSET (i % 5) LIMIT 1),
+            'Dish ' || i, 'A house favourite, number ' || i || ', with rice and a side of greens', 8000 + i * 250
+       FROM generate_series(1, ${MENU_ITEMS}) i
+     RETURNING id::text`,
+  );
+  const tables = await cluster.admin<{ id: string }>(
+    `INSERT INTO tables (restaurant_id, label, seats) SELECT ${id}, 'T' || t, 4 FROM generate_series(1, ${TABLES}) t RETURNING id::text`,
+  );
+  await cluster.waitForReplica();
+  return { restaurantId: id, tableIds: tables.map((t) => t.id), itemIds: items.map((i) => i.id) };
+}
+
+async function waitForStatus(url: string, what: string, child: StartedProcess): Promise<void> {
+  await waitFor(what, async () => (await fetch(url)).status === 200, 30_000, () => child.output());
+}
+
+interface Phase {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  /** CPU seconds per process group during the measured run. */
+  cpuSeconds?: CpuGroups;
+}
+
+function phase(name: string, result: autocannon.Result): Phase {
+  const codes = (result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {};
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(codes).map(([code, stat]) => [code, stat.count])),
+  };
+}
+
+/**
+ * CPU seconds used per group of processes, from /proc: this process (autocannon), each server it
+ * started with its descendants (the api bundle, hello-world, PostgreSQL, Redis) and everything
+ * else on the machine (other users of a shared host show up there).
+ */
+type CpuGroups = Record<string, number>;
+
+function cpuSnapshot(groups: ReadonlyMap<number, string>): CpuGroups {
+  const ticks = 100; // USER_HZ on Linux
+  const processes = new Map<number, { parent: number; command: string; seconds: number }>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      processes.set(Number(entry), { parent: Number(fields[1]), command, seconds: (Number(fields[11]) + Number(fields[12])) / ticks });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  /** A named pid up the ancestry; else, below this process, the server by its command name. */
+  const groupOf = (pid: number): string => {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = processes.get(p)?.parent) {
+      const named = groups.get(p);
+      if (named && p !== process.pid) return named;
+      if (p === process.pid) {
+        const command = processes.get(pid)?.command ?? '';
+        return pid === process.pid ? named! : command.startsWith('postgres') ? 'postgresql' : command.startsWith('redis') ? 'redis' : `other (${command})`;
+      }
+    }
+    return 'other processes';
+  };
+  const totals: CpuGroups = {};
+  for (const [pid, { seconds }] of processes) {
+    const group = groupOf(pid);
+    totals[group] = (totals[group] ?? 0) + seconds;
+  }
+  return totals;
+}
+
+function cpuBetween(before: CpuGroups, after: CpuGroups): CpuGroups {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, Math.max(0, (after[k] ?? 0) - (before[k] ?? 0))]));
+}
+
+/** The functions with the most self time in the api's CPU profile (`--cpu-prof`). */
+function heaviestFunctions(dir: string, top = 25): string[][] {
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return [['-', 'no profile written', '']];
+  const profile = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  };
+  const self = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const hits = node.hitCount ?? 0;
+    total += hits;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const key = `${functionName || '(anonymous)'}\t${path.basename(url) || '(native)'}:${lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + hits);
+  }
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([key, hits]) => [((100 * hits) / Math.max(1, total)).toFixed(1), ...key.split('\t')]);
+}
+
+/** A warm-up run (discarded), then the measured one, with the CPU each group used during it. */
+async function measure(name: string, options: autocannon.Options, groups: ReadonlyMap<number, string>, beforeRun: () => Promise<void> = async () => undefined): Promise<Phase> {
+  await autocannon({ ...options, connections: CONNECTIONS, duration: WARMUP_S });
+  await beforeRun();
+  const before = cpuSnapshot(groups);
+  const result = await autocannon({ ...options, connections: CONNECTIONS, duration: DURATION_S });
+  return { ...phase(name, result), cpuSeconds: cpuBetween(before, cpuSnapshot(groups)) };
+}
+
+/**
+ * Per statement of the order run: calls per order and mean time, from pg_stat_statements. "Per
+ * order" divides by the calls of the orders INSERT (requests cut off at the run's edges still ran).
+ */
+async function statementProfile(cluster: PostgresCluster): Promise<{ orders: number; rows: string[][] }> {
+  const rows = await cluster.admin<{ query: string; calls: string; mean_ms: number; total_ms: number }>(
+    `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls::text, mean_exec_time AS mean_ms, total_exec_time AS total_ms
+       FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
+      ORDER BY calls DESC LIMIT 14`,
+  );
+  const orders = Math.max(1, Number(rows.find((r) => /^INSERT INTO orders\b/.test(r.query))?.calls ?? 0));
+  return { orders, rows: rows.map((r) => [(Number(r.calls) / orders).toFixed(2), r.mean_ms.toFixed(3), r.total_ms.toFixed(0), r.query.slice(0, 110)]) };
+}
+
+/** Per Redis command of the order run: calls per order, from INFO commandstats. */
+async function redisProfile(redis: Redis, orders: number): Promise<string[][]> {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/^cmdstat_(\w+):calls=(\d+),usec=(\d+)/gm)]
+    .map(([, command, calls, usec]) => ({ command: command!, calls: Number(calls), usec: Number(usec) }))
+    .filter((c) => c.command !== 'info' && c.command !== 'config')
+    .sort((a, b) => b.calls - a.calls)
+    .map((c) => [c.command, (c.calls / Math.max(1, orders)).toFixed(2), (c.usec / Math.max(1, c.calls)).toFixed(1)]);
+}
+
+async function main(): Promise<number> {
+  const built = await buildApp();
+  process.stdout.write(`bundled ${built.entries.map((e) => e.name).join(', ')} in ${(built.elapsedMs / 1000).toFixed(2)} s\n`);
+
+  let cluster: PostgresCluster | undefined;
+  let redisServer: RedisServer | undefined;
+  let jwksServer: http.Server | undefined;
+  const children: StartedProcess[] = [];
+  let control: Redis | undefined;
+  try {
+    let mint: Awaited<ReturnType<typeof createTokenMint>>;
+    [cluster, redisServer, mint] = await Promise.all([startPostgresCluster(), startRedis(), createTokenMint()]);
+    const jwks = JSON.stringify(mint.publicJwks);
+    jwksServer = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end(jwks));
+    await new Promise<void>((resolve) => jwksServer!.listen(0, '127.0.0.1', resolve));
+    await applySchema(cluster);
+    const data = await seed(cluster);
+
+    const [apiPort, helloPort] = await Promise.all([freePort(), freePort()]);
+    const api = appEntryCommand('api-main');
+    const profileDir = path.join(REPO, 'bench-results', 'api-cpu-profile');
+    if (PROFILE) fs.rmSync(profileDir, { recursive: true, force: true });
+    const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    children.push(
+      startProcess(api.command, [...profile, ...api.args], {
+        env: apiProcessEnvironment({
+          cluster,
+          redis: redisServer,
+          port: apiPort,
+          jwksUrl: `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks.json`,
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          shutdownGraceMs: 5000,
+        }),
+      }),
+    );
+    children.push(startProcess(process.execPath, ['-e', HELLO_SERVER, String(helloPort)], { cwd: REPO }));
+    const groups = new Map<number, string>([
+      [process.pid, 'autocannon (bench process)'],
+      [children[0]!.child.pid!, 'api bundle'],
+      [children[1]!.child.pid!, 'express hello-world'],
+    ]);
+    await Promise.all([
+      waitForStatus(`http://127.0.0.1:${apiPort}/readyz`, 'the api bundle to be ready', children[0]!),
+      waitForStatus(`http://127.0.0.1:${helloPort}/hello`, 'the hello-world server', children[1]!),
+    ]);
+
+    const tokens = await Promise.all(
+      Array.from({ length: TOKENS }, (_, i) =>
+        mint.sign({ sub: `bench-guest-${i}`, role: 'guest', restaurant_id: data.restaurantId, table_id: data.tableIds[i % TABLES]! }, { expiresIn: '1h' }),
+      ),
+    );
+    let next = 0;
+    const authorization = () => `Bearer ${tokens[next++ % TOKENS]}`;
+
+    const hello = await measure('express hello-world', { url: `http://127.0.0.1:${helloPort}/hello` }, groups);
+
+    const menuPath = `/v1/restaurants/${data.restaurantId}/menu`;
+    const menuProbe = await fetch(`http://127.0.0.1:${apiPort}${menuPath}`, { headers: { Authorization: authorization() } });
+    const menuBytes = (await menuProbe.text()).length;
+    if (menuProbe.status !== 200) throw new Error(`menu GET answered ${menuProbe.status}`);
+    const menu = await measure('menu GET (cached)', {
+      url: `http://127.0.0.1:${apiPort}`,
+      requests: [{ method: 'GET', path: menuPath, setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: authorization() } }) }],
+    }, groups);
+
+    // Orders: key n always carries the same body (the retry below must match its hash), for the
+    // table of the token it is sent with.
+    const runId = Date.now().toString(36);
+    const orderBody = (n: number) =>
+      JSON.stringify({
+        table_id: Number(data.tableIds[n % TOKENS % TABLES]),
+        items: [
+          { menu_item_id: Number(data.itemIds[n % MENU_ITEMS]), quantity: 1 + (n % 3) },
+          { menu_item_id: Number(data.itemIds[(n * 7 + 3) % MENU_ITEMS]), quantity: 1 },
+        ],
+      });
+    const orderHeaders = (n: number) => ({
+      'content-type': 'application/json',
+      authorization: `Bearer ${tokens[n % TOKENS]}`,
+      'idempotency-key': `bench-${runId}-${n}`,
+    });
+    let sent = 0;
+    const answered = new Map<number, number>();
+    const ordersPath = `/v1/restaurants/${data.restaurantId}/orders`;
+    const orderRequest: autocannon.Request = {
+      method: 'POST',
+      path: ordersPath,
+      // One request in flight per connection (no pipelining): the connection's context knows its key.
+      setupRequest: (req, context) => {
+        const n = sent++;
+        (context as { key?: number }).key = n;
+        return { ...req, headers: { ...req.headers, ...orderHeaders(n) }, body: orderBody(n) };
+      },
+      onResponse: (status, _body, context) => {
+        answered.set((context as { key: number }).key, status);
+      },
+    };
+    control = new Redis({ host: redisServer.host, port: redisServer.port, lazyConnect: true });
+    await control.connect();
+    const ordersOptions: autocannon.Options = { url: `http://127.0.0.1:${apiPort}`, requests: [orderRequest] };
+    const orders = await measure('order create (POST)', ordersOptions, groups, async () => {
+      await cluster!.admin('SELECT pg_stat_statements_reset()');
+      await control!.config('RESETSTAT');
+    });
+    const statements = await statementProfile(cluster);
+    const redisCommands = await redisProfile(control, statements.orders);
+
+    // Requests cut off by the end of a run: send the same key and body again.
+    const unanswered = Array.from({ length: sent }, (_, n) => n).filter((n) => !answered.has(n));
+    for (const n of unanswered) {
+      const response = await fetch(`http://127.0.0.1:${apiPort}${ordersPath}`, { method: 'POST', headers: orderHeaders(n), body: orderBody(n) });
+      answered.set(n, response.status);
+      await response.arrayBuffer();
+    }
+    const created = [...answered.values()].filter((s) => s === 201).length;
+    const [counts] = await cluster.admin<{ orders: string; keys: string }>(
+      `SELECT (SELECT count(*) FROM orders WHERE restaurant_id = ${data.restaurantId})::text AS orders,
+              (SELECT count(*) FROM idempotency_keys WHERE restaurant_id = ${data.restaurantId} AND status = 'completed')::text AS keys`,
+    );
+    const ordersInDatabase = Number(counts!.orders);
+
+    // ---- report ----
+    const phases = [hello, menu, orders];
+    const ratio = menu.requestsPerSecond / hello.requestsPerSecond;
+    const checks = [
+      { what: `menu / hello req/s >= ${TARGETS.menuToHello}`, value: ratio.toFixed(2), met: ratio >= TARGETS.menuToHello },
+      { what: `orders/s >= ${TARGETS.ordersPerSecond}`, value: orders.requestsPerSecond.toFixed(0), met: orders.requestsPerSecond >= TARGETS.ordersPerSecond },
+      { what: `order p99 < ${TARGETS.orderP99Ms} ms`, value: `${orders.p99Ms} ms`, met: orders.p99Ms < TARGETS.orderP99Ms },
+      { what: 'order errors (non-2xx, errors, timeouts) = 0', value: String(orders.non2xx + orders.errors + orders.timeouts), met: orders.non2xx + orders.errors + orders.timeouts === 0 },
+      { what: 'orders in the database = 201 responses', value: `${ordersInDatabase} / ${created}`, met: ordersInDatabase === created },
+    ];
+    const host = {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+    };
+    console.log(`\nhost: ${host.cpus} cores (${host.cpuModel}), ${host.memoryGiB} GiB, node ${host.node}, ${host.platform}`);
+    console.log(`load: autocannon in this process, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per phase; menu ${menuBytes} bytes (${MENU_ITEMS} items); PostgreSQL with fsync=off (harness)\n`);
+    console.log(
+      renderTable(
+        ['phase', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts', 'status codes'],
+        phases.map((p) => [p.name, p.requestsPerSecond.toFixed(0), String(p.p50Ms), String(p.p99Ms), String(p.non2xx), String(p.errors), String(p.timeouts), JSON.stringify(p.statusCodes)]),
+      ),
+    );
+    const cpuGroups = [...new Set(phases.flatMap((p) => Object.keys(p.cpuSeconds ?? {})))].sort();
+    console.log(`\nCPU seconds used during each measured run (${DURATION_S} s, ${os.cpus().length} cores = ${DURATION_S * os.cpus().length} CPU s available)`);
+    console.log(renderTable(['phase', ...cpuGroups], phases.map((p) => [p.name, ...cpuGroups.map((g) => (p.cpuSeconds?.[g] ?? 0).toFixed(1))])));
+    console.log(`\norders: ${created} answered 201 in all (warm-up, run and ${unanswered.length} re-sent after being cut off), ${ordersInDatabase} orders and ${counts!.keys} completed idempotency keys in the database\n`);
+    console.log(renderTable(['target', 'measured', ''], checks.map((c) => [c.what, c.value, c.met ? 'met' : 'MISSED'])));
+    console.log(`\nwhere an order's time goes (the measured order run, ${statements.orders} orders inserted): PostgreSQL statements`);
+    console.log(renderTable(['per order', 'mean ms', 'total ms', 'statement'], statements.rows));
+    console.log('\nRedis commands');
+    console.log(renderTable(['command', 'per order', 'mean us'], redisCommands));
+
+    const out = path.join(REPO, 'bench-results');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(
+      path.join(out, 'api-bench.json'),
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          host,
+          settings: { connections: CONNECTIONS, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, menuItems: MENU_ITEMS, tables: TABLES, tokens: TOKENS },
+          phases,
+          menuToHelloRatio: ratio,
+          orders: { created, resent: unanswered.length, inDatabase: ordersInDatabase, completedKeys: Number(counts!.keys) },
+          targets: checks,
+          profile: {
+            statements: statements.rows.map(([perOrder, meanMs, totalMs, query]) => ({ perOrder: Number(perOrder), meanMs: Number(meanMs), totalMs: Number(totalMs), query })),
+            redis: redisCommands.map(([command, perOrder, meanUs]) => ({ command, perOrder: Number(perOrder), meanUs: Number(meanUs) })),
+          },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    console.log(`\nwrote ${path.relative(REPO, path.join(out, 'api-bench.json'))}`);
+    if (PROFILE) {
+      await children[0]!.stop('SIGTERM');
+      console.log(`\napi CPU profile (${path.relative(REPO, profileDir)}), functions by self time over the whole api process`);
+      console.log(renderTable(['self %', 'function', 'line'], heaviestFunctions(profileDir)));
+    }
+    const serverErrors = Object.entries(orders.statusCodes).filter(([code]) => code.startsWith('5')).reduce((sum, [, count]) => sum + count, 0);
+    const failed = orders.errors + orders.timeouts + serverErrors > 0 || ordersInDatabase !== created || Number(counts!.keys) !== created;
+    if (failed) console.error('\nbench:api failed: order requests failed (transport errors, timeouts or 5xx) or the order count does not match the 201 responses');
+    return failed ? 1 : 0;
+  } finally {
+    control?.disconnect();
+    await Promise.all(children.map((c) => c.stop('SIGTERM')));
+    await new Promise((resolve) => (jwksServer ? jwksServer.close(resolve) : resolve(undefined)));
+    await Promise.all([cluster?.stop(), redisServer?.stop()]);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(`bench:api could not run: ${error.stack ?? error.message}`);
+    process.exit(2);
+  },
+);
