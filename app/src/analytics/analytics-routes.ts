@@ -12,7 +12,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
-import { parseInput, restaurantParams } from '../orders/order-schemas';
+import { parseInput, restaurantParams } from '../http/input';
 import { dateRangeQuery, dayQuery } from './analytics-schemas';
 import { createAnalyticsService, type AnalyticsService } from './analytics-service';
 

@@ -11,7 +11,7 @@
 import type { Request, Response, Router } from 'express';
 import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
-import { parseInput, restaurantParams } from '../orders/order-schemas';
+import { parseInput, restaurantParams } from '../http/input';
 import { DEFAULT_QUEUE_SIZE, kitchenQueueQuery } from './kitchen-schemas';
 import { createKitchenService, type KitchenService } from './kitchen-service';
 

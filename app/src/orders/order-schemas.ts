@@ -1,12 +1,11 @@
 /**
- * Input schemas of the order routes and the parse helper that turns a zod failure into a 400
- * naming the field (`body.items.2.quantity`, `query.limit`, `params.orderId`, `header.Idempotency-Key`).
+ * Input schemas of the order routes (the parse helper is http/input.ts).
  */
 import { z } from 'zod';
-import { AppError } from '../errors';
 import { ORDER_STATUSES } from '../events/order-events';
+import { bodyId, databaseId, parseInput, restaurantParams, throwFields } from '../http/input';
 
-export { ORDER_STATUSES };
+export { ORDER_STATUSES, parseInput, restaurantParams, throwFields };
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const MAX_ITEMS = 100;
@@ -15,8 +14,6 @@ export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
-const databaseId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a positive integer id');
-const bodyId = z.union([databaseId, z.number().int().positive().max(Number.MAX_SAFE_INTEGER)]).transform((v) => String(v));
 /** An order's created_at as the API returns it (ISO 8601 with offset, microseconds allowed). */
 const timestamp = z.string().datetime({ offset: true, message: 'must be an ISO 8601 timestamp' });
 
@@ -35,7 +32,6 @@ export const createOrderBody = z.strictObject({
 });
 export type CreateOrderBody = z.infer<typeof createOrderBody>;
 
-export const restaurantParams = z.object({ restaurantId: databaseId });
 export const orderParams = z.object({ restaurantId: databaseId, orderId: databaseId });
 
 export const getOrderQuery = z.strictObject({
@@ -60,21 +56,6 @@ export const statusBody = z.strictObject({ status: z.enum(ORDER_STATUSES) });
 export const statusQuery = z.strictObject({ created_at: timestamp.optional() });
 
 export const idempotencyKeyHeader = z.object({ [IDEMPOTENCY_HEADER]: z.string({ message: 'header is required' }).min(1).max(200) });
-
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params' | 'header'): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const fields = result.error.issues.flatMap((issue) => {
-    const base = [where, ...issue.path.map(String)].join('.');
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: `${base}.${key}`, message: 'is not allowed' }));
-    return [{ field: base, message: issue.message }];
-  });
-  return throwFields(fields);
-}
-
-export function throwFields(fields: { field: string; message: string }[]): never {
-  throw new AppError('validation_failed', fields.map((f) => `${f.field}: ${f.message}`).join('; '), 400, { details: { fields } });
-}
 
 /** Opaque keyset cursor: base64url of JSON `[created_at, id]` of the last row of a page. */
 export interface Cursor {

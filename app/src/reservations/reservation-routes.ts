@@ -13,7 +13,7 @@
 import type { Request, Response, Router } from 'express';
 import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
-import { parseInput, restaurantParams } from '../orders/order-schemas';
+import { parseInput, restaurantParams } from '../http/input';
 import {
   createReservationBody,
   decodeCursor,

@@ -4,7 +4,7 @@
  * `body.table_id`, `body.color` for an unknown field).
  */
 import { z } from 'zod';
-import { throwFields } from '../orders/order-schemas';
+import { databaseId, throwFields } from '../http/input';
 
 /** The statuses `reservations_status_check` allows (migration 20261128190300000_dining-room). */
 export const RESERVATION_STATUSES = ['pending', 'confirmed', 'seated', 'completed', 'cancelled', 'no_show'] as const;
@@ -13,7 +13,6 @@ export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 
-const databaseId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a positive integer id');
 const bodyId = z.union([databaseId, z.number().int().positive().max(Number.MAX_SAFE_INTEGER)], { message: 'must be a positive integer id' }).transform((v) => String(v));
 /** A calendar date in the restaurant's timezone; zod checks the day exists (no 2026-02-30). */
 const localDate = z.iso.date({ message: 'must be a date (YYYY-MM-DD)' });

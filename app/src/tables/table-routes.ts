@@ -10,7 +10,7 @@
 import type { Request, Response, Router } from 'express';
 import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
-import { parseInput, restaurantParams } from '../orders/order-schemas';
+import { parseInput, restaurantParams } from '../http/input';
 import { listTablesQuery, tableParams, tableStatusBody } from './table-schemas';
 import { createTableService, type TableService } from './table-service';
 

@@ -1,14 +1,14 @@
 /**
- * Input schemas of the table routes. Validation failures become a 400 naming the field through the
- * order routes' `parseInput` (`params.tableId`, `query.status`, `body.status`, `body.color`).
+ * Input schemas of the table routes. Validation failures become a 400 naming the field through
+ * `parseInput` in http/input.ts (`params.tableId`, `query.status`, `body.status`, `body.color`).
  */
 import { z } from 'zod';
+import { databaseId } from '../http/input';
 
 /** The statuses `tables_status_check` allows (migration 20261128190300000_dining-room). */
 export const TABLE_STATUSES = ['available', 'occupied', 'reserved', 'cleaning', 'out_of_service'] as const;
 export type TableStatus = (typeof TABLE_STATUSES)[number];
 
-const databaseId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a positive integer id');
 const tableStatus = z.enum(TABLE_STATUSES, { message: `must be one of ${TABLE_STATUSES.join(', ')}` });
 
 export const tableParams = z.strictObject({ restaurantId: databaseId, tableId: databaseId });
