@@ -44,6 +44,7 @@ export class Session {
   private work: Promise<void> = Promise.resolve();
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly delivered: { inc(): void };
 
   constructor(
     readonly socket: WebSocket,
@@ -51,6 +52,7 @@ export class Session {
     private readonly deps: SessionDependencies,
   ) {
     this.room = roomFor(credentials.claims);
+    this.delivered = deps.metrics.messagesDelivered.labels({ room: this.room.kind });
   }
 
   /** Joins the room and starts delivery; `lastId` (query parameter) replays what the client missed. */
@@ -133,16 +135,17 @@ export class Session {
   }
 
   private sendEntry(entry: DeliverableEntry): void {
-    if (this.sendRaw(entry.message)) this.deps.metrics.messagesDelivered.inc({ room: this.room.kind });
+    if (this.sendRaw(entry.message)) this.delivered.inc();
   }
 
   private send(message: ServerMessage): void {
     this.sendRaw(JSON.stringify(message));
   }
 
-  private sendRaw(text: string): boolean {
+  /** A Buffer is sent as a text frame without re-encoding (the fan-out shares one per event). */
+  private sendRaw(data: string | Buffer): boolean {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return false;
-    this.socket.send(text);
+    this.socket.send(data, { binary: false });
     if (this.socket.bufferedAmount > this.deps.maxBufferedBytes) {
       this.drop('slow_consumer', CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume');
     }

@@ -11,8 +11,8 @@ import { streamIdTimeMs } from './stream-ids';
 export interface DeliverableEntry {
   readonly id: string;
   readonly event: OrderEvent;
-  /** The `event` server message, serialized once for every recipient. */
-  readonly message: string;
+  /** The `event` server message, serialized and UTF-8 encoded once; every recipient gets the same bytes. */
+  readonly message: Buffer;
   readonly roomKeys: readonly string[];
   /** When Redis appended the entry (from its id). */
   readonly appendedAtMs: number;
@@ -38,7 +38,7 @@ export function decodeEntry(restaurantId: string, id: string, fields: readonly s
   return {
     id,
     event,
-    message: JSON.stringify({ type: 'event', id, event }),
+    message: Buffer.from(JSON.stringify({ type: 'event', id, event })),
     roomKeys: roomKeysForEvent(event),
     appendedAtMs: streamIdTimeMs(id),
   };

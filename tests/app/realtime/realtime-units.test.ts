@@ -138,7 +138,7 @@ describe('stream entries', () => {
   test('decodes an order event of the stream restaurant and serializes it once', () => {
     const event = orderEvent('7', '3');
     const decoded = decodeEntry('7', '1718000000000-1', ['event', JSON.stringify(event)])!;
-    expect(JSON.parse(decoded.message)).toEqual({ type: 'event', id: '1718000000000-1', event });
+    expect(JSON.parse(decoded.message.toString())).toEqual({ type: 'event', id: '1718000000000-1', event });
     expect(decoded.appendedAtMs).toBe(1718000000000);
   });
 
