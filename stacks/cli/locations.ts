@@ -1,10 +1,14 @@
 /**
- * `npm run locations [-- --json] [-- --dir DIR]`: every location with its derived sizing.
+ * `npm run locations [-- --json] [-- --dir DIR]`: every location with its derived sizing and its
+ * capacity verdict (can the HPA bounds carry the declared peak; see stacks/capacity/).
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadLocations } from '../config/load-locations';
 import { LocationConfigError } from '../config/location-config-error';
+import { checkCapacity } from '../capacity/capacity-check';
+import { loadMeasuredCapacity } from '../capacity/measured-capacity';
+import { capacityTable } from './capacity-table';
 import { sizingTable } from './sizing-table';
 
 function main(): number {
@@ -17,7 +21,10 @@ function main(): number {
       console.log(JSON.stringify(locations, null, 2));
     } else {
       console.log(sizingTable(locations));
-      console.log(`\n${locations.length} location(s); * = overridden in the location file`);
+      console.log(`\n${locations.length} location(s); * = overridden in the location file\n`);
+      const measured = loadMeasuredCapacity();
+      console.log(capacityTable(locations.map((l) => checkCapacity(l, measured))));
+      console.log(`\ncapacity from ${measured.source.command} (${measured.source.measuredOn}); charts: npm run capacity`);
     }
     return 0;
   } catch (err) {

@@ -1,0 +1,101 @@
+/** The capacity verdict: sample locations against the committed measurements, and locations built to fail. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkCapacity, REQUIRED_HEADROOM } from '../../stacks/capacity/capacity-check';
+import { capacitySummary, writeCapacityReport } from '../../stacks/capacity/capacity-report';
+import { loadMeasuredCapacity, type MeasuredCapacity } from '../../stacks/capacity/measured-capacity';
+import { cpuSecondsPerOrder, ordersPerMinuteAt, REQUEST_MIX_PER_ORDER } from '../../stacks/capacity/request-mix';
+import type { Location } from '../../stacks/config/location';
+import { sampleLocation, sampleLocations } from '../stacks/app/upstream-fixture';
+
+const measured = loadMeasuredCapacity();
+
+/** A sample location with business numbers or sizing changed. */
+function variant(id: string, change: { peak?: number; seats?: number; apiMax?: number; wsMax?: number }): Location {
+  const base = sampleLocation(id);
+  return {
+    ...base,
+    business: { ...base.business, peakOrdersPerMinute: change.peak ?? base.business.peakOrdersPerMinute, seats: change.seats ?? base.business.seats },
+    sizing: {
+      ...base.sizing,
+      api: { ...base.sizing.api, maxReplicas: change.apiMax ?? base.sizing.api.maxReplicas },
+      ws: { ...base.sizing.ws, maxReplicas: change.wsMax ?? base.sizing.ws.maxReplicas },
+    },
+  };
+}
+
+test('the request mix prices an order from both measured rates', () => {
+  const api = { orderCreatesPerCpuSecond: 600, cachedReadsPerCpuSecond: 6800 };
+  expect(cpuSecondsPerOrder(api)).toBeCloseTo(REQUEST_MIX_PER_ORDER.writes / 600 + REQUEST_MIX_PER_ORDER.cachedReads / 6800, 12);
+  expect(ordersPerMinuteAt(1000, api)).toBeCloseTo(60 / cpuSecondsPerOrder(api), 9);
+});
+
+test.each(sampleLocations().map((l) => [l.id]))('%s carries its declared peak with headroom', (id) => {
+  const result = checkCapacity(sampleLocation(id), measured);
+  expect(result.reasons).toEqual([]);
+  expect(result.verdict).toBe('ok');
+  expect(result.api.headroom).toBeGreaterThanOrEqual(REQUIRED_HEADROOM);
+  expect(result.api.simulation.unservedOrders).toBeLessThan(1);
+});
+
+test('a peak the HPA cannot reach is insufficient, names the max replicas it needs, and loses orders in the simulation', () => {
+  const perPod = checkCapacity(sampleLocation('sukhumvit-cafe'), measured).api.ordersPerMinutePerPodAtTarget;
+  // Even at full CPU (1000 m against 175 m at target) four pods fall short of the 1.2x surge.
+  const peak = Math.ceil(perPod * 30);
+  const result = checkCapacity(variant('sukhumvit-cafe', { peak, apiMax: 4 }), measured);
+  expect(result.verdict).toBe('insufficient');
+  const required = Math.ceil((peak * REQUIRED_HEADROOM) / perPod);
+  expect(result.reasons[0]).toBe(
+    `api: 4 pods at the 70% CPU target serve ${Math.round(perPod * 4)} orders/min, below the declared peak of ${peak}; raise sizing.api.maxReplicas to ${required}`,
+  );
+  expect(result.api.simulation.peakReplicas).toBe(4);
+  expect(result.api.simulation.secondsAtMax).toBeGreaterThan(0);
+  expect(result.reasons.some((r) => /orders found no capacity/.test(r))).toBe(true);
+});
+
+test('headroom under the required margin is tight, not insufficient', () => {
+  const perPod = checkCapacity(sampleLocation('london-shoreditch'), measured).api.ordersPerMinutePerPodAtTarget;
+  const max = 8;
+  // Capacity at max is 1.1x the peak.
+  const result = checkCapacity(variant('london-shoreditch', { peak: Math.floor((perPod * max) / 1.1), apiMax: max }), measured);
+  expect(result.api.headroom).toBeGreaterThanOrEqual(1);
+  expect(result.api.headroom).toBeLessThan(REQUIRED_HEADROOM);
+  expect(result.verdict).toBe('tight');
+  expect(result.reasons[0]).toMatch(/^api: headroom 1\.1x at max replicas is under 1\.25x; raise sizing\.api\.maxReplicas to \d+$/);
+});
+
+test('websocket connections beyond what the ws pods hold are insufficient', () => {
+  const result = checkCapacity(variant('sukhumvit-cafe', { seats: 1_000_000, wsMax: 2 }), measured);
+  expect(result.verdict).toBe('insufficient');
+  expect(result.reasons.some((r) => r.startsWith('ws: 2 pods hold '))).toBe(true);
+});
+
+test('the measured capacity file is validated, naming the field', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-'));
+  const file = path.join(dir, 'measured.json');
+  const broken = JSON.parse(JSON.stringify(measured)) as MeasuredCapacity & { api: { orderCreatesPerCpuSecond: unknown } };
+  broken.api.orderCreatesPerCpuSecond = -5;
+  fs.writeFileSync(file, JSON.stringify(broken));
+  expect(() => loadMeasuredCapacity(file)).toThrow(`${file}: api.orderCreatesPerCpuSecond Too small: expected number to be >0`);
+});
+
+test('the report has a table row and a chart per location, and JSON without the step series', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-report-'));
+  const results = [checkCapacity(sampleLocation('sukhumvit-cafe'), measured), checkCapacity(variant('london-shoreditch', { peak: 1e6, apiMax: 3 }), measured)];
+  const written = writeCapacityReport(dir, results, measured).map((f) => path.basename(f));
+  expect(written.sort()).toEqual(['capacity.json', 'index.html', 'london-shoreditch.svg', 'sukhumvit-cafe.svg']);
+  const html = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
+  expect(html.match(/<tr class="(ok|tight|insufficient)">/g)).toEqual(['<tr class="ok">', '<tr class="insufficient">']);
+  expect(html.match(/<svg /g)).toHaveLength(2);
+  const svg = fs.readFileSync(path.join(dir, 'london-shoreditch.svg'), 'utf8');
+  expect(svg).toContain('london-shoreditch: api replicas over the simulated peak hour');
+  expect(svg).toContain('max 3');
+  // The replicas line has a point per step (and a riser between steps).
+  const steps = results[1]!.api.simulation.steps.length;
+  const replicaLine = svg.match(/<polyline points="([^"]+)" fill="none" stroke="#1d4ed8"/)![1]!;
+  expect(replicaLine.split(' ')).toHaveLength(steps * 2 - 1);
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'capacity.json'), 'utf8'));
+  expect(json).toEqual(JSON.parse(JSON.stringify(capacitySummary(results, measured))));
+  expect(json.locations[1].api.simulation).not.toHaveProperty('steps');
+});
