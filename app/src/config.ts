@@ -5,6 +5,7 @@
  * cannot drift. Only this module may read `process.env`.
  */
 import { z } from 'zod';
+import { ORDER_STREAM_RETENTION_MS } from './events/order-events';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -53,6 +54,19 @@ export const configSchema = z
     ASSET_BUCKET: z.string().min(1).optional(),
     CDN_BASE_URL: z.url().optional(),
     CDN_DISTRIBUTION_ID: z.string().min(1).optional(),
+    /**
+     * Where menu images are stored: `s3` (ASSET_BUCKET behind the CDN; what the app stack sets in
+     * production) or `filesystem` (IMAGE_DIR, served by the api itself; local runs and tests).
+     */
+    IMAGE_STORAGE: z.enum(['s3', 'filesystem']).default('filesystem'),
+    /** An S3-compatible endpoint instead of AWS's (a local server); path-style addressing is used with it. */
+    S3_ENDPOINT: z.url().optional(),
+    /** The directory menu images are written to and served from with IMAGE_STORAGE=filesystem. */
+    IMAGE_DIR: z.string().min(1).default('data/menu-images'),
+    /** Largest image upload accepted (bytes); larger ones are refused with 413. 10 MiB. */
+    IMAGE_MAX_BYTES: positiveInt.default(10485760),
+    /** Largest image accepted in pixels (width x height), checked before decoding (decompression bombs). */
+    IMAGE_MAX_PIXELS: positiveInt.default(50000000),
 
     JWT_ISSUER: z.string().min(1),
     JWT_AUDIENCE: z.string().min(1),
@@ -71,6 +85,10 @@ export const configSchema = z
   })
   .strict()
   .superRefine((env, ctx) => {
+    // The producer trims the streams by age; a longer window would promise replays of trimmed events.
+    if (env.WS_REPLAY_WINDOW_MS > ORDER_STREAM_RETENTION_MS) {
+      ctx.addIssue({ code: 'custom', path: ['WS_REPLAY_WINDOW_MS'], message: `must be at most ${ORDER_STREAM_RETENTION_MS} (the order streams' retention)` });
+    }
     if (env.DATABASE_AUTH === 'password' && !env.DATABASE_PASSWORD) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_PASSWORD'], message: 'is required when DATABASE_AUTH=password' });
     }
@@ -79,6 +97,11 @@ export const configSchema = z
     }
     if (env.REDIS_AUTH === 'iam' && !env.REDIS_IAM_CACHE_NAME) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_IAM_CACHE_NAME'], message: 'is required when REDIS_AUTH=iam' });
+    }
+    if (env.IMAGE_STORAGE === 's3') {
+      for (const name of ['ASSET_BUCKET', 'CDN_BASE_URL', 'AWS_REGION'] as const) {
+        if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when IMAGE_STORAGE=s3' });
+      }
     }
     // The IAM token signers sign for a region.
     if ((env.DATABASE_AUTH === 'iam' || env.REDIS_AUTH === 'iam') && !env.AWS_REGION) {

@@ -69,7 +69,7 @@ const LONG_RUNNING_ROLES: readonly ServiceRole[] = ['api', 'ws'];
  * - every role: database (IAM auth, TLS verified) and Redis (TLS, IAM user), region for the
  *   IAM token signers, and JWT settings (the contract requires them of every role);
  * - api and ws: port, shutdown grace, and the read replicas they spread reads over;
- * - api: the asset bucket and CDN it writes menu images to and invalidates;
+ * - api: the asset bucket and CDN it writes menu images to (IMAGE_STORAGE=s3) and invalidates;
  * - ws: the heartbeat nginx's websocket timeout is derived from;
  * - migrate and maintenance: the primary only (DDL, REFRESH MATERIALIZED VIEW).
  */
@@ -120,6 +120,8 @@ export function containerEnvironment(input: ContainerEnvironmentInput): Record<s
     env.ASSET_BUCKET = data.assets.bucketName;
     env.CDN_BASE_URL = `https://${data.assets.cdnDomainName}`;
     env.CDN_DISTRIBUTION_ID = data.assets.distributionId;
+    // The app's default is the filesystem (local runs); pods share no disk, so production is S3.
+    env.IMAGE_STORAGE = 's3';
   }
   if (role === 'ws') {
     env.WS_HEARTBEAT_INTERVAL_MS = String(heartbeatMs);

@@ -20,7 +20,7 @@ const COMMON = [
 ];
 const LONG_RUNNING = ['PORT', 'SHUTDOWN_GRACE_MS', 'DATABASE_REPLICA_HOSTS'];
 const EXPECTED_KEYS: Record<ServiceRole, string[]> = {
-  api: [...COMMON, ...LONG_RUNNING, 'ASSET_BUCKET', 'CDN_BASE_URL', 'CDN_DISTRIBUTION_ID'],
+  api: [...COMMON, ...LONG_RUNNING, 'ASSET_BUCKET', 'CDN_BASE_URL', 'CDN_DISTRIBUTION_ID', 'IMAGE_STORAGE'],
   ws: [...COMMON, ...LONG_RUNNING, 'WS_HEARTBEAT_INTERVAL_MS'],
   migrate: COMMON,
   maintenance: COMMON,
@@ -61,6 +61,7 @@ describe('containerEnvironment: the app contract accepts it', () => {
       REDIS_TLS: true,
       REDIS_AUTH: 'iam',
       CDN_BASE_URL: `https://${location.domains.cdn}`,
+      IMAGE_STORAGE: 's3',
     });
     expect(parsed.DATABASE_REPLICA_HOSTS).toHaveLength(location.sizing.database.readReplicas);
   });
