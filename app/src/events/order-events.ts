@@ -1,7 +1,11 @@
 /**
  * Order events on Redis Streams: the contract with the websocket service.
  *
- * Stream: `app:orders:<restaurantId>` (one per restaurant), trimmed with `MAXLEN ~ 10000`.
+ * Stream: `app:orders:<restaurantId>` (one per restaurant), trimmed by age on every XADD
+ * (`MINID ~ <now - ORDER_STREAM_RETENTION_MS>`): the websocket service replays what a client
+ * missed for up to WS_REPLAY_WINDOW_MS, so retention is set by time, not by count (a count keeps
+ * less time exactly when a restaurant is busiest). Memory: an entry is about 400 bytes, so a
+ * restaurant at 50 events/s (a very busy peak) holds 90,000 entries, about 36 MB, for 30 minutes.
  * Entry: one field, `event`, whose value is the JSON of an `OrderEvent` (schema below). Consumers
  * parse it with `orderEventSchema` and must ignore events whose `v` they do not know; a breaking
  * change bumps `v` and the producer writes both versions during a migration window.
@@ -22,7 +26,8 @@ import { z } from 'zod';
 import type { Logger } from '../logger';
 
 export const ORDER_EVENT_VERSION = 1;
-export const ORDER_STREAM_MAXLEN = 10_000;
+/** Twice the websocket service's default replay window (config.ts checks WS_REPLAY_WINDOW_MS against it). */
+export const ORDER_STREAM_RETENTION_MS = 30 * 60_000;
 export const ORDER_STATUSES = ['pending', 'confirmed', 'preparing', 'ready', 'served', 'completed', 'cancelled'] as const;
 
 const id = z.string().regex(/^[1-9][0-9]{0,18}$/);
@@ -78,7 +83,9 @@ export function createOrderEventPublisher(options: { redis?: Redis; logger: Logg
       const prefix = redis.options.keyPrefix ?? '';
       const key = prefix && full.startsWith(prefix) ? full.slice(prefix.length) : full;
       try {
-        await redis.xadd(key, 'MAXLEN', '~', String(ORDER_STREAM_MAXLEN), '*', 'event', JSON.stringify(orderEventSchema.parse(event)));
+        // `~` lets Redis trim whole macro nodes only: cheap, and it never keeps less than asked.
+        const minId = `${Date.now() - ORDER_STREAM_RETENTION_MS}-0`;
+        await redis.xadd(key, 'MINID', '~', minId, '*', 'event', JSON.stringify(orderEventSchema.parse(event)));
       } catch (err) {
         lost(event, 'xadd failed', err);
       }
