@@ -35,7 +35,14 @@ export const EXTERNAL_MODULES: Readonly<Record<string, string>> = {
   'pg-native': "pg's optional native client, required only by `new pg.native.Client` inside a try/catch; never used here",
   bufferutil: "ws' optional native speed-up, required inside a try/catch; without it ws uses its JavaScript code",
   'utf-8-validate': "ws' optional native UTF-8 check, required inside a try/catch; without it ws uses Node's buffer.isUtf8",
+  sharp: 'native module (libvips binaries under @img/*) that cannot be bundled: the api loads it from node_modules, which the Dockerfile ships next to dist/',
 };
+
+/**
+ * What of node_modules the image ships next to dist/ for the native externals: sharp, its one
+ * dependency outside its folder, and its platform binaries. app/Dockerfile copies exactly these.
+ */
+export const RUNTIME_NODE_MODULES: readonly string[] = ['sharp', 'detect-libc', '@img'];
 
 /**
  * Second names of bundles, as symbolic links in the dist folder (so in the image too): the app

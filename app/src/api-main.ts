@@ -11,6 +11,8 @@ import { createRedisClient } from './cache/redis-client';
 import { createDatabaseManager } from './db/database-manager';
 import { createApp } from './http/app';
 import { boundPort, listen, shutdown } from './http/server';
+import { createImageBackends } from './images/image-backends';
+import { registerMenuImageRoutes } from './images/menu-image-routes';
 import { createLogger, type Logger } from './logger';
 import { registerMenuRoutes } from './menu/menu-routes';
 import { createMetrics } from './metrics';
@@ -53,6 +55,7 @@ async function main(): Promise<number> {
     metrics.observePools(db);
     const cache = createLayeredCache({ redis, registry: metrics.registry, logger });
     const bus = createInvalidationBus(config, { cache, publisher: redis, logger, iamTokenProvider: iam.redis });
+    const images = createImageBackends(config);
     const handle = createApp({
       config,
       db,
@@ -67,6 +70,7 @@ async function main(): Promise<number> {
         registerReservationRoutes(v1, kit, { db });
         registerKitchenRoutes(v1, kit, { db });
         registerAnalyticsRoutes(v1, kit, { db });
+        registerMenuImageRoutes(v1, kit, { db, bus, logger, ...images });
       },
     });
     const server = await listen(handle, config.PORT);
@@ -86,6 +90,7 @@ async function main(): Promise<number> {
             // Shutdown order: the bus and cache before the connection they use, the database last.
             await bus.close();
             await cache.close();
+            await images.close();
             await Promise.all([db.close(), redisClient.close()]);
           },
         }).then(resolve);

@@ -7,11 +7,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BuildError, buildApp, discoverEntries, ENTRY_ALIASES, EXTERNAL_MODULES } from '../../app/build';
+import { BuildError, buildApp, discoverEntries, ENTRY_ALIASES, EXTERNAL_MODULES, RUNTIME_NODE_MODULES } from '../../app/build';
 import { APP_DIST_DIR, appEntryCommand } from '../support/services/app-process';
 
 const REPO = path.resolve(__dirname, '../..');
 const MIGRATIONS_SOURCE = path.join(REPO, 'app/src/db/migrations');
+const REPO_NODE_MODULES = path.join(REPO, 'node_modules');
 const entries = discoverEntries().map((file) => path.basename(file, '.ts'));
 
 let scratch: string;
@@ -74,6 +75,10 @@ describe('a copy of the dist folder outside the repo, run with only node', () =>
     // Outside the repo: no node_modules up the tree and no app/src, exactly what the image has.
     copy = path.join(scratch, 'image', 'dist');
     fs.cpSync(APP_DIST_DIR, copy, { recursive: true, verbatimSymlinks: true });
+    // ...plus the native modules the image ships next to dist/ (RUNTIME_NODE_MODULES).
+    for (const module of RUNTIME_NODE_MODULES) {
+      fs.cpSync(path.join(REPO_NODE_MODULES, module), path.join(scratch, 'image', 'node_modules', module), { recursive: true });
+    }
   });
 
   test('migrate-main.js with a bad environment exits 1 with the config error naming the variable', () => {

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { RUNTIME_NODE_MODULES } from '../../app/build';
 import { Testing } from '../../stacks/cdktf';
 import { APP_CONTAINER_UID } from '../../stacks/constructs/kubernetes-conventions';
 import { LocationAppStack } from '../../stacks/stacks/location-app-stack';
@@ -111,6 +112,10 @@ function stageState(stages: readonly Stage[], name: string): StageState {
         break;
       case 'CMD':
         state.cmd = args;
+        break;
+      case 'RUN':
+        // `npm ci` writes the locked dependencies: the repository's node_modules (as installed here).
+        if (/\bnpm ci\b/.test(instruction.value)) state.files.push({ imagePath: absolute('node_modules'), folder: true, origin: 'repo:node_modules' });
         break;
       case 'COPY':
       case 'ADD': {
@@ -296,6 +301,17 @@ test.each(['api', 'ws'])('target %s runs as the uid the app stack sets, with the
   const runtime = stages.find((s) => s.name === 'runtime')!;
   expect(runtime.instructions.some((i) => i.keyword === 'RUN' && i.value.startsWith('rm -rf') && i.value.includes('/usr/local/bin/npm'))).toBe(true);
   expect(finalStages(stages)).toContain(target);
+});
+
+test('the runtime ships exactly the node_modules the bundles leave external (RUNTIME_NODE_MODULES), from npm ci', () => {
+  const runtime = stageState(stages, 'runtime');
+  const shipped = runtime.files.filter((f) => f.imagePath.startsWith('/app/node_modules/')).map((f) => f.imagePath.slice('/app/node_modules/'.length));
+  expect(shipped.sort()).toEqual([...RUNTIME_NODE_MODULES].sort());
+  for (const module of RUNTIME_NODE_MODULES) {
+    expect(resolveImagePath(stages, 'runtime', `/app/node_modules/${module}/package.json`) ?? resolveImagePath(stages, 'runtime', `/app/node_modules/${module}`)).toMatch(/^repo:node_modules\//);
+  }
+  // Every external a bundle requires is either optional (required in a try/catch) or shipped.
+  expect(RUNTIME_NODE_MODULES).toContain('sharp');
 });
 
 test.each([
