@@ -4,7 +4,6 @@
  * when everything closed within SHUTDOWN_GRACE_MS, 1 otherwise or on a startup failure.
  */
 import { iamTokenProviders } from './aws/iam-auth';
-import { loadConfig, type AppConfig } from './config';
 import { createInvalidationBus } from './cache/invalidation-bus';
 import { createLayeredCache } from './cache/layered-cache';
 import { createRedisClient } from './cache/redis-client';
@@ -13,7 +12,8 @@ import { createApp } from './http/app';
 import { boundPort, listen, shutdown } from './http/server';
 import { createImageBackends } from './images/image-backends';
 import { registerMenuImageRoutes } from './images/menu-image-routes';
-import { createLogger, type Logger } from './logger';
+import { createLogger } from './logger';
+import { flushLogger, loadConfigOrReport, runEntry, shutdownSignal } from './process-lifecycle';
 import { registerMenuRoutes } from './menu/menu-routes';
 import { createMetrics } from './metrics';
 import { registerOrderRoutes } from './orders/order-routes';
@@ -23,25 +23,9 @@ import { registerKitchenRoutes } from './kitchen/kitchen-routes';
 import { registerAnalyticsRoutes } from './analytics/analytics-routes';
 import { remoteKeySet } from './auth/verify-token';
 
-/** pino writes asynchronously; a hung flush must not hold the exit. */
-function flush(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 500);
-    logger.flush(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 async function main(): Promise<number> {
-  let config: AppConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: (error as Error).message })}\n`);
-    return 1;
-  }
+  const config = loadConfigOrReport();
+  if (!config) return 1;
   const logger = createLogger(config);
   const metrics = createMetrics();
   let closeRedis: (() => Promise<void>) | undefined;
@@ -76,40 +60,29 @@ async function main(): Promise<number> {
     const server = await listen(handle, config.PORT);
     logger.info({ port: boundPort(server) }, 'listening');
 
-    const finished = await new Promise<boolean>((resolve) => {
-      const onSignal = (signal: NodeJS.Signals) => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        logger.info({ signal }, 'shutdown requested');
-        void shutdown({
-          server,
-          handle,
-          logger,
-          graceMs: config.SHUTDOWN_GRACE_MS,
-          cleanup: async () => {
-            // Shutdown order: the bus and cache before the connection they use, the database last.
-            await bus.close();
-            await cache.close();
-            await images.close();
-            await Promise.all([db.close(), redisClient.close()]);
-          },
-        }).then(resolve);
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+    await shutdownSignal(logger);
+    const finished = await shutdown({
+      server,
+      handle,
+      logger,
+      graceMs: config.SHUTDOWN_GRACE_MS,
+      cleanup: async () => {
+        // Shutdown order: the bus and cache before the connection they use, the database last.
+        await bus.close();
+        await cache.close();
+        await images.close();
+        await Promise.all([db.close(), redisClient.close()]);
+      },
     });
     logger.info({ clean: finished }, 'stopped');
-    await flush(logger);
+    await flushLogger(logger);
     return finished ? 0 : 1;
   } catch (error) {
     logger.fatal({ err: error }, 'startup failed');
     await closeRedis?.().catch(() => undefined);
-    await flush(logger);
+    await flushLogger(logger);
     return 1;
   }
 }
 
-if (require.main === module) {
-  // Exit explicitly: a lingering handle (a JWKS fetch socket) must not keep a stopped process alive.
-  void main().then((code) => process.exit(code));
-}
+if (require.main === module) runEntry(main);

@@ -8,9 +8,9 @@
  * a startup failure.
  */
 import { iamTokenProviders } from './aws/iam-auth';
-import { loadConfig, type AppConfig } from './config';
 import { createRedisClient, type RedisClient } from './cache/redis-client';
 import { createLogger, type Logger } from './logger';
+import { flushLogger, loadConfigOrReport, runEntry, shutdownSignal } from './process-lifecycle';
 import { createTokenVerifier, remoteKeySet } from './auth/verify-token';
 import { CLOSE_CODES } from './realtime/protocol';
 import { createRealtimeMetrics } from './realtime/realtime-metrics';
@@ -18,16 +18,6 @@ import { createRealtimeServer, type RealtimeServer } from './realtime/realtime-s
 
 /** Longest drain delay before clients are told to go; never more than a fifth of the grace period. */
 export const MAX_DRAIN_DELAY_MS = 5_000;
-
-function flush(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 500);
-    logger.flush(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 async function shutdown(realtime: RealtimeServer, redis: RedisClient[], logger: Logger, graceMs: number): Promise<boolean> {
   const drainDelayMs = Math.min(MAX_DRAIN_DELAY_MS, Math.floor(graceMs / 5));
@@ -50,13 +40,8 @@ async function shutdown(realtime: RealtimeServer, redis: RedisClient[], logger: 
 }
 
 async function main(): Promise<number> {
-  let config: AppConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: (error as Error).message })}\n`);
-    return 1;
-  }
+  const config = loadConfigOrReport();
+  if (!config) return 1;
   const logger = createLogger(config);
   const redisClients: RedisClient[] = [];
   try {
@@ -80,28 +65,17 @@ async function main(): Promise<number> {
     });
     logger.info({ port: config.PORT }, 'listening');
 
-    const finished = await new Promise<boolean>((resolve) => {
-      const onSignal = (signal: NodeJS.Signals) => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        logger.info({ signal }, 'shutdown requested');
-        void shutdown(realtime, redisClients, logger, config.SHUTDOWN_GRACE_MS).then(resolve);
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-    });
+    await shutdownSignal(logger);
+    const finished = await shutdown(realtime, redisClients, logger, config.SHUTDOWN_GRACE_MS);
     logger.info({ clean: finished }, 'stopped');
-    await flush(logger);
+    await flushLogger(logger);
     return finished ? 0 : 1;
   } catch (error) {
     logger.fatal({ err: error }, 'startup failed');
     await Promise.all(redisClients.map((client) => client.close().catch(() => undefined)));
-    await flush(logger);
+    await flushLogger(logger);
     return 1;
   }
 }
 
-if (require.main === module) {
-  // Exit explicitly: a lingering handle (a JWKS fetch socket) must not keep a stopped process alive.
-  void main().then((code) => process.exit(code));
-}
+if (require.main === module) runEntry(main);
