@@ -17,29 +17,17 @@
  */
 import * as path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import type { InvalidationBus } from '../cache/invalidation-bus';
-import type { DatabaseManager } from '../db/database-manager';
 import { AppError } from '../errors';
 import type { RouteKit } from '../http/app';
-import type { Logger } from '../logger';
 import { itemParams, parseInput } from '../menu/menu-schemas';
-import type { CdnInvalidator } from './cdn-invalidator';
 import { FILESYSTEM_IMAGE_ROUTE, type FilesystemImageStorage } from './filesystem-image-storage';
 import { MENU_IMAGE_CACHE_CONTROL, MENU_IMAGES_PREFIX, parseVariantKey } from './image-keys';
 import type { ImageStorage } from './image-storage';
-import { createMenuImageService, type MenuImageService } from './menu-image-service';
-import { imageTooLarge, type UploadLimits } from './upload-validation';
+import { createMenuImageService, type MenuImageService, type MenuImageServiceDependencies } from './menu-image-service';
+import { imageTooLarge } from './upload-validation';
 
-export interface MenuImageRouteDependencies {
-  readonly db: DatabaseManager;
-  readonly bus: InvalidationBus;
-  readonly logger: Logger;
-  readonly storage: ImageStorage;
-  readonly cdn: CdnInvalidator;
-  readonly limits: UploadLimits;
-  /** @default DEFAULT_VARIANT_WIDTHS */
-  readonly widths?: readonly number[];
-}
+/** The routes need exactly what the service needs. */
+export type MenuImageRouteDependencies = MenuImageServiceDependencies;
 
 interface BodyParserError {
   readonly type?: string;
