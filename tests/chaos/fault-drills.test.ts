@@ -1,0 +1,59 @@
+/**
+ * The fault drills (drills.ts) as tests, one per drill, on one local platform (3 api, 3 ws, nginx,
+ * PostgreSQL primary + replica, Redis) with a small load: 15 orders/s, 12 websocket clients.
+ * `npm run chaos` runs the same drills with more load and prints the report.
+ */
+import { startLocalPlatform, type LocalPlatform } from '../local/platform';
+import { runDrill, TEST_DRILL_SETTINGS, type DrillName, type DrillResult } from './drills';
+
+jest.setTimeout(90_000);
+
+let platform: LocalPlatform;
+
+beforeAll(async () => {
+  platform = await startLocalPlatform({ logLevel: 'warn' });
+}, 60_000);
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+function expectNoLossNoDuplicates(result: DrillResult): void {
+  expect(result.problems).toEqual([]);
+  expect(result.orders.acknowledged).toBeGreaterThanOrEqual(TEST_DRILL_SETTINGS.warmupOrders + TEST_DRILL_SETTINGS.faultOrders + TEST_DRILL_SETTINGS.afterOrders);
+  expect(result.orders.ordersInDatabase).toBe(result.orders.acknowledged);
+  expect(result.orders).toMatchObject({ lost: 0, duplicates: 0, unacknowledged: 0, rejected: [], statusMismatches: 0 });
+  expect(result.ws).toMatchObject({ missing: 0, disorderedClients: 0 });
+  expect(result.ws.receivedEvents).toBeGreaterThan(0);
+}
+
+const run = (drill: DrillName) => runDrill(platform, drill, TEST_DRILL_SETTINGS);
+
+test('api-sigkill: clients retry with the same key; no order lost or made twice; every event delivered', async () => {
+  const result = await run('api-sigkill');
+  expectNoLossNoDuplicates(result);
+  expect(platform.apis[0]!.isRunning()).toBe(true);
+});
+
+test('ws-sigkill: its clients reconnect through nginx and resume by last id, every event in order once', async () => {
+  const result = await run('ws-sigkill');
+  expectNoLossNoDuplicates(result);
+  // The drill kills the busiest ws process: someone had to reconnect, and did.
+  expect(result.ws.reconnects).toBeGreaterThan(0);
+  expect(result.wsRecoveryMs).toBeGreaterThan(0);
+  // The api was not touched: every order event reached its stream.
+  expect(result.eventsMissingFromStreams).toBe(0);
+});
+
+test('replica-stop: reads move to the primary; no client sees an error, nothing lost', async () => {
+  const result = await run('replica-stop');
+  expectNoLossNoDuplicates(result);
+  expect(result.eventsMissingFromStreams).toBe(0);
+});
+
+test('redis-outage: orders keep being taken and stay exact; clients get every event the streams hold, in order', async () => {
+  const result = await run('redis-outage');
+  expectNoLossNoDuplicates(result);
+  // Not asserted: events of orders made while Redis was down never reach a stream (published after
+  // COMMIT, best effort; the fix is a transactional outbox in app/). npm run chaos reports how many.
+});
