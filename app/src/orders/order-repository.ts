@@ -35,105 +35,48 @@ export interface OrderItemRow {
   notes: string | null;
 }
 
-export interface IdempotencyRow {
-  request_hash: string;
-  status: 'in_progress' | 'completed';
-  response_status: number | null;
-  response: unknown;
-}
-
-export interface NewOrderItem {
+/** A line of a new order as the request gave it; the price comes from the database. */
+export interface NewOrderLine {
   menu_item_id: string;
   quantity: number;
-  unit_price_cents: number;
   notes: string | null;
 }
 
-/** Transaction-scoped lock on (restaurant, key); false when another transaction holds it. */
-export async function tryLockIdempotencyKey(client: PoolClient, restaurantId: string, key: string): Promise<boolean> {
-  const { rows } = await client.query<{ locked: boolean }>({
-    name: 'orders.idempotency_lock',
-    text: `SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency:' || $1::text || ':' || $2::text, 0)) AS locked`,
-    values: [restaurantId, key],
-  });
-  return rows[0]!.locked;
-}
+/**
+ * What `create_order_idempotent` (migration 20261205120000000_create-order-function.sql) decided.
+ * `index` is the 0-based request line whose menu item does not exist or is not available.
+ */
+export type CreateOrderOutcome =
+  | { outcome: 'created'; status: 201; body: OrderRow & { items: OrderItemRow[] } }
+  | { outcome: 'replayed'; status: number; body: unknown }
+  | { outcome: 'in_progress' }
+  | { outcome: 'different_body' }
+  | { outcome: 'unknown_table' }
+  | { outcome: 'unavailable_item'; index: number }
+  | { outcome: 'total_too_large' };
 
-/** Inserts the key as in_progress; returns the existing row when the key was already there. */
-export async function claimIdempotencyKey(client: PoolClient, restaurantId: string, key: string, requestHash: string): Promise<IdempotencyRow | undefined> {
-  const inserted = await client.query({
-    name: 'orders.idempotency_claim',
-    text: `INSERT INTO idempotency_keys (restaurant_id, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT (restaurant_id, key) DO NOTHING`,
-    values: [restaurantId, key, requestHash],
-  });
-  if (inserted.rowCount === 1) return undefined;
-  const { rows } = await client.query<IdempotencyRow>({
-    name: 'orders.idempotency_existing',
-    text: `SELECT request_hash, status, response_status, response FROM idempotency_keys WHERE restaurant_id = $1 AND key = $2`,
-    values: [restaurantId, key],
-  });
-  return rows[0];
-}
-
-export async function completeIdempotencyKey(
+/**
+ * The idempotent order creation in one statement (so one transaction): key lock and claim, table
+ * and price checks, the order, its lines and the completed key. The checks come before the writes.
+ */
+export async function createOrderIdempotent(
   client: PoolClient,
-  args: { restaurantId: string; key: string; responseStatus: number; response: unknown; orderId: string; orderCreatedAt: string },
-): Promise<void> {
-  await client.query({
-    name: 'orders.idempotency_complete',
-    text: `UPDATE idempotency_keys SET status = 'completed', response_status = $3, response = $4, order_id = $5, order_created_at = $6
-            WHERE restaurant_id = $1 AND key = $2`,
-    values: [args.restaurantId, args.key, args.responseStatus, JSON.stringify(args.response), args.orderId, args.orderCreatedAt],
-  });
-}
-
-/** Current prices of the available items among `ids` in the restaurant. */
-export async function availablePrices(client: PoolClient, restaurantId: string, ids: string[]): Promise<Map<string, number>> {
-  const { rows } = await client.query<{ id: string; price_cents: number }>({
-    name: 'orders.menu_prices',
-    text: `SELECT id, price_cents FROM menu_items WHERE restaurant_id = $1 AND id = ANY($2::bigint[]) AND is_available`,
-    values: [restaurantId, ids],
-  });
-  return new Map(rows.map((r) => [String(r.id), r.price_cents]));
-}
-
-export async function tableExists(client: PoolClient, restaurantId: string, tableId: string): Promise<boolean> {
-  const { rowCount } = await client.query({
-    name: 'orders.table_exists',
-    text: `SELECT 1 FROM tables WHERE restaurant_id = $1 AND id = $2`,
-    values: [restaurantId, tableId],
-  });
-  return rowCount === 1;
-}
-
-export async function insertOrder(
-  client: PoolClient,
-  args: { restaurantId: string; tableId: string; totalCents: number; items: NewOrderItem[] },
-): Promise<{ order: OrderRow; items: OrderItemRow[] }> {
-  const { rows } = await client.query<OrderRow>({
-    name: 'orders.insert',
-    text: `INSERT INTO orders AS o (restaurant_id, table_id, total_cents) VALUES ($1, $2, $3) RETURNING ${ORDER_COLUMNS}`,
-    values: [args.restaurantId, args.tableId, args.totalCents],
-  });
-  const order = rows[0]!;
-  // One statement for all lines; unnest keeps the order of the request.
-  const items = await client.query<OrderItemRow>({
-    name: 'orders.insert_items',
-    text: `INSERT INTO order_items (order_id, order_created_at, menu_item_id, quantity, unit_price_cents, notes)
-           SELECT $1, $2::timestamptz, m, q, p, n
-             FROM unnest($3::bigint[], $4::int[], $5::int[], $6::text[]) WITH ORDINALITY AS t(m, q, p, n, ord)
-            ORDER BY ord
-           RETURNING id, menu_item_id, quantity, unit_price_cents, notes`,
+  args: { restaurantId: string; key: string; requestHash: string; tableId: string; lines: readonly NewOrderLine[] },
+): Promise<CreateOrderOutcome> {
+  const { rows } = await client.query<{ result: CreateOrderOutcome }>({
+    name: 'orders.create',
+    text: `SELECT create_order_idempotent($1, $2, $3, $4, $5::bigint[], $6::int[], $7::text[]) AS result`,
     values: [
-      order.id,
-      order.created_at,
-      args.items.map((i) => i.menu_item_id),
-      args.items.map((i) => i.quantity),
-      args.items.map((i) => i.unit_price_cents),
-      args.items.map((i) => i.notes),
+      args.restaurantId,
+      args.key,
+      args.requestHash,
+      args.tableId,
+      args.lines.map((l) => l.menu_item_id),
+      args.lines.map((l) => l.quantity),
+      args.lines.map((l) => l.notes),
     ],
   });
-  return { order, items: items.rows.map(itemOut) };
+  return rows[0]!.result;
 }
 
 function itemOut(row: OrderItemRow): OrderItemRow {

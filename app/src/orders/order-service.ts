@@ -2,23 +2,27 @@
  * Order domain logic: who may do what, idempotent creation with database prices, reads with
  * read-your-writes, the status machine, and the events after commit.
  *
- * Idempotent create, in ONE transaction on the primary:
+ * Idempotent create: ONE statement on the primary, `create_order_idempotent` (a SQL function,
+ * migration 20261205120000000_create-order-function.sql), which is one transaction by itself:
  * 1. `pg_try_advisory_xact_lock` on (restaurant, key): held by another transaction means the same
- *    key is being processed right now → 409 (the client retries later). Without this, the second
- *    INSERT would block on the first's uncommitted key row.
- * 2. INSERT the key row (in_progress, sha256 of the canonical body) ON CONFLICT DO NOTHING. An
- *    existing row: same hash and completed → replay its stored status and body; same hash and
- *    in_progress → 409; another hash → 422.
- * 3. Prices from menu_items (available, same restaurant), the order and its items, total_cents;
- *    the key row becomes completed with the response; COMMIT.
- * Any failure rolls the whole thing back, key row included: a rejected request (422 unknown item)
- * writes nothing and stores nothing, so a retry with the same key is evaluated afresh.
+ *    key is being processed right now → 409 (the client retries later).
+ * 2. An existing key row: same hash and completed → replay its stored status and body; same hash
+ *    and in_progress → 409; another hash → 422.
+ * 3. The table, then prices from menu_items (available, same restaurant, read once), total_cents;
+ *    the order and its items; the key row, inserted completed with the response.
+ * Every refusal is decided before the function's first write, and an error aborts the statement
+ * with all it wrote: a rejected request (422 unknown item) writes nothing and stores nothing, so a
+ * retry with the same key is evaluated afresh. `db.write` reads the WAL position after the
+ * statement committed (read-your-writes), so a create costs two round trips: the call and the
+ * position (it was ten: BEGIN, lock, key insert, table, prices, order, items, key update, COMMIT
+ * with the position).
  * The key scope is the restaurant (the table's primary key); the hash covers the body only.
  * Expired keys (expires_at) are not purged here.
  */
 import { createHash } from 'node:crypto';
 import type { AuthClaims } from '../auth/claims';
 import type { DatabaseManager } from '../db/database-manager';
+import { sqlState } from '../db/pg-errors';
 import { AppError, conflict, forbidden, notFound, unprocessable } from '../errors';
 import type { OrderEvent, OrderEventPublisher } from '../events/order-events';
 import type { OrderLifecycleObserver } from '../metrics';
@@ -35,6 +39,9 @@ export interface StoredResponse {
   readonly body: OrderView;
 }
 
+/** SQLSTATE unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
 export const consistencyKey = (restaurantId: string) => `restaurant:${restaurantId}`;
 
 /** JSON with sorted object keys: the same body hashes the same whatever its key order. */
@@ -50,6 +57,37 @@ function canonicalJson(value: unknown): string {
 
 export function requestHash(body: CreateOrderBody): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+const keyInProgress = () => conflict('a request with this Idempotency-Key is in progress; retry later', { field: 'header.Idempotency-Key' });
+
+function isDuplicateKey(error: unknown): boolean {
+  return sqlState(error) === UNIQUE_VIOLATION && (error as { constraint?: unknown }).constraint === 'idempotency_keys_pkey';
+}
+
+/** The response of a create, or the AppError that refuses it (same messages as the API always gave). */
+function responseOf(outcome: repo.CreateOrderOutcome, body: CreateOrderBody): { response: StoredResponse; created: boolean } {
+  switch (outcome.outcome) {
+    case 'created':
+      return { response: { status: outcome.status, body: outcome.body }, created: true };
+    case 'replayed':
+      return { response: { status: outcome.status, body: outcome.body as OrderView }, created: false };
+    case 'in_progress':
+      throw keyInProgress();
+    case 'different_body':
+      throw unprocessable('idempotency key reused with a different body', { field: 'header.Idempotency-Key' });
+    case 'unknown_table':
+      throw unprocessable(`table_id ${body.table_id} is not a table of this restaurant`, { field: 'body.table_id' });
+    case 'unavailable_item': {
+      const id = body.items[outcome.index]!.menu_item_id;
+      throw unprocessable(`items.${outcome.index}.menu_item_id: menu item ${id} does not exist or is not available`, {
+        field: `body.items.${outcome.index}.menu_item_id`,
+        menu_item_id: id,
+      });
+    }
+    case 'total_too_large':
+      throw unprocessable('order total is too large', { field: 'body.items' });
+  }
 }
 
 export interface OrderService {
@@ -74,39 +112,19 @@ export function createOrderService(deps: { db: DatabaseManager; events: OrderEve
     async create(claims, restaurantId, key, body) {
       if (claims.role === 'guest' && body.table_id !== claims.table_id) throw forbidden('a guest may order only for its own table');
       const hash = requestHash(body);
-      const result = await db.transaction(
-        async (client): Promise<{ response: StoredResponse; created: boolean }> => {
-          if (!(await repo.tryLockIdempotencyKey(client, restaurantId, key))) {
-            throw conflict('a request with this Idempotency-Key is in progress; retry later', { field: 'header.Idempotency-Key' });
-          }
-          const existing = await repo.claimIdempotencyKey(client, restaurantId, key, hash);
-          if (existing) {
-            if (existing.request_hash !== hash) throw unprocessable('idempotency key reused with a different body', { field: 'header.Idempotency-Key' });
-            if (existing.status !== 'completed') throw conflict('a request with this Idempotency-Key is in progress; retry later', { field: 'header.Idempotency-Key' });
-            return { response: { status: existing.response_status!, body: existing.response as OrderView }, created: false };
-          }
-          if (!(await repo.tableExists(client, restaurantId, body.table_id))) {
-            throw unprocessable(`table_id ${body.table_id} is not a table of this restaurant`, { field: 'body.table_id' });
-          }
-          const prices = await repo.availablePrices(client, restaurantId, [...new Set(body.items.map((i) => i.menu_item_id))]);
-          const missing = body.items.findIndex((i) => !prices.has(i.menu_item_id));
-          if (missing >= 0) {
-            const id = body.items[missing]!.menu_item_id;
-            throw unprocessable(`items.${missing}.menu_item_id: menu item ${id} does not exist or is not available`, {
-              field: `body.items.${missing}.menu_item_id`,
-              menu_item_id: id,
-            });
-          }
-          const lines = body.items.map((i) => ({ menu_item_id: i.menu_item_id, quantity: i.quantity, unit_price_cents: prices.get(i.menu_item_id)!, notes: i.notes ?? null }));
-          const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.unit_price_cents, 0);
-          if (totalCents > 2_147_483_647) throw unprocessable('order total is too large', { field: 'body.items' });
-          const { order, items } = await repo.insertOrder(client, { restaurantId, tableId: body.table_id, totalCents, items: lines });
-          const response: StoredResponse = { status: 201, body: { ...order, items } };
-          await repo.completeIdempotencyKey(client, { restaurantId, key, responseStatus: 201, response: response.body, orderId: order.id, orderCreatedAt: order.created_at });
-          return { response, created: true };
-        },
-        { name: 'orders.create', consistencyKey: consistencyKey(restaurantId) },
-      );
+      const lines = body.items.map((i) => ({ menu_item_id: i.menu_item_id, quantity: i.quantity, notes: i.notes ?? null }));
+      let result: { response: StoredResponse; created: boolean };
+      try {
+        // A refusal throws inside the callback, so no WAL position is read for it (nothing was written).
+        result = await db.write(
+          async (client) => responseOf(await repo.createOrderIdempotent(client, { restaurantId, key, requestHash: hash, tableId: body.table_id, lines }), body),
+          { name: 'orders.create', consistencyKey: consistencyKey(restaurantId) },
+        );
+      } catch (error) {
+        // Only a writer that skipped the advisory lock can cause this: it holds or held the key.
+        if (isDuplicateKey(error)) throw keyInProgress();
+        throw error;
+      }
       if (result.created) {
         const order = result.response.body;
         observer?.created(order);

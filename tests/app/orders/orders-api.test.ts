@@ -197,6 +197,59 @@ describe('POST orders', () => {
   });
 });
 
+describe('refusals of the create function write nothing', () => {
+  test('a refused request leaves its key unclaimed: the same key with a corrected body then creates the order', async () => {
+    const staff = await token('staff');
+    const key = newKey();
+    const before = await counts();
+    const refused = await call('POST', ordersPath(), { token: staff, key, body: orderBody(undefined, [{ menu_item_id: seed.items[0]!.id, quantity: 1 }, { menu_item_id: seed.unavailable, quantity: 2 }]) });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({
+      message: `items.1.menu_item_id: menu item ${seed.unavailable} does not exist or is not available`,
+      details: { field: 'body.items.1.menu_item_id', menu_item_id: seed.unavailable },
+    });
+    expect(await counts()).toEqual(before);
+    const created = await call('POST', ordersPath(), { token: staff, key, body: orderBody() });
+    expect(created.status).toBe(201);
+    expect(created.body.items).toEqual([{ id: expect.any(String), menu_item_id: seed.items[0]!.id, quantity: 2, unit_price_cents: 12000, notes: null }]);
+  });
+
+  test('a total beyond the integer range is 422 and writes nothing', async () => {
+    const staff = await token('staff');
+    const category = (await pg.query<{ id: string }>(`SELECT id FROM menu_categories WHERE restaurant_id = $1 LIMIT 1`, [seed.restaurant])).rows[0]!.id;
+    const dear = String((await pg.query<{ id: string }>(`INSERT INTO menu_items (restaurant_id, category_id, name, price_cents) VALUES ($1, $2, 'Gold leaf', 100000000) RETURNING id`, [seed.restaurant, category])).rows[0]!.id);
+    const before = await counts();
+    const refused = await call('POST', ordersPath(), { token: staff, key: newKey(), body: orderBody(undefined, [{ menu_item_id: dear, quantity: 50 }]) });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toBe('order total is too large');
+    expect(await counts()).toEqual(before);
+  });
+
+  test('a key row written by someone who skipped the lock: 409 once it commits, and the order is rolled back with the statement', async () => {
+    const staff = await token('staff');
+    const key = newKey();
+    const holder = await connect(cluster);
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`INSERT INTO idempotency_keys (restaurant_id, key, request_hash) VALUES ($1, $2, 'x')`, [seed.restaurant, key]);
+      const before = await counts();
+      const pending = call('POST', ordersPath(), { token: staff, key, body: orderBody() });
+      // The create has inserted its order and now waits on the holder's uncommitted key row.
+      await eventually('the create to wait on the key row', async () => {
+        const { rows } = await pg.query(`SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted`);
+        return rows.length > 0;
+      });
+      await holder.query('COMMIT');
+      const refused = await pending;
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.message).toBe('a request with this Idempotency-Key is in progress; retry later');
+      expect(Number((await counts()).orders)).toBe(Number(before.orders));
+    } finally {
+      await holder.end();
+    }
+  });
+});
+
 describe('bad input: 4xx naming the field, nothing written', () => {
   const path = () => ordersPath();
   const cases: [string, () => Promise<{ method: string; path: string; body?: unknown; key?: string | null; raw?: string }>, number, RegExp][] = [
