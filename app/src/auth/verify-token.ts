@@ -3,11 +3,16 @@
  * with a clock tolerance, then the claims schema. The key source is injected: production passes
  * `remoteKeySet(config)` (jose caches the JWKS and refetches on an unknown `kid`); tests pass
  * `createLocalJWKSet` over a generated key pair.
+ *
+ * A token that verified is remembered by its exact string until its `exp` (at most a minute, see
+ * verified-token-cache.ts): clients send the same token on every request, and the ES256 check was
+ * the costliest step of a cheap cached read.
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { AppConfig } from '../config';
 import { unauthorized, type AppError } from '../errors';
 import { authClaimsSchema, type AuthClaims } from './claims';
+import { VerifiedTokenCache, type VerifiedTokenCacheOptions } from './verified-token-cache';
 
 export type KeySource = JWTVerifyGetKey;
 
@@ -22,6 +27,10 @@ export interface TokenVerifierOptions {
   readonly keys: KeySource;
   /** @default DEFAULT_CLOCK_TOLERANCE_SECONDS */
   readonly clockToleranceSeconds?: number;
+  /** Verified tokens kept in memory; `false` verifies every request. @default - DEFAULT_VERIFIED_TOKEN_CACHE */
+  readonly cache?: VerifiedTokenCacheOptions | false;
+  /** The clock of the cache and of `exp`/`nbf` checks, in ms since the epoch. @default Date.now */
+  readonly now?: () => number;
 }
 
 export type TokenVerifier = (token: string) => Promise<AuthClaims>;
@@ -33,8 +42,12 @@ export function remoteKeySet(config: Pick<AppConfig, 'JWT_JWKS_URL'>): KeySource
 /** Resolves to the verified claims, or rejects with a 401 AppError saying why (never the token). */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  const now = options.now;
+  const cache = options.cache === false ? undefined : new VerifiedTokenCache({ ...options.cache, now: options.cache?.now ?? now });
   return async (token) => {
-    let payload: unknown;
+    const cached = cache?.get(token);
+    if (cached !== undefined) return cached;
+    let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, options.keys, {
         issuer: options.issuer,
@@ -42,6 +55,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         algorithms: ACCEPTED_ALGORITHMS,
         clockTolerance,
         requiredClaims: ['exp', 'sub'],
+        currentDate: now === undefined ? undefined : new Date(now()),
       }));
     } catch (error) {
       throw reasonFor(error);
@@ -51,7 +65,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const issue = parsed.error.issues[0]!;
       throw unauthorized(`token claim ${issue.path.join('.') || '(root)'} ${issue.message}`, true);
     }
-    return parsed.data;
+    // requiredClaims made jose check that `exp` is a number.
+    return cache ? cache.set(token, parsed.data, payload.exp!) : parsed.data;
   };
 }
 
