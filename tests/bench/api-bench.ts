@@ -190,7 +190,8 @@ async function measure(name: string, options: autocannon.Options, groups: Readon
 
 /**
  * Per statement of the order run: calls per order and mean time, from pg_stat_statements. "Per
- * order" divides by the calls of the orders INSERT (requests cut off at the run's edges still ran).
+ * order" divides by the calls of create_order_idempotent, the one statement of a create (requests
+ * cut off at the run's edges still ran).
  */
 async function statementProfile(cluster: PostgresCluster): Promise<{ orders: number; rows: string[][] }> {
   const rows = await cluster.admin<{ query: string; calls: string; mean_ms: number; total_ms: number }>(
@@ -199,7 +200,7 @@ async function statementProfile(cluster: PostgresCluster): Promise<{ orders: num
       WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
       ORDER BY calls DESC LIMIT 14`,
   );
-  const orders = Math.max(1, Number(rows.find((r) => /^INSERT INTO orders\b/.test(r.query))?.calls ?? 0));
+  const orders = Math.max(1, Number(rows.find((r) => /create_order_idempotent\(/.test(r.query))?.calls ?? 0));
   return { orders, rows: rows.map((r) => [(Number(r.calls) / orders).toFixed(2), r.mean_ms.toFixed(3), r.total_ms.toFixed(0), r.query.slice(0, 110)]) };
 }
 

@@ -43,7 +43,7 @@ export interface NewOrderLine {
 }
 
 /**
- * What `create_order_idempotent` (migration 20261205120000000_create-order-function.sql) decided.
+ * What `create_order_idempotent` (migration 20261128210000000_create-order-function.sql) decided.
  * `index` is the 0-based request line whose menu item does not exist or is not available.
  */
 export type CreateOrderOutcome =

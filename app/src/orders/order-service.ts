@@ -3,7 +3,7 @@
  * read-your-writes, the status machine, and the events after commit.
  *
  * Idempotent create: ONE statement on the primary, `create_order_idempotent` (a SQL function,
- * migration 20261205120000000_create-order-function.sql), which is one transaction by itself:
+ * migration 20261128210000000_create-order-function.sql), which is one transaction by itself:
  * 1. `pg_try_advisory_xact_lock` on (restaurant, key): held by another transaction means the same
  *    key is being processed right now → 409 (the client retries later).
  * 2. An existing key row: same hash and completed → replay its stored status and body; same hash

@@ -17,7 +17,7 @@ const MIGRATIONS = [
   '20261128190400000_orders',
   '20261128190500000_idempotency-keys',
   '20261128190600000_daily-revenue-summary',
-  '20261205120000000_create-order-function',
+  '20261128210000000_create-order-function',
 ];
 
 const SCHEMA_RELATIONS = [
