@@ -18,6 +18,14 @@ export const NGINX_CONTAINER_UID = 101;
 /** Port the unprivileged image is built around; non-root processes cannot bind below 1024. */
 export const NGINX_CONTAINER_PORT = 8080;
 
+/**
+ * Loopback-only port of nginx's own status server (`stub_status` at NGINX_STATUS_PATH). Only a
+ * process in the same network namespace (the exporter sidecar) can reach it; nothing else listens
+ * there, so the public server never answers status requests.
+ */
+export const NGINX_STATUS_PORT = 8081;
+export const NGINX_STATUS_PATH = '/nginx-status';
+
 /** One upstream process reachable at a fixed address (static mode). */
 export interface UpstreamServer {
   /** Hostname or IP address; loopback for the local platform. */
@@ -121,11 +129,11 @@ export interface NginxCommonSpec {
   /** @default 1024 */
   readonly gzipMinLengthBytes?: number;
   /**
-   * Addresses or CIDRs, besides loopback, allowed to read `/nginx-status` (e.g. the pod CIDR a
-   * metrics scraper comes from). A sidecar exporter in the same pod uses loopback and needs none.
-   * @default []
+   * Port of the status server, which listens on 127.0.0.1 only and serves `stub_status` at
+   * NGINX_STATUS_PATH (read by the exporter sidecar). Must differ from listenPort.
+   * @default NGINX_STATUS_PORT (8081)
    */
-  readonly statusAllowCidrs?: readonly string[];
+  readonly statusListenPort?: number;
   /**
    * Absolute path of the JSON access log.
    * @default '/dev/stdout'
@@ -270,7 +278,7 @@ function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): Resol
     upstreamKeepaliveRequests: spec.upstreamKeepaliveRequests ?? 10000,
     upstreamKeepaliveTimeoutSeconds: spec.upstreamKeepaliveTimeoutSeconds ?? 4,
     gzipMinLengthBytes: spec.gzipMinLengthBytes ?? 1024,
-    statusAllowCidrs: spec.statusAllowCidrs ?? [],
+    statusListenPort: spec.statusListenPort ?? NGINX_STATUS_PORT,
     accessLogPath: spec.accessLogPath ?? '/dev/stdout',
     errorLogPath: spec.errorLogPath ?? 'stderr',
     pidFile: spec.pidFile ?? '/tmp/nginx.pid',
@@ -304,9 +312,10 @@ function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): Resol
   if (typeof common.clientMaxBodySize !== 'string' || !/^\d+[kKmMgG]?$/.test(common.clientMaxBodySize)) {
     fail('clientMaxBodySize', 'be an nginx size such as "10m", "512k" or "1048576"', common.clientMaxBodySize);
   }
-  common.statusAllowCidrs.forEach((cidr, index) => {
-    if (!isAddressOrCidr(cidr)) fail(`statusAllowCidrs[${index}]`, 'be an IP address or CIDR', cidr);
-  });
+  requirePort('statusListenPort', common.statusListenPort);
+  if (common.statusListenPort === common.listenPort) {
+    fail('statusListenPort', `differ from listenPort (${common.listenPort})`, common.statusListenPort);
+  }
   requireAbsolutePath('accessLogPath', common.accessLogPath);
   if (common.errorLogPath !== 'stderr') requireAbsolutePath('errorLogPath', common.errorLogPath, 'or "stderr"');
   requireAbsolutePath('pidFile', common.pidFile);
@@ -329,7 +338,10 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     '"request_id":"$request_id"',
     '"remote_addr":"$remote_addr"',
     '"method":"$request_method"',
-    '"uri":"$request_uri"',
+    // `$uri` is the path without the query string: browsers can send websocket credentials only
+    // there (`/ws?access_token=...`), and a token must never reach the logs. `$request_uri` and
+    // `$request` both carry the query string, so neither appears anywhere in this file.
+    '"uri":"$uri"',
     '"status":$status',
     '"bytes_sent":$body_bytes_sent',
     '"request_time":$request_time',
@@ -450,14 +462,23 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     '            default_type text/plain;',
     '            return 200 "ok\\n";',
     '        }',
+    '    }',
     '',
-    '        location = /nginx-status {',
+    '    # Status for the exporter sidecar: loopback only, on a port of its own, so the public',
+    '    # server has no status location at all.',
+    '    server {',
+    `        listen 127.0.0.1:${c.statusListenPort};`,
+    '        server_name _;',
+    '        access_log off;',
+    '',
+    `        location = ${NGINX_STATUS_PATH} {`,
     '            stub_status;',
-    '            access_log off;',
     '            allow 127.0.0.1;',
-    '            allow ::1;',
-    ...indent(3, c.statusAllowCidrs.map((cidr) => `allow ${cidr};`)),
     '            deny all;',
+    '        }',
+    '',
+    '        location / {',
+    '            return 404;',
     '        }',
     '    }',
     '}',
@@ -504,16 +525,6 @@ function requireHost(field: string, value: unknown): void {
   if (typeof value !== 'string' || (isIP(value) === 0 && !DNS_NAME.test(value))) {
     fail(field, 'be a hostname or IP address', value);
   }
-}
-
-function isAddressOrCidr(value: unknown): boolean {
-  if (typeof value !== 'string') return false;
-  const [address, prefix, ...rest] = value.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  const maxPrefix = family === 4 ? 32 : 128;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix;
 }
 
 function requireAbsolutePath(field: string, value: unknown, alternative = ''): void {

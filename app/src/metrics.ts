@@ -50,9 +50,15 @@ export interface AppMetrics {
   readonly orderEventsLost: Counter;
   /** The DatabaseManager option hooks that feed the query metrics. */
   databaseHooks(): Pick<DatabaseManagerOptions, 'onQuery' | 'onSlowQuery' | 'onPoolWait'>;
-  /** Pool gauges read `poolStats()` of this manager at scrape time. */
-  observePools(db: Pick<DatabaseManager, 'poolStats'>): void;
+  /**
+   * Pool gauges read `poolStats()` of this manager at scrape time; when it has `replicaStatus()`,
+   * so do the replica gauges (lag and rotation per replica host).
+   */
+  observePools(db: ObservedDatabase): void;
 }
+
+/** What the scrape-time gauges read from a DatabaseManager. */
+export type ObservedDatabase = Pick<DatabaseManager, 'poolStats'> & Partial<Pick<DatabaseManager, 'replicaStatus'>>;
 
 export interface MetricsOptions {
   /** Default process metrics (CPU, memory, event loop lag, GC). @default true */
@@ -144,7 +150,7 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
     },
   };
 
-  const pools: Pick<DatabaseManager, 'poolStats'>[] = [];
+  const pools: ObservedDatabase[] = [];
   const poolGauge = (name: string, help: string, pick: (s: ReturnType<DatabaseManager['poolStats']>[number]) => number) =>
     new Gauge({
       name,
@@ -162,6 +168,29 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
   poolGauge('db_pool_idle_connections', 'Idle connections per pool', (s) => s.idle);
   poolGauge('db_pool_waiting_clients', 'Callers waiting for a connection per pool', (s) => s.waiting);
   poolGauge('db_pool_errors', 'Connection errors each pool survived (monotonic per pool)', (s) => s.errors);
+
+  // Replica health as the router sees it (replica-health.ts): the lag is the WAL-based lower bound
+  // the health checker measures, absent until a replica's first check.
+  const replicaGauge = (name: string, help: string, pick: (s: ReturnType<DatabaseManager['replicaStatus']>[number]) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['host'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const db of pools) {
+          for (const status of db.replicaStatus?.() ?? []) {
+            const value = pick(status);
+            if (value !== undefined) this.set({ host: status.host }, value);
+          }
+        }
+      },
+    });
+  replicaGauge('db_replica_lag_seconds', 'Replication lag of each read replica (WAL replay behind the primary), as the health checker measured it', (s) =>
+    s.lagMs === undefined ? undefined : s.lagMs / 1000,
+  );
+  replicaGauge('db_replica_healthy', '1 while a read replica is in the read rotation, 0 while it is out (down, not in recovery or lagging)', (s) => (s.healthy ? 1 : 0));
 
   return {
     registry,

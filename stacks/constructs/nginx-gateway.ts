@@ -18,7 +18,7 @@ import { DeploymentV1 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
 import { PodDisruptionBudgetV1 } from '@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1';
 import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
-import { NGINX_CONTAINER_PORT, NGINX_CONTAINER_UID, NGINX_IMAGE, renderNginxConfig } from '../../nginx/nginx-config';
+import { NGINX_CONTAINER_PORT, NGINX_CONTAINER_UID, NGINX_IMAGE, NGINX_STATUS_PATH, NGINX_STATUS_PORT, renderNginxConfig } from '../../nginx/nginx-config';
 import { Token } from '../cdktf';
 import {
   type ContainerResources,
@@ -72,9 +72,13 @@ export const NGINX_RESOLVER_VALID_SECONDS = 5;
 
 /** nginx's own endpoints, as `nginx/nginx-config.ts` renders them (a test checks they are there). */
 export const NGINX_HEALTH_PATH = '/nginx-health';
-export const NGINX_STATUS_PATH = '/nginx-status';
+/** stub_status, served on the loopback-only status port (NGINX_STATUS_PORT) of each pod. */
+export { NGINX_STATUS_PATH, NGINX_STATUS_PORT };
 
-/** Pinned exporter that turns `stub_status` into Prometheus metrics (issue #7 scrapes it). */
+/**
+ * Pinned exporter that turns `stub_status` into Prometheus metrics; the metric names it exposes
+ * are listed in `nginx/stub-status.ts`, and the alert rules and dashboards use only those.
+ */
 export const NGINX_PROMETHEUS_EXPORTER_IMAGE = 'nginx/nginx-prometheus-exporter:1.4.2';
 export const NGINX_EXPORTER_PORT = 9113;
 /** The exporter's image is a static binary on `scratch`; any non-root uid runs it. */
@@ -217,6 +221,7 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
       resolverValidSeconds,
       websocketHeartbeatIntervalMs: props.websocketHeartbeatIntervalMs,
       listenPort: NGINX_CONTAINER_PORT,
+      statusListenPort: NGINX_STATUS_PORT,
       // `auto` would start one worker per node CPU, not per CPU of this container's limit.
       workerProcesses: Math.max(1, Math.ceil(resources.cpuLimitMillicores / 1000)),
       workerShutdownTimeoutSeconds,
@@ -302,8 +307,8 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
                 image: NGINX_PROMETHEUS_EXPORTER_IMAGE,
                 imagePullPolicy: 'IfNotPresent',
                 args: [
-                  // Loopback: the rendered config allows stub_status only from 127.0.0.1 and ::1.
-                  `--nginx.scrape-uri=http://127.0.0.1:${NGINX_CONTAINER_PORT}${NGINX_STATUS_PATH}`,
+                  // The status server listens on the pod's loopback only: nothing outside the pod reaches it.
+                  `--nginx.scrape-uri=http://127.0.0.1:${NGINX_STATUS_PORT}${NGINX_STATUS_PATH}`,
                   `--web.listen-address=:${NGINX_EXPORTER_PORT}`,
                 ],
                 port: [{ name: 'metrics', containerPort: NGINX_EXPORTER_PORT, protocol: 'TCP' }],

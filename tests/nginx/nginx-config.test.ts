@@ -8,6 +8,8 @@ import {
   NGINX_CONTAINER_UID,
   NGINX_IMAGE,
   NGINX_MIN_VERSION_FOR_RESOLVE,
+  NGINX_STATUS_PATH,
+  NGINX_STATUS_PORT,
   renderNginxConfig,
   websocketProxyTimeoutSeconds,
   type NginxConfigSpec,
@@ -23,6 +25,7 @@ import {
   unprivilegedIdentity,
   type RunningNginx,
 } from './nginx-process';
+import { exporterSamples, NGINX_EXPORTER_METRIC_NAMES, parseStubStatus } from '../../nginx/stub-status';
 
 const HEARTBEAT_MS = 25_000;
 
@@ -266,7 +269,7 @@ describe('websocket upstream and route', () => {
 });
 
 describe('http features', () => {
-  const config = renderNginxConfig(staticSpec({ statusAllowCidrs: ['10.0.0.0/16', 'fd00::/8'] }));
+  const config = renderNginxConfig(staticSpec());
   const httpBlock = directives(block(config, 'http'));
 
   test('compresses JSON, JS, CSS and SVG, proxied responses included', () => {
@@ -308,16 +311,25 @@ describe('http features', () => {
     ]);
   });
 
-  test('serves stub_status to loopback and the configured CIDRs only', () => {
-    expect(directives(block(config, 'location = /nginx-status'))).toEqual([
-      'stub_status;',
-      'access_log off;',
-      'allow 127.0.0.1;',
-      'allow ::1;',
-      'allow 10.0.0.0/16;',
-      'allow fd00::/8;',
-      'deny all;',
-    ]);
+  test('serves stub_status on a loopback-only server of its own, and nothing else there', () => {
+    const servers = config.split(/^    server \{$/m).slice(1);
+    expect(servers).toHaveLength(2);
+    const [publicServer, statusServer] = servers as [string, string];
+    expect(publicServer).not.toContain('stub_status');
+    expect(publicServer).not.toContain(NGINX_STATUS_PATH);
+    expect(directives(statusServer).slice(0, 3)).toEqual([`listen 127.0.0.1:${NGINX_STATUS_PORT};`, 'server_name _;', 'access_log off;']);
+    expect(directives(block(config, `location = ${NGINX_STATUS_PATH}`))).toEqual(['stub_status;', 'allow 127.0.0.1;', 'deny all;']);
+  });
+
+  test('the status port is configurable', () => {
+    expect(renderNginxConfig(staticSpec({ statusListenPort: 9001 }))).toMatch(/^\s*listen 127\.0\.0\.1:9001;$/m);
+  });
+
+  test('never logs the query string: no $request_uri or $request anywhere, $uri in the log format', () => {
+    for (const rendered of [config, renderNginxConfig(kubernetesSpec())]) {
+      expect(rendered).not.toMatch(/\$request_uri|\$request\b/);
+      expect(/log_format json escape=json '(.*)';/.exec(rendered)![1]).toContain('"uri":"$uri"');
+    }
   });
 });
 
@@ -354,7 +366,7 @@ describe('server modes', () => {
   test('the two modes differ only in upstream server and resolver lines', () => {
     const common = {
       listenPort: 8081,
-      statusAllowCidrs: ['10.0.0.0/16'],
+      statusListenPort: 9001,
       clientMaxBodySize: '20m',
       workerShutdownTimeoutSeconds: 40,
       forwardedProto: 'https' as const,
@@ -367,7 +379,7 @@ describe('server modes', () => {
   });
 
   test.each<[string, Partial<NginxKubernetesSpec>, Partial<NginxStaticSpec>]>([
-    ['listenPort', { listenPort: 8081 }, { listenPort: 8082 }],
+    ['listenPort', { listenPort: 8082 }, { listenPort: 8083 }],
     ['forwardedProto', { forwardedProto: 'https' }, {}],
     ['workerShutdownTimeoutSeconds', { workerShutdownTimeoutSeconds: 40 }, {}],
   ])('the comparison notices a difference outside the server lines (%s)', (_field, kubernetesOverrides, staticOverrides) => {
@@ -439,9 +451,14 @@ describe('spec validation', () => {
       'nginx: clientMaxBodySize must be an nginx size such as "10m", "512k" or "1048576", got "10 MB"',
     ],
     [
-      'a status CIDR has a bad prefix',
-      staticSpec({ statusAllowCidrs: ['10.0.0.0/33'] }),
-      'nginx: statusAllowCidrs[0] must be an IP address or CIDR, got "10.0.0.0/33"',
+      'the status port is out of range',
+      staticSpec({ statusListenPort: 70000 }),
+      'nginx: statusListenPort must be an integer port in 1..65535, got 70000',
+    ],
+    [
+      'the status port is the public port',
+      staticSpec({ listenPort: 8081 }),
+      'nginx: statusListenPort must differ from listenPort (8081), got 8081',
     ],
     [
       'a log path is relative',
@@ -515,7 +532,7 @@ describe('real nginx', () => {
     const dir = makeTempDir();
     const file = writeStaticConfig(dir, {
       listenPort: 18080,
-      statusAllowCidrs: ['10.0.0.0/16', 'fd00::/8'],
+      statusListenPort: 18081,
       wsServers: [{ host: '127.0.0.1', port: 4000, weight: 2 }, { host: '::1', port: 4001 }],
       ...overrides,
     });
@@ -554,6 +571,7 @@ describe('real nginx', () => {
     let wsServer: http.Server;
     let nginx: RunningNginx | undefined;
     let nginxPort: number;
+    let statusPort: number;
     let dir: string;
 
     async function listen(server: http.Server): Promise<number> {
@@ -578,9 +596,10 @@ describe('real nginx', () => {
     function get(
       requestPath: string,
       headers: http.OutgoingHttpHeaders = {},
+      port: number = nginxPort,
     ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
       return new Promise((resolve, reject) => {
-        const request = http.get({ host: '127.0.0.1', port: nginxPort, path: requestPath, headers, agent: false }, (response) => {
+        const request = http.get({ host: '127.0.0.1', port, path: requestPath, headers, agent: false }, (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
@@ -618,8 +637,10 @@ describe('real nginx', () => {
       const identity = unprivilegedIdentity();
       if (identity) fs.chownSync(dir, identity.uid, identity.gid);
       nginxPort = await freePort();
+      statusPort = await freePort();
       const configFile = writeStaticConfig(dir, {
         listenPort: nginxPort,
+        statusListenPort: statusPort,
         listenAddress: '127.0.0.1',
         workerProcesses: 1,
         apiServers: [
@@ -698,15 +719,98 @@ describe('real nginx', () => {
       expect([`127.0.0.1:${apiA.port}`, `127.0.0.1:${apiB.port}`]).toContain(entry?.upstream_addr);
     });
 
-    test('answers /nginx-health and /nginx-status from nginx itself', async () => {
+    test('answers /nginx-health from nginx itself', async () => {
       const health = await get('/nginx-health');
-      const status = await get('/nginx-status');
 
       expect(health.status).toBe(200);
       expect(health.headers['content-type']).toBe('text/plain');
       expect(health.body.toString()).toBe('ok\n');
+    });
+
+    test('serves stub_status on the loopback status port only; the public port proxies that path to the api', async () => {
+      const status = await get(NGINX_STATUS_PATH, {}, statusPort);
       expect(status.status).toBe(200);
-      expect(status.body.toString()).toMatch(/^Active connections: \d+/);
+      expect(parseStubStatus(status.body.toString()).active).toBeGreaterThanOrEqual(1);
+      expect((await get('/anything-else', {}, statusPort)).status).toBe(404);
+
+      const before = apiRequests.length;
+      const publicStatus = await get(NGINX_STATUS_PATH);
+      expect(JSON.parse(publicStatus.body.toString())).toMatchObject({ server: expect.any(String) });
+      expect(apiRequests.length).toBe(before + 1);
+    });
+
+    test('stub_status yields every field of the exporter table, and counts the requests it served', async () => {
+      const first = parseStubStatus((await get(NGINX_STATUS_PATH, {}, statusPort)).body.toString());
+      await get('/counted');
+      const second = parseStubStatus((await get(NGINX_STATUS_PATH, {}, statusPort)).body.toString());
+
+      const samples = exporterSamples(second);
+      expect(Object.keys(samples).sort()).toEqual([...NGINX_EXPORTER_METRIC_NAMES].sort());
+      for (const value of Object.values(samples)) expect(Number.isInteger(value) && value >= 0).toBe(true);
+      // The /counted request and the second status read itself, at least.
+      expect(second.requests - first.requests).toBeGreaterThanOrEqual(2);
+      expect(second.accepts).toBeGreaterThan(first.accepts);
+      expect(second.handled).toBe(second.accepts);
+    });
+
+    test('never writes a query-string token to the access log, for /ws or any other path', async () => {
+      const secret = 'eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2Vu.c2lnbmF0dXJl';
+      const plain = await get(`/orders?access_token=${secret}&x=1`);
+      const socket = net.connect(nginxPort, '127.0.0.1');
+      let upgradeRequestId: string | undefined;
+      try {
+        const head = await new Promise<string>((resolve, reject) => {
+          let received = '';
+          socket.on('data', (chunk: Buffer) => {
+            received += chunk.toString();
+            if (received.includes('\r\n\r\n')) resolve(received);
+          });
+          socket.once('error', reject);
+          socket.write(`GET /ws?access_token=${secret} HTTP/1.1\r\nHost: orders.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
+        });
+        expect(head.split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
+        upgradeRequestId = /x-request-id: ([0-9a-f]{32})/i.exec(head)?.[1];
+      } finally {
+        socket.destroy();
+      }
+      // A websocket is logged when it closes; wait for both lines, then look at the whole file.
+      const ids = [plain.headers['x-request-id'], upgradeRequestId];
+      const lines = await eventually(() => {
+        const entries = fs
+          .readFileSync(path.join(dir, 'access.log'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .filter((entry) => ids.includes(entry.request_id as string));
+        return entries.length === 2 ? entries : undefined;
+      });
+
+      expect(lines?.map((entry) => entry.uri).sort()).toEqual(['/orders', '/ws']);
+      expect(fs.readFileSync(path.join(dir, 'access.log'), 'utf8')).not.toContain(secret);
+    });
+
+    test('the token check can fail: the same request through a config logging $request_uri leaks the token', async () => {
+      const leakyDir = makeTempDir();
+      const identity = unprivilegedIdentity();
+      if (identity) fs.chownSync(leakyDir, identity.uid, identity.gid);
+      const port = await freePort();
+      const file = writeStaticConfig(leakyDir, {
+        listenPort: port,
+        statusListenPort: await freePort(),
+        listenAddress: '127.0.0.1',
+        workerProcesses: 1,
+        apiServers: [{ host: '127.0.0.1', port: apiA.port }],
+      });
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"uri":"$uri"', '"uri":"$request_uri"'));
+      const leaky = await startNginx({ prefixDir: leakyDir, configFile: file, port, errorLogFile: path.join(leakyDir, 'error.log') });
+      try {
+        const response = await get('/orders?access_token=leaked-token-123', {}, port);
+        const requestId = response.headers['x-request-id'];
+        const logged = await eventually(() => fs.readFileSync(path.join(leakyDir, 'access.log'), 'utf8').split('\n').find((line) => line.includes(String(requestId))));
+        expect(logged).toContain('leaked-token-123');
+      } finally {
+        await leaky.stop();
+      }
     });
 
     test('upgrades /ws to the websocket upstream and relays bytes both ways', async () => {
@@ -786,6 +890,7 @@ describe('real nginx', () => {
       const port = await freePort();
       const configFile = writeStaticConfig(dir, {
         listenPort: port,
+        statusListenPort: await freePort(),
         listenAddress: '127.0.0.1',
         workerProcesses: 1,
         workerShutdownTimeoutSeconds,

@@ -14,6 +14,7 @@ import {
   NGINX_HEALTH_PATH,
   NGINX_PROMETHEUS_EXPORTER_IMAGE,
   NGINX_STATUS_PATH,
+  NGINX_STATUS_PORT,
   NginxGateway,
   NLB_TLS_POLICY,
   type NginxGatewayProps,
@@ -90,7 +91,9 @@ describe('NginxGateway', () => {
     ]);
     expect(exporter.image).toBe(NGINX_PROMETHEUS_EXPORTER_IMAGE);
     expect(exporter.image).toMatch(/:\d+\.\d+\.\d+$/);
-    expect(exporter.args).toContain(`--nginx.scrape-uri=http://127.0.0.1:8080${NGINX_STATUS_PATH}`);
+    expect(exporter.args).toContain(`--nginx.scrape-uri=http://127.0.0.1:${NGINX_STATUS_PORT}${NGINX_STATUS_PATH}`);
+    // The status port is loopback-only inside the pod: neither a container port nor a Service port.
+    expect(JSON.stringify(spec.container)).not.toContain(`"container_port":${NGINX_STATUS_PORT}`);
     for (const container of [nginx, exporter]) {
       expect(container.resources.limits).toEqual({ cpu: expect.stringMatching(/m$/), memory: expect.stringMatching(/Mi$/) });
       expect(container.security_context).toMatchObject({ read_only_root_filesystem: true, allow_privilege_escalation: false, capabilities: { drop: ['ALL'] } });
@@ -103,6 +106,7 @@ describe('NginxGateway', () => {
     const config = built.get('london-shoreditch')!.gateway.renderedConfig;
     expect(config).toContain(`location = ${NGINX_HEALTH_PATH} {`);
     expect(config).toContain(`location = ${NGINX_STATUS_PATH} {`);
+    expect(config).toContain(`listen 127.0.0.1:${NGINX_STATUS_PORT};`);
     expect(config).toContain('pid /tmp/nginx.pid;');
   });
 
