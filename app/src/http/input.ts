@@ -30,3 +30,24 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
 export function throwFields(fields: { field: string; message: string }[]): never {
   throw new AppError('validation_failed', fields.map((f) => `${f.field}: ${f.message}`).join('; '), 400, { details: { fields } });
 }
+
+/**
+ * Keyset pagination cursors: opaque to clients, base64url of a JSON tuple (the sort key of the last
+ * row of a page, then its id). Decoding validates the tuple; a bad cursor is a 400 on `query.cursor`.
+ */
+export function encodeKeysetCursor(values: readonly [string, string]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeKeysetCursor<T extends z.ZodType<readonly [string, string]>>(raw: string, tuple: T): z.output<T> {
+  let value: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error('not base64url');
+    value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    return throwFields([{ field: 'query.cursor', message: 'is not a valid cursor' }]);
+  }
+  const parsed = tuple.safeParse(value);
+  if (!parsed.success) return throwFields([{ field: 'query.cursor', message: 'is not a valid cursor' }]);
+  return parsed.data;
+}

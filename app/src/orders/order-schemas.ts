@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { ORDER_STATUSES } from '../events/order-events';
-import { bodyId, databaseId, parseInput, restaurantParams, throwFields } from '../http/input';
+import { bodyId, databaseId, decodeKeysetCursor, encodeKeysetCursor, parseInput, restaurantParams, throwFields } from '../http/input';
 
 export { ORDER_STATUSES, parseInput, restaurantParams, throwFields };
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -64,20 +64,12 @@ export interface Cursor {
 }
 
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
+  return encodeKeysetCursor([cursor.createdAt, cursor.id]);
 }
 
 const cursorTuple = z.tuple([timestamp, databaseId]);
 
 export function decodeCursor(raw: string): Cursor {
-  let value: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error('not base64url');
-    value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    return throwFields([{ field: 'query.cursor', message: 'is not a valid cursor' }]);
-  }
-  const parsed = cursorTuple.safeParse(value);
-  if (!parsed.success) return throwFields([{ field: 'query.cursor', message: 'is not a valid cursor' }]);
-  return { createdAt: parsed.data[0], id: parsed.data[1] };
+  const [createdAt, id] = decodeKeysetCursor(raw, cursorTuple);
+  return { createdAt, id };
 }

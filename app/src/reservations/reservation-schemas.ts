@@ -4,7 +4,7 @@
  * `body.table_id`, `body.color` for an unknown field).
  */
 import { z } from 'zod';
-import { databaseId, throwFields } from '../http/input';
+import { databaseId, decodeKeysetCursor, encodeKeysetCursor } from '../http/input';
 
 /** The statuses `reservations_status_check` allows (migration 20261128190300000_dining-room). */
 export const RESERVATION_STATUSES = ['pending', 'confirmed', 'seated', 'completed', 'cancelled', 'no_show'] as const;
@@ -53,20 +53,12 @@ export interface ReservationCursor {
 }
 
 export function encodeCursor(cursor: ReservationCursor): string {
-  return Buffer.from(JSON.stringify([cursor.time, cursor.id])).toString('base64url');
+  return encodeKeysetCursor([cursor.time, cursor.id]);
 }
 
 const cursorTuple = z.tuple([z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/), databaseId]);
 
 export function decodeCursor(raw: string): ReservationCursor {
-  let value: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error('not base64url');
-    value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    return throwFields([{ field: 'query.cursor', message: 'is not a valid cursor' }]);
-  }
-  const parsed = cursorTuple.safeParse(value);
-  if (!parsed.success) return throwFields([{ field: 'query.cursor', message: 'is not a valid cursor' }]);
-  return { time: parsed.data[0], id: parsed.data[1] };
+  const [time, id] = decodeKeysetCursor(raw, cursorTuple);
+  return { time, id };
 }
