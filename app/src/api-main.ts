@@ -17,6 +17,7 @@ import { flushLogger, loadConfigOrReport, runEntry, shutdownSignal } from './pro
 import { registerMenuRoutes } from './menu/menu-routes';
 import { createMetrics } from './metrics';
 import { registerOrderRoutes } from './orders/order-routes';
+import { registerSettingsRoutes } from './settings/settings-routes';
 import { registerTableRoutes } from './tables/table-routes';
 import { registerReservationRoutes } from './reservations/reservation-routes';
 import { registerKitchenRoutes } from './kitchen/kitchen-routes';
@@ -49,7 +50,8 @@ async function main(): Promise<number> {
       redis,
       routes: (v1, kit) => {
         registerMenuRoutes(v1, kit, { db, cache, bus, logger });
-        registerOrderRoutes(v1, kit, { db, redis, logger, metrics });
+        registerOrderRoutes(v1, kit, { db, redis, logger, metrics, statusCache: { cache, bus } });
+        registerSettingsRoutes(v1, kit, { db, cache, bus, logger });
         registerTableRoutes(v1, kit, { db });
         registerReservationRoutes(v1, kit, { db });
         registerKitchenRoutes(v1, kit, { db });

@@ -6,6 +6,8 @@
  *         ?created_at=<ISO> (one partition; without it every partition is probed) &include=items
  * GET   /restaurants/:restaurantId/orders                      all roles; guests forced to their table
  *         ?status &table_id &date=YYYY-MM-DD (restaurant-local) &limit (1..100, default 20) &cursor
+ * GET   /restaurants/:restaurantId/orders/:orderId/status      all roles; guests only their table's orders.
+ *         Cached (L1 + Redis) and invalidated on every change: what guests poll.
  * PATCH /restaurants/:restaurantId/orders/:orderId/status      staff, kitchen, manager  { status }
  *         ?created_at=<ISO>
  *
@@ -36,7 +38,7 @@ import {
   statusBody,
   statusQuery,
 } from './order-schemas';
-import { createOrderService, type OrderService } from './order-service';
+import { createOrderService, type OrderService, type OrderServiceDependencies } from './order-service';
 
 export interface OrderRouteDependencies {
   readonly db: DatabaseManager;
@@ -46,11 +48,13 @@ export interface OrderRouteDependencies {
   readonly events?: OrderEventPublisher;
   /** Order lifecycle metrics and lost events. @default - none */
   readonly metrics?: Pick<AppMetrics, 'orders' | 'orderEventsLost'>;
+  /** Caches `GET .../status` (kind `order-status`), invalidated on status changes. @default - uncached */
+  readonly statusCache?: OrderServiceDependencies['statusCache'];
 }
 
 export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteDependencies): OrderService {
   const events = deps.events ?? createOrderEventPublisher({ redis: deps.redis, logger: deps.logger, onLost: () => deps.metrics?.orderEventsLost.inc() });
-  const service = createOrderService({ db: deps.db, events, observer: deps.metrics?.orders });
+  const service = createOrderService({ db: deps.db, events, observer: deps.metrics?.orders, statusCache: deps.statusCache });
   const base = '/restaurants/:restaurantId/orders';
 
   v1.post(base, kit.authenticate, kit.rateLimit('write'), kit.requireRole('guest', 'staff', 'manager'), async (req, res) => {
@@ -64,6 +68,12 @@ export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteD
       .status(result.status)
       .location(`${req.baseUrl}/restaurants/${restaurantId}/orders/${result.body.id}?created_at=${encodeURIComponent(result.body.created_at)}`)
       .json(result.body);
+  });
+
+  v1.get(`${base}/:orderId/status`, kit.authenticate, kit.rateLimit('read'), async (req, res) => {
+    const { restaurantId, orderId } = parseInput(orderParams, req.params, 'params');
+    sameRestaurant(kit, req, res);
+    res.set('Cache-Control', 'private, no-cache').json(await service.getStatus(authClaims(res), { restaurantId, orderId }));
   });
 
   v1.get(`${base}/:orderId`, kit.authenticate, kit.rateLimit('read'), async (req, res) => {

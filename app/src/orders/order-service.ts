@@ -26,6 +26,9 @@ import { sqlState } from '../db/pg-errors';
 import { AppError, conflict, forbidden, notFound, unprocessable } from '../errors';
 import type { OrderEvent, OrderEventPublisher } from '../events/order-events';
 import type { OrderLifecycleObserver } from '../metrics';
+import { cacheKeys, CACHE_POLICIES } from '../cache/cache-keys';
+import type { InvalidationBus } from '../cache/invalidation-bus';
+import type { LayeredCache } from '../cache/layered-cache';
 import * as repo from './order-repository';
 import { MAX_PAGE_SIZE, encodeCursor, type CreateOrderBody, type Cursor, type OrderStatus } from './order-schemas';
 import { canTransition } from './order-state';
@@ -93,6 +96,8 @@ function responseOf(outcome: repo.CreateOrderOutcome, body: CreateOrderBody): { 
 export interface OrderService {
   create(claims: AuthClaims, restaurantId: string, key: string, body: CreateOrderBody): Promise<StoredResponse>;
   get(claims: AuthClaims, args: { restaurantId: string; orderId: string; createdAt?: string; includeItems: boolean }): Promise<OrderView>;
+  /** The order's status, cached; what guests poll between websocket events. */
+  getStatus(claims: AuthClaims, args: { restaurantId: string; orderId: string }): Promise<OrderStatusView>;
   list(
     claims: AuthClaims,
     args: { restaurantId: string; status?: OrderStatus; tableId?: string; date?: string; limit: number; after?: Cursor },
@@ -100,8 +105,35 @@ export interface OrderService {
   changeStatus(claims: AuthClaims, args: { restaurantId: string; orderId: string; createdAt?: string; to: OrderStatus }): Promise<OrderView>;
 }
 
-export function createOrderService(deps: { db: DatabaseManager; events: OrderEventPublisher; observer?: OrderLifecycleObserver }): OrderService {
-  const { db, events, observer } = deps;
+/** What guests poll: small, cached per order (cache kind `order-status`). */
+export interface OrderStatusView {
+  readonly id: string;
+  readonly restaurant_id: string;
+  readonly table_id: string | null;
+  readonly status: OrderStatus;
+  readonly updated_at: string;
+}
+
+export interface OrderServiceDependencies {
+  readonly db: DatabaseManager;
+  readonly events: OrderEventPublisher;
+  readonly observer?: OrderLifecycleObserver;
+  /** Order status polling through L1/L2, invalidated on every status change. @default - read the database each time */
+  readonly statusCache?: { readonly cache: LayeredCache; readonly bus: InvalidationBus };
+}
+
+export function createOrderService(deps: OrderServiceDependencies): OrderService {
+  const { db, events, observer, statusCache } = deps;
+
+  /**
+   * From the primary, like the menu: the value fills a cache every instance shares, and a refill
+   * from a lagging replica right after a change would spread the old status for a whole TTL. A
+   * primary key lookup per order per TTL is cheap next to the polling it absorbs.
+   */
+  const loadStatus = async (restaurantId: string, orderId: string): Promise<OrderStatusView | null> => {
+    const order = await db.read((client) => repo.findOrder(client, { restaurantId, orderId }), { name: 'orders.status', consistency: 'primary' });
+    return order ? { id: order.id, restaurant_id: order.restaurant_id, table_id: order.table_id, status: order.status, updated_at: order.updated_at } : null;
+  };
 
   const publish = (event: OrderEvent) => {
     // After COMMIT, not awaited: the response does not wait for Redis (publish never rejects).
@@ -140,6 +172,16 @@ export function createOrderService(deps: { db: DatabaseManager; events: OrderEve
         });
       }
       return result.response;
+    },
+
+    async getStatus(claims, args) {
+      const key = cacheKeys.orderStatus(args.orderId);
+      const view = statusCache
+        ? await statusCache.cache.get(key, () => loadStatus(args.restaurantId, args.orderId), CACHE_POLICIES['order-status'])
+        : await loadStatus(args.restaurantId, args.orderId);
+      // The key is the order id alone: check the restaurant too. Another table's order is a 404 for a guest.
+      if (!view || view.restaurant_id !== args.restaurantId || (claims.role === 'guest' && view.table_id !== claims.table_id)) throw notFound('order');
+      return view;
     },
 
     async get(claims, args) {
@@ -201,6 +243,8 @@ export function createOrderService(deps: { db: DatabaseManager; events: OrderEve
       );
       const order = outcome.updated;
       observer?.statusChanged(order, outcome.previous);
+      // After commit; the bus never throws and retries a publish Redis did not take.
+      if (statusCache) await statusCache.bus.invalidateOrderStatus(order.id);
       publish({
         v: 1,
         type: 'order.status_changed',

@@ -1,0 +1,33 @@
+/**
+ * Restaurant settings under /v1:
+ *
+ * GET   /restaurants/:restaurantId/settings    every role of that restaurant (screens read it on load)
+ * PATCH /restaurants/:restaurantId/settings    manager { ordering_open?, tax_rate_percent?, service_charge_percent?, opening_hours? }
+ */
+import type { Router } from 'express';
+import type { RouteKit } from '../http/app';
+import { parseInput, restaurantParams } from '../http/input';
+import { settingsPatch } from './settings-schemas';
+import { createSettingsService, type SettingsService, type SettingsServiceDependencies } from './settings-service';
+
+export function registerSettingsRoutes(v1: Router, kit: RouteKit, deps: SettingsServiceDependencies): SettingsService {
+  const service = createSettingsService(deps);
+  const path = '/restaurants/:restaurantId/settings';
+  const sameRestaurant = (req: Parameters<ReturnType<RouteKit['requireSameRestaurant']>>[0], res: Parameters<ReturnType<RouteKit['requireSameRestaurant']>>[1]) =>
+    kit.requireSameRestaurant()(req, res, () => undefined);
+
+  v1.get(path, kit.authenticate, kit.rateLimit('read'), async (req, res) => {
+    const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
+    sameRestaurant(req, res);
+    res.set('Cache-Control', 'private, max-age=30').json(await service.get(restaurantId));
+  });
+
+  v1.patch(path, kit.authenticate, kit.rateLimit('write'), kit.requireRole('manager'), async (req, res) => {
+    const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
+    sameRestaurant(req, res);
+    const patch = parseInput(settingsPatch, req.body ?? {}, 'body');
+    res.json(await service.update(restaurantId, patch));
+  });
+
+  return service;
+}
