@@ -19,6 +19,8 @@ export interface LocalNginxInput {
   readonly apiPorts: readonly number[];
   readonly wsPorts: readonly number[];
   readonly listenPort: number;
+  /** The loopback-only stub_status port (fixed at 8081 in the pod; free here, runs share the machine). */
+  readonly statusListenPort: number;
   /** nginx's prefix directory: pid, logs and temp files go below it. */
   readonly prefixDir: string;
   /** @default DEFAULT_WS_HEARTBEAT_INTERVAL_MS (what the app stack passes) */
@@ -33,6 +35,7 @@ export function localNginxSpec(input: LocalNginxInput): NginxStaticSpec {
     websocketHeartbeatIntervalMs: input.websocketHeartbeatIntervalMs ?? DEFAULT_WS_HEARTBEAT_INTERVAL_MS,
     listenAddress: '127.0.0.1',
     listenPort: input.listenPort,
+    statusListenPort: input.statusListenPort,
     // As NginxGateway: one worker per CPU of the container's limit, not per node CPU.
     workerProcesses: Math.max(1, Math.ceil(NGINX_DEFAULT_RESOURCES.cpuLimitMillicores / 1000)),
     workerShutdownTimeoutSeconds: GATEWAY_WORKER_SHUTDOWN_TIMEOUT_SECONDS,

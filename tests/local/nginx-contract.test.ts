@@ -50,7 +50,7 @@ describe('nginx: the shipped config and the local one', () => {
     imageTag: TEST_IMAGE_TAG,
   });
   const shipped = stack.gateway.renderedConfig;
-  const local = renderLocalNginxConfig({ apiPorts: [41001, 41002, 41003], wsPorts: [42001, 42002, 42003], listenPort: 40999, prefixDir: '/tmp/restaurant-local-x/nginx' });
+  const local = renderLocalNginxConfig({ apiPorts: [41001, 41002, 41003], wsPorts: [42001, 42002, 42003], listenPort: 40999, statusListenPort: 40998, prefixDir: '/tmp/restaurant-local-x/nginx' });
 
   test('differ only in upstream server lines and where nginx listens and writes', () => {
     expect(behaviouralDifferences(shipped, local)).toEqual([]);
@@ -66,7 +66,7 @@ describe('nginx: the shipped config and the local one', () => {
   });
 
   test('fails when the local config changes behaviour (another websocket timeout, another worker count)', () => {
-    const drifted = renderLocalNginxConfig({ apiPorts: [41001], wsPorts: [42001], listenPort: 40999, prefixDir: '/tmp/x', websocketHeartbeatIntervalMs: 60_000 });
+    const drifted = renderLocalNginxConfig({ apiPorts: [41001], wsPorts: [42001], listenPort: 40999, statusListenPort: 40998, prefixDir: '/tmp/x', websocketHeartbeatIntervalMs: 60_000 });
     expect(behaviouralDifferences(shipped, drifted)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^- proxy_read_timeout 75s;/), expect.stringMatching(/^\+ proxy_read_timeout 180s;/)]),
     );

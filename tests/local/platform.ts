@@ -164,7 +164,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     log(`seeding ${locations.length} restaurants (${locations.map((l) => l.id).join(', ')})...`);
     const restaurants = await seedRestaurants(cluster, locations);
 
-    const ports = await Promise.all(Array.from({ length: apiCount + wsCount + 1 }, () => freePort()));
+    const ports = await Promise.all(Array.from({ length: apiCount + wsCount + 2 }, () => freePort()));
     const apis = ports.slice(0, apiCount).map((port, i) => managedProcess('api', i, port, environment('api', port)));
     const wss = ports.slice(apiCount, apiCount + wsCount).map((port, i) => managedProcess('ws', i, port, environment('ws', port)));
     cleanups.push(() => Promise.all([...apis, ...wss].map((p) => p.kill('SIGTERM'))));
@@ -175,7 +175,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const prefixDir = path.join(runDir, 'nginx');
     fs.mkdirSync(prefixDir, { recursive: true });
     const nginxConfigFile = path.join(prefixDir, 'nginx.conf');
-    fs.writeFileSync(nginxConfigFile, renderLocalNginxConfig({ apiPorts: apis.map((a) => a.port), wsPorts: wss.map((w) => w.port), listenPort: nginxPort, prefixDir }));
+    fs.writeFileSync(nginxConfigFile, renderLocalNginxConfig({ apiPorts: apis.map((a) => a.port), wsPorts: wss.map((w) => w.port), listenPort: nginxPort, statusListenPort: ports[apiCount + wsCount + 1]!, prefixDir }));
     chownRecursive(prefixDir, process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined);
     log(`starting nginx on 127.0.0.1:${nginxPort}...`);
     const nginx = await startNginx({ prefixDir, configFile: nginxConfigFile, port: nginxPort, errorLogFile: path.join(prefixDir, 'error.log') });

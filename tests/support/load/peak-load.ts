@@ -324,9 +324,10 @@ export class PeakLoad {
     return [...this.orders.values()].filter((o) => o.ackedAt !== undefined);
   }
 
+  /** Orders acknowledged strictly after `t` (so consecutive phases never count one twice). */
   ackedSince(t: number): number {
     let n = 0;
-    for (const o of this.orders.values()) if (o.ackedAt !== undefined && o.ackedAt >= t) n++;
+    for (const o of this.orders.values()) if (o.ackedAt !== undefined && o.ackedAt > t) n++;
     return n;
   }
 
