@@ -8,6 +8,8 @@ import { createInvalidationBus } from './cache/invalidation-bus';
 import { createLayeredCache } from './cache/layered-cache';
 import { createRedisClient } from './cache/redis-client';
 import { createDatabaseManager } from './db/database-manager';
+import { jobClientConfig } from './db/job-connection';
+import { createOutboxRelay } from './events/outbox-relay';
 import { createApp } from './http/app';
 import { boundPort, listen, shutdown } from './http/server';
 import { createImageBackends } from './images/image-backends';
@@ -50,7 +52,7 @@ async function main(): Promise<number> {
       redis,
       routes: (v1, kit) => {
         registerMenuRoutes(v1, kit, { db, cache, bus, logger });
-        registerOrderRoutes(v1, kit, { db, redis, logger, metrics, statusCache: { cache, bus } });
+        registerOrderRoutes(v1, kit, { db, logger, metrics, statusCache: { cache, bus } });
         registerSettingsRoutes(v1, kit, { db, cache, bus, logger });
         registerTableRoutes(v1, kit, { db });
         registerReservationRoutes(v1, kit, { db });
@@ -59,6 +61,17 @@ async function main(): Promise<number> {
         registerMenuImageRoutes(v1, kit, { db, bus, logger, ...images });
       },
     });
+    // Order events: triggers write them to the outbox with each change; this relay streams them.
+    const relay = createOutboxRelay({
+      db,
+      redis,
+      logger,
+      listenConnection: jobClientConfig(config),
+      onPublished: (n) => metrics.orderEventRelayPublished.inc(n),
+      onFailure: () => metrics.orderEventRelayFailures.inc(),
+    });
+    metrics.observeOrderEventOutbox(relay);
+    relay.start();
     const server = await listen(handle, config.PORT);
     logger.info({ port: boundPort(server) }, 'listening');
 
@@ -69,7 +82,8 @@ async function main(): Promise<number> {
       logger,
       graceMs: config.SHUTDOWN_GRACE_MS,
       cleanup: async () => {
-        // Shutdown order: the bus and cache before the connection they use, the database last.
+        // Shutdown order: the relay, the bus and cache before the connection they use, the database last.
+        await relay.stop();
         await bus.close();
         await cache.close();
         await images.close();

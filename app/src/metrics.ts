@@ -46,8 +46,12 @@ export interface AppMetrics {
   readonly loadShedRejections: Counter<'route_class' | 'reason'>;
   /** Order lifecycle (fed by the order service after each commit). */
   readonly orders: OrderLifecycleObserver;
-  /** Order events that could not be appended to the stream (the websocket service misses them). */
-  readonly orderEventsLost: Counter;
+  /** Outbox relay batches that failed (XADD refused or timed out, database error) and invalid rows. */
+  readonly orderEventRelayFailures: Counter;
+  /** Order events the outbox relay appended to their streams. */
+  readonly orderEventRelayPublished: Counter;
+  /** `order_event_outbox_pending` reads this at scrape time (rows waiting for the relay). */
+  observeOrderEventOutbox(outbox: { pending(): Promise<number> }): void;
   /** The DatabaseManager option hooks that feed the query metrics. */
   databaseHooks(): Pick<DatabaseManagerOptions, 'onQuery' | 'onSlowQuery' | 'onPoolWait'>;
   /**
@@ -130,10 +134,30 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
     buckets: [60, 120, 180, 300, 420, 600, 900, 1200, 1800, 2700, 3600],
     registers: [registry],
   });
-  const orderEventsLost = new Counter({
-    name: 'order_events_lost_total',
-    help: 'Order events that could not be appended to the Redis stream (Redis down or XADD failed)',
+  const orderEventRelayFailures = new Counter({
+    name: 'order_event_relay_failures_total',
+    help: 'Order event outbox relay batches that failed (XADD refused or timed out, database error; the events stay in the outbox) and invalid outbox rows',
     registers: [registry],
+  });
+  const orderEventRelayPublished = new Counter({
+    name: 'order_event_relay_published_total',
+    help: 'Order events the outbox relay appended to their Redis streams',
+    registers: [registry],
+  });
+  const outboxes: { pending(): Promise<number> }[] = [];
+  // One table for every api process: each reports the same count (alert on max, not sum).
+  new Gauge({
+    name: 'order_event_outbox_pending',
+    help: 'Order events in the outbox waiting for the relay (the same table for every api process)',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (outboxes.length === 0) return;
+      // A scrape while the primary is down reports no sample rather than failing /metrics.
+      const counts = await Promise.all(outboxes.map((o) => o.pending().catch(() => undefined)));
+      const known = counts.filter((n): n is number => n !== undefined);
+      if (known.length > 0) this.set(Math.max(...known));
+    },
   });
   const orders: OrderLifecycleObserver = {
     created: () => ordersCreated.inc(),
@@ -201,7 +225,9 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
     rateLimitRejections,
     loadShedRejections,
     orders,
-    orderEventsLost,
+    orderEventRelayFailures,
+    orderEventRelayPublished,
+    observeOrderEventOutbox: (outbox) => void outboxes.push(outbox),
     databaseHooks: () => ({
       onQuery: (name: string, role: DatabaseRole, durationMs: number) => dbQueryDuration.observe({ query: name, role }, durationMs / 1000),
       onSlowQuery: (name: string, role: DatabaseRole) => dbSlowQueries.inc({ query: name, role }),

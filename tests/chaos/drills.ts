@@ -13,7 +13,7 @@
  */
 import Redis from 'ioredis';
 import { PeakLoad, type AttemptRecord } from '../support/load/peak-load';
-import { checkOrders, checkWs, concatStreams, eventsMissingFromStreams, highestOrderId, readStreams, wsCaughtUp, type OrderCheck, type StreamEntry, type WsCheck } from '../support/load/verify';
+import { checkOrders, checkWs, concatStreams, eventsMissingFromStreams, highestOrderId, outboxPending, readStreams, wsCaughtUp, type OrderCheck, type StreamEntry, type WsCheck } from '../support/load/verify';
 import { waitFor } from '../support/services/processes';
 import type { LocalPlatform, ManagedProcess } from '../local/platform';
 
@@ -150,6 +150,8 @@ export async function runDrill(platform: LocalPlatform, drill: DrillName, settin
     await repair();
     await wait(`${settings.afterOrders} orders acknowledged after the repair, every websocket client live`, () => load.ackedSince(repairedAt) >= settings.afterOrders && load.allLive());
     await load.drain(settings.phaseTimeoutMs);
+    // Every event committed with its order; the relay appends what waited while Redis was down.
+    await wait('the order event outbox to drain', async () => (await outboxPending(platform.cluster)) === 0);
 
     const streams = concatStreams(snapshot, await readStreams(platform.redis.url, restaurantIds));
     await wait('every websocket client to receive the last event of its room', () => wsCaughtUp(load, streams)).catch(() => undefined);

@@ -15,11 +15,15 @@
  * `keyPrefix: 'app:'`, so the publisher strips the client's prefix from the full stream name
  * before calling XADD: the stream is `app:orders:<id>` on the server with or without a prefixed client.
  *
- * Delivery: after the database transaction commits, best effort. When Redis is down (client not
- * `ready`) or XADD fails, the event is logged and counted (`failures`) and the request still
- * succeeds: such an event is LOST for stream consumers (the websocket service should resync from the
- * API on reconnect). The robust follow-up is a transactional outbox table drained by a relay.
- * A process crash between COMMIT and XADD loses the event the same way.
+ * Delivery: the API does not publish itself. Triggers on `orders` write each event into the
+ * `order_event_outbox` table in the transaction of the change (migration
+ * 20261128220000000_order-event-outbox.sql), and the outbox relay (outbox-relay.ts) appends them
+ * with `appendOrderEvent` in id order and deletes them: nothing is lost while Redis is down or when
+ * an api dies after COMMIT. At least once: a relay that dies between XADD and its DELETE commit
+ * appends that batch again under new stream ids, so consumers must apply events idempotently (the
+ * websocket service dedupes by stream id only; an event's identity is order_id + status).
+ * `createOrderEventPublisher` (direct, best-effort XADD) remains for tools and tests that feed
+ * streams without a database.
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -58,6 +62,20 @@ export function orderStreamName(restaurantId: string): string {
   return `app:orders:${restaurantId}`;
 }
 
+/** The stream key to pass to `redis`: the server-side name without the client's `keyPrefix`. */
+export function orderStreamKey(redis: Redis, restaurantId: string): string {
+  const full = orderStreamName(restaurantId);
+  const prefix = redis.options.keyPrefix ?? '';
+  return prefix && full.startsWith(prefix) ? full.slice(prefix.length) : full;
+}
+
+/** XADD of one event, validated, trimming by age: to run on the client or queue on a pipeline. */
+export function appendOrderEvent<T>(target: { xadd(key: string, minid: 'MINID', approx: '~', threshold: string, id: '*', field: string, value: string): T }, redis: Redis, event: OrderEvent, nowMs = Date.now()): T {
+  // `~` lets Redis trim whole macro nodes only: cheap, and it never keeps less than asked.
+  const minId = `${nowMs - ORDER_STREAM_RETENTION_MS}-0`;
+  return target.xadd(orderStreamKey(redis, event.restaurant_id), 'MINID', '~', minId, '*', 'event', JSON.stringify(orderEventSchema.parse(event)));
+}
+
 export interface OrderEventPublisher {
   /** Never rejects: failures are logged and counted. Resolves once XADD answered or failed. */
   publish(event: OrderEvent): Promise<void>;
@@ -79,13 +97,8 @@ export function createOrderEventPublisher(options: { redis?: Redis; logger: Logg
       if (!redis) return lost(event, 'no redis client');
       // Not ready: skip instead of filling the offline queue and delaying every later command.
       if (redis.status !== 'ready') return lost(event, `redis ${redis.status}`);
-      const full = orderStreamName(event.restaurant_id);
-      const prefix = redis.options.keyPrefix ?? '';
-      const key = prefix && full.startsWith(prefix) ? full.slice(prefix.length) : full;
       try {
-        // `~` lets Redis trim whole macro nodes only: cheap, and it never keeps less than asked.
-        const minId = `${Date.now() - ORDER_STREAM_RETENTION_MS}-0`;
-        await redis.xadd(key, 'MINID', '~', minId, '*', 'event', JSON.stringify(orderEventSchema.parse(event)));
+        await appendOrderEvent(redis, redis, event);
       } catch (err) {
         lost(event, 'xadd failed', err);
       }

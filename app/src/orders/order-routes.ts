@@ -17,10 +17,8 @@
  * Parameters are validated before the restaurant check, so a malformed id is a 400 naming it.
  */
 import type { Router } from 'express';
-import type { Redis } from 'ioredis';
 import { authClaims } from '../auth/middleware';
 import type { DatabaseManager } from '../db/database-manager';
-import { createOrderEventPublisher, type OrderEventPublisher } from '../events/order-events';
 import type { RouteKit } from '../http/app';
 import type { Logger } from '../logger';
 import type { AppMetrics } from '../metrics';
@@ -42,19 +40,15 @@ import { createOrderService, type OrderService, type OrderServiceDependencies } 
 
 export interface OrderRouteDependencies {
   readonly db: DatabaseManager;
-  readonly redis?: Redis;
   readonly logger: Logger;
-  /** @default - XADD through `redis` */
-  readonly events?: OrderEventPublisher;
-  /** Order lifecycle metrics and lost events. @default - none */
-  readonly metrics?: Pick<AppMetrics, 'orders' | 'orderEventsLost'>;
+  /** Order lifecycle metrics. @default - none */
+  readonly metrics?: Pick<AppMetrics, 'orders'>;
   /** Caches `GET .../status` (kind `order-status`), invalidated on status changes. @default - uncached */
   readonly statusCache?: OrderServiceDependencies['statusCache'];
 }
 
 export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteDependencies): OrderService {
-  const events = deps.events ?? createOrderEventPublisher({ redis: deps.redis, logger: deps.logger, onLost: () => deps.metrics?.orderEventsLost.inc() });
-  const service = createOrderService({ db: deps.db, events, observer: deps.metrics?.orders, statusCache: deps.statusCache });
+  const service = createOrderService({ db: deps.db, observer: deps.metrics?.orders, statusCache: deps.statusCache });
   const base = '/restaurants/:restaurantId/orders';
 
   v1.post(base, kit.authenticate, kit.rateLimit('write'), kit.requireRole('guest', 'staff', 'manager'), async (req, res) => {

@@ -1,6 +1,9 @@
 /**
  * Order domain logic: who may do what, idempotent creation with database prices, reads with
- * read-your-writes, the status machine, and the events after commit.
+ * read-your-writes and the status machine. Order events are not published here: triggers on
+ * `orders` write them into the outbox in the same transaction (migration
+ * 20261128220000000_order-event-outbox.sql) and the relay (events/outbox-relay.ts) appends them
+ * to the streams.
  *
  * Idempotent create: ONE statement on the primary, `create_order_idempotent` (a SQL function,
  * migration 20261128210000000_create-order-function.sql), which is one transaction by itself:
@@ -24,7 +27,6 @@ import type { AuthClaims } from '../auth/claims';
 import type { DatabaseManager } from '../db/database-manager';
 import { sqlState } from '../db/pg-errors';
 import { AppError, conflict, forbidden, notFound, unprocessable } from '../errors';
-import type { OrderEvent, OrderEventPublisher } from '../events/order-events';
 import type { OrderLifecycleObserver } from '../metrics';
 import { cacheKeys, CACHE_POLICIES } from '../cache/cache-keys';
 import type { InvalidationBus } from '../cache/invalidation-bus';
@@ -116,14 +118,13 @@ export interface OrderStatusView {
 
 export interface OrderServiceDependencies {
   readonly db: DatabaseManager;
-  readonly events: OrderEventPublisher;
   readonly observer?: OrderLifecycleObserver;
   /** Order status polling through L1/L2, invalidated on every status change. @default - read the database each time */
   readonly statusCache?: { readonly cache: LayeredCache; readonly bus: InvalidationBus };
 }
 
 export function createOrderService(deps: OrderServiceDependencies): OrderService {
-  const { db, events, observer, statusCache } = deps;
+  const { db, observer, statusCache } = deps;
 
   /**
    * From the primary, like the menu: the value fills a cache every instance shares, and a refill
@@ -133,11 +134,6 @@ export function createOrderService(deps: OrderServiceDependencies): OrderService
   const loadStatus = async (restaurantId: string, orderId: string): Promise<OrderStatusView | null> => {
     const order = await db.read((client) => repo.findOrder(client, { restaurantId, orderId }), { name: 'orders.status', consistency: 'primary' });
     return order ? { id: order.id, restaurant_id: order.restaurant_id, table_id: order.table_id, status: order.status, updated_at: order.updated_at } : null;
-  };
-
-  const publish = (event: OrderEvent) => {
-    // After COMMIT, not awaited: the response does not wait for Redis (publish never rejects).
-    void events.publish(event);
   };
 
   return {
@@ -160,16 +156,6 @@ export function createOrderService(deps: OrderServiceDependencies): OrderService
       if (result.created) {
         const order = result.response.body;
         observer?.created(order);
-        publish({
-          v: 1,
-          type: 'order.created',
-          restaurant_id: order.restaurant_id,
-          order_id: order.id,
-          table_id: order.table_id,
-          status: order.status,
-          occurred_at: order.created_at,
-          total_cents: order.total_cents,
-        });
       }
       return result.response;
     },
@@ -245,16 +231,6 @@ export function createOrderService(deps: OrderServiceDependencies): OrderService
       observer?.statusChanged(order, outcome.previous);
       // After commit; the bus never throws and retries a publish Redis did not take.
       if (statusCache) await statusCache.bus.invalidateOrderStatus(order.id);
-      publish({
-        v: 1,
-        type: 'order.status_changed',
-        restaurant_id: order.restaurant_id,
-        order_id: order.id,
-        table_id: order.table_id,
-        status: order.status,
-        previous_status: outcome.previous,
-        occurred_at: order.updated_at,
-      });
       return order;
     },
   };

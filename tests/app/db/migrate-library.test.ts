@@ -18,6 +18,7 @@ const MIGRATIONS = [
   '20261128190500000_idempotency-keys',
   '20261128190600000_daily-revenue-summary',
   '20261128210000000_create-order-function',
+  '20261128220000000_order-event-outbox',
 ];
 
 const SCHEMA_RELATIONS = [
@@ -26,6 +27,7 @@ const SCHEMA_RELATIONS = [
   'idempotency_keys',
   'menu_categories',
   'menu_items',
+  'order_event_outbox',
   'order_items',
   'orders',
   'orders_default',

@@ -2,7 +2,9 @@
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db/database-manager';
+import { jobClientConfig } from '../../../app/src/db/job-connection';
 import { orderEventSchema, orderStreamName } from '../../../app/src/events/order-events';
+import { createOutboxRelay, type OutboxRelay } from '../../../app/src/events/outbox-relay';
 import { createMetrics } from '../../../app/src/metrics';
 import { registerOrderRoutes } from '../../../app/src/orders/order-routes';
 import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
@@ -18,6 +20,7 @@ let db: DatabaseManager;
 let redis: Redis;
 let rawRedis: Redis;
 let app: RunningApp;
+let relay: OutboxRelay;
 let pg: Client;
 let log: ReturnType<typeof memoryLogger>;
 const metrics = createMetrics({ defaultMetrics: false });
@@ -72,12 +75,24 @@ beforeAll(async () => {
     loadShedding: { maxEventLoopDelayMs: 1e9, maxPoolWaiting: 1e9 },
     logger: log.logger,
     metrics,
-    routes: (v1, kit) => void registerOrderRoutes(v1, kit, { db, redis, logger: log.logger, metrics }),
+    routes: (v1, kit) => void registerOrderRoutes(v1, kit, { db, logger: log.logger, metrics }),
   });
+  // As api-main wires it: the events reach the streams through the outbox.
+  relay = createOutboxRelay({
+    db,
+    redis,
+    logger: log.logger,
+    listenConnection: jobClientConfig(clusterConfig(cluster)),
+    onPublished: (n) => metrics.orderEventRelayPublished.inc(n),
+    onFailure: () => metrics.orderEventRelayFailures.inc(),
+  });
+  metrics.observeOrderEventOutbox(relay);
+  relay.start();
 }, 120_000);
 
 afterAll(async () => {
   await app?.close();
+  await relay?.stop();
   await db?.close();
   redis?.disconnect();
   rawRedis?.disconnect();
@@ -422,18 +437,29 @@ describe('status machine and events', () => {
     expect(events[0]).toMatchObject({ v: 1, restaurant_id: seed.restaurant, table_id: seed.tables[2], total_cents: created.body.total_cents });
   });
 
-  test('Redis down: the order is still created, the lost event is logged and counted', async () => {
+  test('Redis down: the order is created, its event waits in the outbox and reaches the stream once Redis is back', async () => {
     const staff = await token('staff');
-    const lostBefore = await metricValue('order_events_lost_total');
+    let id = '';
     await redisServer.stop();
     try {
       await eventually('the client to notice', () => redis.status !== 'ready');
       const r = await call('POST', ordersPath(), { token: staff, key: newKey(), body: orderBody() });
       expect(r.status).toBe(201);
-      await eventually('the log line', () => log.lines.some((l) => l.msg === 'order event not published'));
-      expect(await metricValue('order_events_lost_total')).toBe(lostBefore + 1);
+      id = r.body.id as string;
+      // Committed with the order, and kept while the relay cannot append it.
+      const { rows } = await pg.query<{ event: { order_id: string; type: string } }>('SELECT event FROM order_event_outbox WHERE restaurant_id = $1', [seed.restaurant]);
+      expect(rows.map((row) => [row.event.type, row.event.order_id])).toContainEqual(['order.created', id]);
+      // The relay keeps them while it cannot reach Redis.
+      expect(await relay.drainOnce()).toEqual({ busy: false, published: 0, selected: 0, redisUnavailable: true });
+      expect(await metricValue('order_event_outbox_pending')).toBeGreaterThanOrEqual(1);
     } finally {
       await redisServer.start();
     }
+    // Redis restarted empty: the stream now holds exactly what the outbox kept.
+    await eventually('the event in the stream', async () => {
+      const entries = await rawRedis.xrange(orderStreamName(seed.restaurant), '-', '+').catch(() => []);
+      return entries.some(([, fields]) => orderEventSchema.parse(JSON.parse(fields[1]!)).order_id === id);
+    }, 15_000);
+    await eventually('the outbox empty', async () => (await metricValue('order_event_outbox_pending')) === 0);
   });
 });

@@ -134,17 +134,26 @@ export function checkWs(load: PeakLoad, streams: Map<string, StreamEntry[]>): Ws
 
 /**
  * Order events the database implies (one creation plus one per status step reached) that never
- * reached a stream: the API publishes after COMMIT, best effort (app/src/events/order-events.ts),
- * so Redis being down or a crash between COMMIT and XADD loses them for websocket clients.
+ * reached a stream. The events go through the transactional outbox (app/src/events/outbox-relay.ts),
+ * so this must be 0 once the outbox is empty (`outboxPending`). Delivery is at least once, so an
+ * event is counted once however often it was appended (order id + status).
  */
 export async function eventsMissingFromStreams(cluster: PostgresCluster, sinceOrderId: string, restaurantIds: readonly string[], streams: Map<string, StreamEntry[]>): Promise<number> {
   const [row] = await cluster.admin<{ events: string }>(
     `SELECT coalesce(sum(1 + CASE status WHEN 'confirmed' THEN 1 WHEN 'preparing' THEN 2 WHEN 'ready' THEN 3 WHEN 'served' THEN 4 WHEN 'completed' THEN 5 ELSE 0 END), 0)::text AS events
        FROM orders WHERE id > ${Number(sinceOrderId)} AND restaurant_id IN (${restaurantIds.map(Number).join(',')})`,
   );
-  let inStreams = 0;
-  for (const entries of streams.values()) inStreams += entries.filter((e) => BigInt(e.event.order_id) > BigInt(sinceOrderId)).length;
-  return Number(row!.events) - inStreams;
+  const inStreams = new Set<string>();
+  for (const entries of streams.values()) {
+    for (const e of entries) if (BigInt(e.event.order_id) > BigInt(sinceOrderId)) inStreams.add(`${e.event.order_id}:${e.event.status}`);
+  }
+  return Number(row!.events) - inStreams.size;
+}
+
+/** Order events still waiting in the outbox for the relay. */
+export async function outboxPending(cluster: PostgresCluster): Promise<number> {
+  const [row] = await cluster.admin<{ n: number }>('SELECT count(*)::int AS n FROM order_event_outbox');
+  return row!.n;
 }
 
 // ---- the api's /metrics ----
@@ -161,7 +170,7 @@ export async function scrapeApiMetrics(apiUrls: readonly string[]): Promise<Metr
         .then((r) => r.text())
         .catch(() => '');
       for (const line of text.split('\n')) {
-        const m = /^(cache_hits_total|cache_misses_total|db_query_duration_seconds_count|order_events_lost_total)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+        const m = /^(cache_hits_total|cache_misses_total|db_query_duration_seconds_count|order_event_relay_failures_total)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
         if (!m) continue;
         const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
         const value = Number(m[3]);
@@ -177,7 +186,7 @@ export async function scrapeApiMetrics(apiUrls: readonly string[]): Promise<Metr
 }
 
 /** Units of database work that write (db.write / db.transaction names); the rest are reads. */
-const WRITE_QUERIES = /^(orders\.(create|change_status)|menu\.insert_item|menu_images\.(replace|set_keys)|reservations\.(create|change_status)|tables\.set_status)$/;
+const WRITE_QUERIES = /^(orders\.(create|change_status|outbox_relay)|menu\.insert_item|menu_images\.(replace|set_keys)|reservations\.(create|change_status)|tables\.set_status)$/;
 
 export interface MetricFigures {
   readonly cacheHits: number;
@@ -186,7 +195,8 @@ export interface MetricFigures {
   readonly readsOnReplica: number;
   readonly readsOnPrimary: number;
   readonly replicaReadShare: number;
-  readonly orderEventsLost: number;
+  /** Outbox relay batches that failed (the events stayed in the outbox and were sent later). */
+  readonly orderEventRelayFailures: number;
 }
 
 export function metricDelta(before: MetricSamples, after: MetricSamples): MetricFigures {
@@ -202,6 +212,6 @@ export function metricDelta(before: MetricSamples, after: MetricSamples): Metric
     readsOnReplica: replica,
     readsOnPrimary: primary,
     replicaReadShare: replica + primary > 0 ? replica / (replica + primary) : NaN,
-    orderEventsLost: d('order_events_lost_total'),
+    orderEventRelayFailures: d('order_event_relay_failures_total'),
   };
 }

@@ -1,0 +1,262 @@
+/**
+ * The order event outbox relay: moves the rows that triggers on `orders` wrote into
+ * `order_event_outbox` (migration 20261128220000000_order-event-outbox.sql) onto the restaurants'
+ * Redis streams (order-events.ts), in id order, and deletes them.
+ *
+ * When: at once on `NOTIFY order_event_outbox` (a dedicated LISTEN connection to the primary,
+ * reconnected when it drops; the triggers notify at COMMIT), on Redis becoming ready, and every
+ * `pollIntervalMs` as a fallback (a lost LISTEN connection, a notification that arrived while
+ * another relay held the lock).
+ *
+ * One batch is one transaction on the primary:
+ * 1. `pg_try_advisory_xact_lock(RELAY_LOCK_KEY)`: one relay across every api process works at a
+ *    time, so batches never interleave and a restaurant's stream gets the outbox's id order. A relay
+ *    that does not get the lock does nothing: the holder hears the same notifications and drains.
+ * 2. `SELECT ... ORDER BY id LIMIT batchSize`; XADD each event on one pipeline.
+ * 3. DELETE the ids whose XADD succeeded, up to the first failure (later ones are sent again, so
+ *    order holds), and COMMIT. A failure backs off (doubling up to `maxBackoffMs`) and retries:
+ *    Redis down or refusing XADD keeps the rows, nothing is lost.
+ * The lock and the rows are released when the transaction ends, including when the process dies.
+ *
+ * At least once: a relay that dies (or loses the database) after XADD and before COMMIT leaves the
+ * rows, and the next batch appends them again under new stream ids; so does an XADD that timed out
+ * on our side but ran on the server. Consumers apply events idempotently (an event is identified by
+ * order_id + status; it carries the status after the change, and a repeat comes before any later
+ * event of the order, whose outbox id is higher); the websocket service dedupes by stream id only,
+ * so clients see the repeat (app/src/realtime/README.md: "Apply events idempotently").
+ *
+ * A row that does not parse as an `OrderEvent` is a bug in the trigger; it is logged at error
+ * level, counted as a failure and deleted, rather than blocking every restaurant's events behind it.
+ */
+import type { Redis } from 'ioredis';
+import { Client, type ClientConfig } from 'pg';
+import type { DatabaseManager } from '../db/database-manager';
+import type { Logger } from '../logger';
+import { appendOrderEvent, orderEventSchema, type OrderEvent } from './order-events';
+
+/** The advisory lock (one bigint key space, apart from two-int4 keys) only the relay takes. */
+export const RELAY_LOCK_KEY = '8271939904311523';
+/** The channel the outbox triggers notify. */
+export const OUTBOX_CHANNEL = 'order_event_outbox';
+
+export interface OutboxRelayOptions {
+  readonly db: DatabaseManager;
+  /** The client to XADD with (its keyPrefix is stripped from stream names). */
+  readonly redis: Redis;
+  readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Connection to the primary for LISTEN (not a pooled one: it stays in LISTEN). @default - no LISTEN, the timer only */
+  readonly listenConnection?: ClientConfig;
+  /** Rows per transaction. @default 200 */
+  readonly batchSize?: number;
+  /** Fallback drain interval. @default 1000 */
+  readonly pollIntervalMs?: number;
+  /** Longest wait between retries after a failure. @default 5000 */
+  readonly maxBackoffMs?: number;
+  /** Wait before reconnecting a lost LISTEN connection. @default 1000 */
+  readonly listenReconnectMs?: number;
+  /** Events appended to a stream (counted when their rows are deleted). */
+  readonly onPublished?: (count: number) => void;
+  /** A batch that failed (XADD refused or timed out, Redis lost mid-batch, database error) or an invalid row; not a batch skipped because the Redis client is not connected. */
+  readonly onFailure?: () => void;
+}
+
+export interface DrainResult {
+  /** Another relay holds the lock. */
+  readonly busy: boolean;
+  /** Rows appended and deleted. */
+  readonly published: number;
+  /** Rows this batch looked at (a full batch means there may be more). */
+  readonly selected: number;
+  /** The Redis client was not connected: no transaction was opened, the rows wait. */
+  readonly redisUnavailable?: boolean;
+  readonly error?: unknown;
+}
+
+export interface OutboxRelay {
+  /** Starts listening and the fallback timer, and drains once. Idempotent. */
+  start(): void;
+  /** One batch, now (tests and the loop). Never rejects. */
+  drainOnce(): Promise<DrainResult>;
+  /** Rows waiting in the outbox (every relay's, it is one table). */
+  pending(): Promise<number>;
+  /** Stops timers and LISTEN and waits for the batch in flight. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const DEFAULTS = { batchSize: 200, pollIntervalMs: 1000, maxBackoffMs: 5000, listenReconnectMs: 1000 } as const;
+const FIRST_BACKOFF_MS = 100;
+
+interface OutboxRow {
+  id: string;
+  event: unknown;
+}
+
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { db, redis, logger } = options;
+  const batchSize = options.batchSize ?? DEFAULTS.batchSize;
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULTS.pollIntervalMs;
+  const maxBackoffMs = options.maxBackoffMs ?? DEFAULTS.maxBackoffMs;
+  const listenReconnectMs = options.listenReconnectMs ?? DEFAULTS.listenReconnectMs;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+
+  let started = false;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let backoffMs = 0;
+  let backoffUntil = 0;
+  let poll: NodeJS.Timeout | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let listenRetry: NodeJS.Timeout | undefined;
+  let listener: Client | undefined;
+
+  const failed = (error: unknown, message: string) => {
+    options.onFailure?.();
+    backoffMs = Math.min(maxBackoffMs, backoffMs === 0 ? FIRST_BACKOFF_MS : backoffMs * 2);
+    backoffUntil = Date.now() + backoffMs;
+    logger.warn({ err: error, retryInMs: backoffMs }, message);
+    clearTimeout(retry);
+    retry = setTimeout(kick, backoffMs);
+  };
+
+  async function drainOnce(): Promise<DrainResult> {
+    // Not connected (starting, or Redis down): no transaction at all; the client's `ready` event
+    // starts the next batch. Not a failure: the pending gauge shows an outage that lasts.
+    if (redis.status !== 'ready') return { busy: false, published: 0, selected: 0, redisUnavailable: true };
+    try {
+      return await db.transaction(
+        async (client) => {
+          const lock = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [RELAY_LOCK_KEY]);
+          if (!lock.rows[0]?.locked) return { busy: true, published: 0, selected: 0 };
+          // ORDER BY o.id, the bigint: a bare `id` would sort by the text output column.
+          const { rows } = await client.query<OutboxRow>('SELECT o.id::text AS id, o.event FROM order_event_outbox o ORDER BY o.id LIMIT $1', [batchSize]);
+          if (rows.length === 0) return { busy: false, published: 0, selected: 0 };
+
+          const done: string[] = [];
+          const sent: { id: string; event: OrderEvent }[] = [];
+          const pipeline = redis.pipeline();
+          for (const row of rows) {
+            const parsed = orderEventSchema.safeParse(row.event);
+            if (!parsed.success) {
+              options.onFailure?.();
+              logger.error({ outboxId: row.id, event: row.event, issues: parsed.error.issues }, 'order event outbox row is not a valid event; dropped');
+              done.push(row.id);
+              continue;
+            }
+            appendOrderEvent(pipeline, redis, parsed.data);
+            sent.push({ id: row.id, event: parsed.data });
+          }
+          let error: unknown;
+          let published = 0;
+          if (sent.length > 0) {
+            const results = (await pipeline.exec()) ?? [];
+            for (let i = 0; i < sent.length; i++) {
+              const failure = results[i]?.[0] ?? (results[i] ? null : new Error('no reply to XADD'));
+              if (failure) {
+                error = failure;
+                // Invalid rows after the first failure stay for the next batch too (order of deletion does not matter for them).
+                const firstFailedId = BigInt(sent[i]!.id);
+                done.splice(0, done.length, ...done.filter((id) => BigInt(id) < firstFailedId));
+                break;
+              }
+              done.push(sent[i]!.id);
+              published += 1;
+            }
+          }
+          if (done.length > 0) await client.query('DELETE FROM order_event_outbox WHERE id = ANY($1::bigint[])', [done]);
+          return { busy: false, published, selected: rows.length, error };
+        },
+        { name: 'orders.outbox_relay' },
+      );
+    } catch (error) {
+      return { busy: false, published: 0, selected: 0, error };
+    }
+  }
+
+  async function loop(): Promise<void> {
+    do {
+      again = false;
+      const result = await drainOnce();
+      if (result.published > 0) options.onPublished?.(result.published);
+      if (result.redisUnavailable) return;
+      if (result.error !== undefined) {
+        failed(result.error, 'order event relay: batch failed; the events stay in the outbox');
+        return;
+      }
+      backoffMs = 0;
+      if (!result.busy && result.selected === batchSize) again = true;
+    } while (again && !stopped);
+  }
+
+  function kick(): void {
+    if (stopped || !started) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    if (Date.now() < backoffUntil) return;
+    running = loop()
+      .catch((error: unknown) => logger.error({ err: error }, 'order event relay: unexpected failure'))
+      .finally(() => {
+        running = undefined;
+      });
+  }
+
+  function listen(): void {
+    if (stopped || !options.listenConnection) return;
+    const client = new Client(options.listenConnection);
+    listener = client;
+    let lost = false;
+    const reconnect = (error: unknown) => {
+      if (lost) return;
+      lost = true;
+      if (listener === client) listener = undefined;
+      client.end().catch(() => undefined);
+      if (stopped) return;
+      logger.warn({ err: error, retryInMs: listenReconnectMs }, 'order event relay: LISTEN connection lost; the timer drains meanwhile');
+      listenRetry = setTimeout(listen, listenReconnectMs);
+    };
+    client.on('error', reconnect);
+    client.on('end', () => reconnect(new Error('connection ended')));
+    client.on('notification', () => kick());
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${OUTBOX_CHANNEL}`))
+      // Whatever committed while we were not listening.
+      .then(() => kick())
+      .catch(reconnect);
+  }
+
+  const onRedisReady = () => {
+    backoffUntil = 0;
+    kick();
+  };
+
+  return {
+    drainOnce,
+    start() {
+      if (started || stopped) return;
+      started = true;
+      listen();
+      redis.on('ready', onRedisReady);
+      poll = setInterval(kick, pollIntervalMs);
+      poll.unref();
+      kick();
+    },
+    async pending() {
+      const { rows } = await db.read<{ n: number }>({ text: 'SELECT count(*)::int AS n FROM order_event_outbox' }, { name: 'orders.outbox_pending', consistency: 'primary' });
+      return rows[0]?.n ?? 0;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(poll);
+      clearTimeout(retry);
+      clearTimeout(listenRetry);
+      redis.off('ready', onRedisReady);
+      const client = listener;
+      listener = undefined;
+      await running;
+      await client?.end().catch(() => undefined);
+    },
+  };
+}
