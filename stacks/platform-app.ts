@@ -44,6 +44,7 @@ export function buildPlatformApp(scope: Construct, options: PlatformAppOptions):
       region,
       platform,
       controllerRoles: platform.controllerRoles,
+      locations: regionLocations,
       kubernetesVersion: platform.cluster.kubernetesVersion,
       backend: options.backend,
     });

@@ -23,6 +23,8 @@ export interface PlatformOutputs {
   /** OIDC issuer without the `https://` scheme, as IAM trust-policy condition keys need it. */
   readonly oidcIssuerHostPath: string;
   readonly ecrRepositoryUrls: { readonly api: string; readonly ws: string };
+  /** IRSA role of Alertmanager (`monitoring/kube-prometheus-stack-alertmanager`): publishes to the region's location alert topics. */
+  readonly alertmanagerRoleArn: string;
 }
 
 /** `<location>-data`: the stateful services of one location. */

@@ -23,6 +23,15 @@ import type { RedisReplicationGroup } from './redis-replication-group';
 
 const GIB = 1024 ** 3;
 
+/**
+ * Name of a location's regional alert topic. Alertmanager publishes to it too (the addons stack
+ * routes the location's alerts there, the platform stack's Alertmanager role may publish to
+ * `*-alerts`): change all three together.
+ */
+export function locationAlertTopicName(locationId: string): string {
+  return `${locationId}-alerts`;
+}
+
 export interface LocationAlarmsProps {
   readonly location: Location;
   readonly database: PostgresWithReplicas;
@@ -91,7 +100,7 @@ export class LocationAlarms extends Construct {
       throw new Error(`replicaLagThresholdSeconds must be positive, got ${replicaLag} (location "${location.id}")`);
     }
 
-    this.topic = this.alertTopic('topic', `${location.id}-alerts`, location, props.encryptionKey.keyArn);
+    this.topic = this.alertTopic('topic', locationAlertTopicName(location.id), location, props.encryptionKey.keyArn);
     const edgeKey = new LocationKmsKey(this, 'edge-key', {
       location,
       purpose: 'edge-alerts',

@@ -13,7 +13,8 @@
  * Chart values live in `charts/<chart>/values.yaml`, read at synth time, so they can be reviewed
  * and diffed as YAML. Our monitoring (alert rules, scrape jobs for every location's api, ws and
  * nginx, Grafana dashboards) are data files next to the kube-prometheus-stack values, delivered as
- * a second values document of that release (`readMonitoringValues`). The providers reach the cluster through `clusterAccess`: the endpoint is
+ * a second values document of that release (`readMonitoringValues`). A third, generated per region
+ * (`alertmanagerValues`), routes each location's alerts to its SNS alert topic. The providers reach the cluster through `clusterAccess`: the endpoint is
  * private, so plan and apply run from inside the VPC (VPN, bastion or an in-VPC CI runner).
  */
 import * as fs from 'node:fs';
@@ -29,11 +30,17 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { applyBackend, type BackendConfig } from '../backend';
 import { Fn, TerraformStack, Token } from '../cdktf';
 import { clusterAccess } from '../cluster-access';
+import type { Location } from '../config/location';
 import { AWS_REGIONS, knownRegions } from '../config/regions';
+import { ALERTMANAGER_SERVICE_ACCOUNT } from '../constructs/alertmanager-role';
+import { arnAccountId } from '../constructs/app-service-role';
 import { CLUSTER_AUTOSCALER_SERVICE_ACCOUNT } from '../constructs/cluster-autoscaler-role';
 import { EKS_KUBERNETES_VERSION } from '../constructs/eks-cluster';
 import { LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT } from '../constructs/load-balancer-controller-role';
+import { locationAlertTopicName } from '../constructs/location-alarms';
 import type { PlatformOutputs } from '../stack-contracts';
+// A value import in one direction only: the platform stack imports types from this file.
+import { awsPartition } from './platform-stack';
 
 /**
  * IRSA roles of the controllers this stack installs, created by the platform stack
@@ -53,6 +60,8 @@ export interface AddonsStackProps {
   readonly platform: PlatformOutputs;
   /** IRSA roles of the AWS Load Balancer Controller and the cluster autoscaler. */
   readonly controllerRoles: ClusterControllerRoles;
+  /** Every location of `region`, at least one: Alertmanager routes each one's alerts to its topic. */
+  readonly locations: readonly Location[];
   /**
    * Kubernetes minor version of the cluster; picks the cluster autoscaler image, which must match
    * it. Must have a row in CLUSTER_AUTOSCALER_IMAGE_TAGS.
@@ -278,6 +287,93 @@ export function readMonitoringValues(chartsDir: string = CHARTS_DIR): string {
   return text;
 }
 
+/** Alertmanager's receiver that drops what it gets. */
+export const NULL_RECEIVER = 'null';
+/** Alertmanager's receiver for alerts of no location of the region (nodes, kube-system, monitoring). */
+export const EVERY_LOCATION_RECEIVER = 'every-location';
+
+export interface AlertmanagerValuesOptions {
+  readonly region: string;
+  readonly partition: string;
+  /** Account of the location topics; may be a token. */
+  readonly accountId: string;
+  /** Ids of the region's locations: each is a `location` label value and a namespace. */
+  readonly locationIds: readonly string[];
+}
+
+/** One notification per alert group; Alertmanager truncates the subject to SNS's 100 characters. */
+const SNS_MESSAGE_TEMPLATE = [
+  '{{ range .Alerts }}{{ .Status | toUpper }}: {{ .Labels.alertname }} ({{ .Labels.severity }})',
+  '{{ if .Annotations.summary }}{{ .Annotations.summary }}',
+  '{{ end }}{{ if .Annotations.description }}{{ .Annotations.description }}',
+  '{{ end }}{{ if .Annotations.runbook }}Runbook: {{ .Annotations.runbook }}',
+  '{{ end }}{{ if .Annotations.runbook_url }}Runbook: {{ .Annotations.runbook_url }}',
+  '{{ end }}Labels:{{ range .Labels.SortedPairs }} {{ .Name }}={{ .Value }}{{ end }}',
+  'Since: {{ .StartsAt }}',
+  '',
+  '{{ end }}',
+].join('\n');
+
+/**
+ * `alertmanager.config` routes and receivers of one region, a values document of the
+ * kube-prometheus-stack release after values.yaml (which keeps `global` and the route timing;
+ * Helm merges maps and replaces lists, so `routes` and `receivers` are wholly these). The chart
+ * writes the config with `toYaml` (no `tpl`), so Alertmanager's `{{ }}` templates pass unchanged.
+ *
+ * Routes, first match wins:
+ * - `Watchdog` (always firing, a dead-man's switch for an external pager) and `InfoInhibitor`
+ *   (fires whenever an info alert does, only to inhibit): `null`.
+ * - per location: `location="<id>"` (our app alerts), then `namespace="<id>"` (cluster alerts
+ *   about the location's pods; its namespace is its id) -> receiver `<id>`, its topic.
+ * - any other `location` label: `null`. Only this region's locations run on this cluster; a
+ *   location label of another region is a mislabelled series, and must not mail this region's people.
+ * - everything else (nodes, kube-system, monitoring, Prometheus itself): `every-location`, every
+ *   topic of the region. The locations share the cluster, so a cluster problem is theirs; there
+ *   is no region-wide topic or owner address to send it to instead, and dropping it would leave a
+ *   failing cluster unannounced.
+ * Not a Terraform template (no `${` of its own); the account id may be a token.
+ */
+export function alertmanagerValues(options: AlertmanagerValuesOptions): string {
+  const { region, partition, accountId, locationIds } = options;
+  const snsConfig = (locationId: string, subject: string) => ({
+    topic_arn: `arn:${partition}:sns:${region}:${accountId}:${locationAlertTopicName(locationId)}`,
+    sigv4: { region },
+    subject,
+    message: SNS_MESSAGE_TEMPLATE,
+    send_resolved: true,
+  });
+  const status = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}]';
+  const nullRoute = (matcher: string) => ({ receiver: NULL_RECEIVER, matchers: [matcher] });
+  const config = {
+    alertmanager: {
+      config: {
+        route: {
+          receiver: EVERY_LOCATION_RECEIVER,
+          group_by: ['alertname', 'location'],
+          routes: [
+            nullRoute('alertname = "Watchdog"'),
+            nullRoute('alertname = "InfoInhibitor"'),
+            ...locationIds.flatMap((id) => [
+              { receiver: id, matchers: [`location = "${id}"`] },
+              { receiver: id, matchers: [`namespace = "${id}"`] },
+            ]),
+            nullRoute('location =~ ".+"'),
+          ],
+        },
+        receivers: [
+          { name: NULL_RECEIVER },
+          ...locationIds.map((id) => ({ name: id, sns_configs: [snsConfig(id, `${status} {{ .CommonLabels.alertname }} at ${id}`)] })),
+          {
+            name: EVERY_LOCATION_RECEIVER,
+            sns_configs: locationIds.map((id) => snsConfig(id, `${status} {{ .CommonLabels.alertname }} on the ${region} cluster`)),
+          },
+        ],
+      },
+    },
+  };
+  return `# Generated at synth time for ${region} (alertmanagerValues in stacks/stacks/addons-stack.ts).\n${stringifyYaml(config, { lineWidth: 0 })}`;
+}
+
 /**
  * Per-region chart values as a helm `set` list, every value typed `string` so helm never reads an
  * id or ARN as a number or boolean. Values that differ by region go here rather than into the
@@ -306,6 +402,12 @@ export class AddonsStack extends TerraformStack {
     const monitoringValues = readMonitoringValues();
     const loadBalancerControllerValues = readChartValues(ADDON_CHARTS.awsLoadBalancerController.chart);
     const clusterAutoscalerValues = readChartValues(ADDON_CHARTS.clusterAutoscaler.chart);
+    const alerting = alertmanagerValues({
+      region: props.region,
+      partition: awsPartition(props.region),
+      accountId: accountIdOf(platform.oidcProviderArn),
+      locationIds: props.locations.map((l) => l.id),
+    });
 
     applyBackend(this, id, props.backend);
     const access = clusterAccess(platform);
@@ -367,8 +469,12 @@ export class AddonsStack extends TerraformStack {
       namespace: this.namespace.metadata.name,
       createNamespace: false,
       // Later documents win where keys overlap (as with several `helm -f`): ours add the rules,
-      // scrape jobs and dashboards to the reviewed values.yaml.
-      values: [kubePrometheusStackValues, monitoringValues],
+      // scrape jobs and dashboards to the reviewed values.yaml, then the region's alert routes.
+      values: [kubePrometheusStackValues, monitoringValues, alerting],
+      set: helmSetValues({
+        'alertmanager.serviceAccount.name': ALERTMANAGER_SERVICE_ACCOUNT.name,
+        [`alertmanager.serviceAccount.annotations.${IRSA_ROLE_ANNOTATION_KEY}`]: platform.alertmanagerRoleArn,
+      }),
       atomic: true,
       cleanupOnFail: true,
       // CRDs, admission-webhook jobs and volume provisioning take longer than most charts.
@@ -426,6 +532,11 @@ export class AddonsStack extends TerraformStack {
   }
 }
 
+/** The account inside an ARN: read from a literal, or a Terraform expression on a token. */
+function accountIdOf(arn: string): string {
+  return Token.isUnresolved(arn) ? arnAccountId(arn) : arn.split(':')[4]!;
+}
+
 const IAM_ROLE_ARN_PATTERN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 function validate(id: string, props: AddonsStackProps, kubernetesVersion: string): void {
@@ -451,4 +562,18 @@ function validate(id: string, props: AddonsStackProps, kubernetesVersion: string
       throw new Error(`controllerRoles.${field} must be an IAM role ARN such as arn:aws:iam::111122223333:role/name, got "${arn}" (stack "${id}")`);
     }
   }
+  const alertmanagerRoleArn = props.platform.alertmanagerRoleArn;
+  if (!Token.isUnresolved(alertmanagerRoleArn) && !IAM_ROLE_ARN_PATTERN.test(alertmanagerRoleArn)) {
+    throw new Error(`platform.alertmanagerRoleArn must be an IAM role ARN such as arn:aws:iam::111122223333:role/name, got "${alertmanagerRoleArn}" (stack "${id}")`);
+  }
+  if (props.locations.length === 0) {
+    throw new Error(`locations must list at least one location of ${props.region} (Alertmanager routes their alerts), got none (stack "${id}")`);
+  }
+  props.locations.forEach((location, i) => {
+    if (location.region !== props.region) {
+      throw new Error(
+        `locations[${i}].region must be "${props.region}" (the stack's region; its Alertmanager notifies only its locations), got "${location.region}" (location "${location.id}", stack "${id}")`,
+      );
+    }
+  });
 }

@@ -2,7 +2,8 @@
  * `platform-<region>`: what a region's locations share. A VPC over the union of their availability
  * zones, the EKS cluster and its node group (sized from the locations' HPA bounds), the IAM OIDC
  * provider for IRSA, the IRSA roles of the controllers the addons stack installs (AWS Load
- * Balancer Controller, cluster autoscaler), and the ECR repositories of the api and ws images.
+ * Balancer Controller, cluster autoscaler) and of Alertmanager (publishes to the locations' alert
+ * topics), and the ECR repositories of the api and ws images.
  *
  * Nothing here reads AWS at synth or plan time (no data sources): zones come from the location
  * files, the VPC range from REGION_VPC_CIDRS, and the account id, where a policy needs it, from
@@ -14,6 +15,8 @@ import { applyBackend, type BackendConfig } from '../backend';
 import { TerraformOutput, TerraformStack } from '../cdktf';
 import type { Location } from '../config/location';
 import { regionNodeSizing, type RegionNodeSizing } from '../config/region-sizing';
+import { AlertmanagerRole } from '../constructs/alertmanager-role';
+import { arnAccountId } from '../constructs/app-service-role';
 import { ClusterAutoscalerRole } from '../constructs/cluster-autoscaler-role';
 import { ContainerRegistry } from '../constructs/container-registry';
 import { EksCluster } from '../constructs/eks-cluster';
@@ -84,6 +87,7 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
   readonly ecrRepositoryUrls: { readonly api: string; readonly ws: string };
   /** IRSA role ARNs of the controllers the addons stack installs (its `controllerRoles` prop). */
   readonly controllerRoles: ClusterControllerRoles;
+  readonly alertmanagerRoleArn: string;
 
   readonly network: Network;
   readonly cluster: EksCluster;
@@ -91,6 +95,7 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
   readonly oidcProvider: IrsaOidcProvider;
   readonly loadBalancerControllerRole: LoadBalancerControllerRole;
   readonly clusterAutoscalerRole: ClusterAutoscalerRole;
+  readonly alertmanagerRole: AlertmanagerRole;
   readonly registry: ContainerRegistry;
   /** The node group's bounds and the demand they were derived from. */
   readonly nodeSizing: RegionNodeSizing;
@@ -152,6 +157,15 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
       roleName: `${name}-cluster-autoscaler`,
     });
 
+    // Alertmanager notifies the locations' people through their alert topics (the data stacks');
+    // the account is the one that owns the cluster's OIDC provider, as in the data stacks.
+    this.alertmanagerRole = new AlertmanagerRole(this, 'alertmanager-role', {
+      oidcProvider: this.oidcProvider,
+      roleName: `${name}-alertmanager`,
+      region,
+      accountId: arnAccountId(this.oidcProvider.arn),
+    });
+
     this.registry = new ContainerRegistry(this, 'registry', { repositories: ECR_REPOSITORIES, keyAliasName: `${name}/ecr` });
 
     this.region = region;
@@ -173,6 +187,7 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
       loadBalancerControllerRoleArn: this.loadBalancerControllerRole.arn,
       clusterAutoscalerRoleArn: this.clusterAutoscalerRole.arn,
     };
+    this.alertmanagerRoleArn = this.alertmanagerRole.arn;
 
     const outputs: Record<string, { value: string | readonly string[]; description: string }> = {
       vpcId: { value: this.vpcId, description: 'VPC of the region' },
@@ -196,6 +211,10 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
       clusterAutoscalerRoleArn: {
         value: this.controllerRoles.clusterAutoscalerRoleArn,
         description: `IRSA role of the cluster autoscaler (${serviceAccountPath(this.clusterAutoscalerRole.serviceAccount)})`,
+      },
+      alertmanagerRoleArn: {
+        value: this.alertmanagerRoleArn,
+        description: `IRSA role of Alertmanager, publishes to the region's location alert topics (${serviceAccountPath(this.alertmanagerRole.serviceAccount)})`,
       },
     };
     for (const [outputId, output] of Object.entries(outputs)) {

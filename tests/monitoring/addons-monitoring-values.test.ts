@@ -8,7 +8,7 @@ import { NGINX_STATUS_PORT } from '../../nginx/nginx-config';
 import { AddonsStack, CHARTS_DIR, GRAFANA_DASHBOARD_PROVIDER, readChartValues, readMonitoringValues } from '../../stacks/stacks/addons-stack';
 import { NGINX_EXPORTER_PORT } from '../../stacks/constructs/nginx-gateway';
 import { resourceAt, synthJson } from '../stacks/platform/synth-json';
-import { S3_BACKEND } from '../stacks/platform/fixtures';
+import { locationsOf, S3_BACKEND } from '../stacks/platform/fixtures';
 import { dashboards, ruleFiles } from './monitoring-files';
 
 const PLATFORM = {
@@ -24,6 +24,7 @@ const PLATFORM = {
   oidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/oidc.eks.ap-southeast-1.amazonaws.com/id/0123456789ABCDEF',
   oidcIssuerHostPath: 'oidc.eks.ap-southeast-1.amazonaws.com/id/0123456789ABCDEF',
   ecrRepositoryUrls: { api: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/api', ws: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/ws' },
+  alertmanagerRoleArn: 'arn:aws:iam::111122223333:role/restaurant-ap-southeast-1-alertmanager',
 };
 
 describe('kube-prometheus-stack release of the synthesized addons stack', () => {
@@ -35,6 +36,7 @@ describe('kube-prometheus-stack release of the synthesized addons stack', () => 
       loadBalancerControllerRoleArn: 'arn:aws:iam::111122223333:role/lbc',
       clusterAutoscalerRoleArn: 'arn:aws:iam::111122223333:role/ca',
     },
+    locations: locationsOf('ap-southeast-1'),
     backend: S3_BACKEND,
   });
   const json = synthJson(stack);
@@ -42,8 +44,9 @@ describe('kube-prometheus-stack release of the synthesized addons stack', () => 
   const [base, monitoringText] = release.values as [string, string];
   const monitoring = parseYaml(monitoringText) as any;
 
-  test('carries values.yaml first and the generated monitoring values second', () => {
-    expect(release.values).toHaveLength(2);
+  test('carries values.yaml first, the generated monitoring values second, the region\'s Alertmanager routes third', () => {
+    expect(release.values).toHaveLength(3);
+    expect((release.values as string[])[2]).toMatch(/^# Generated at synth time for ap-southeast-1 \(alertmanagerValues/);
     expect(base).toBe(readChartValues('kube-prometheus-stack'));
     expect(monitoringText).toBe(readMonitoringValues());
   });

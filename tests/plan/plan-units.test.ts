@@ -39,6 +39,20 @@ describe('upstream fixtures', () => {
     expect(Object.keys(state.outputs).sort()).toEqual([...reads].sort());
   });
 
+  test('cover the platform outputs the addons stack reads; role ARNs look like IAM role ARNs', () => {
+    const addons = stacks.get('addons-ap-southeast-1')!;
+    const addonsReads = referencedOutputs(addons).get('cross-stack-reference-input-platform-ap-southeast-1')!;
+    const outputs = fixtureOutputs('platform-ap-southeast-1', platform, addonsReads, 'ap-southeast-1');
+    const roles = outputs.filter((o) => o.expression.startsWith('${aws_iam_role.'));
+    // The two controllers' roles and Alertmanager's.
+    expect(roles.map((o) => o.expression.replace(/_[0-9A-F]{8}\.arn}$/, '')).sort()).toEqual([
+      '${aws_iam_role.alertmanager-role',
+      '${aws_iam_role.cluster-autoscaler-role',
+      '${aws_iam_role.load-balancer-controller-role',
+    ]);
+    for (const role of roles) expect(role.value).toMatch(new RegExp(`^arn:aws:iam::${FIXTURE_ACCOUNT_ID}:role/fixture-[0-9a-f]{12}$`));
+  });
+
   test('fail naming the output when no rule covers its expression', () => {
     const upstream = { output: { weird: { value: '${aws_lambda_function.f.invoke_arn}' } } };
     expect(() => fixtureOutputs('platform-x', upstream, ['weird'], 'ap-southeast-1')).toThrow(

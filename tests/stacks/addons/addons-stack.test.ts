@@ -7,9 +7,14 @@ import { CLUSTER_ADDON_REQUESTS } from '../../../stacks/config/region-sizing';
 import { CLUSTER_AUTOSCALER_SERVICE_ACCOUNT } from '../../../stacks/constructs/cluster-autoscaler-role';
 import { EKS_KUBERNETES_VERSION } from '../../../stacks/constructs/eks-cluster';
 import { LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT } from '../../../stacks/constructs/load-balancer-controller-role';
+import { locationAlertTopicName } from '../../../stacks/constructs/location-alarms';
+import { ALERTMANAGER_SERVICE_ACCOUNT } from '../../../stacks/constructs/alertmanager-role';
 import {
   ADDON_CHARTS,
   AddonsStack,
+  alertmanagerValues,
+  EVERY_LOCATION_RECEIVER,
+  NULL_RECEIVER,
   type AddonsStackProps,
   CHARTS_DIR,
   CLUSTER_AUTOSCALER_IMAGE_TAGS,
@@ -21,7 +26,7 @@ import {
 import { PlatformStack } from '../../../stacks/stacks/platform-stack';
 import type { PlatformOutputs } from '../../../stacks/stack-contracts';
 import { synthPlatform } from '../../support/synth-platform';
-import { locationsOf, S3_BACKEND } from '../platform/fixtures';
+import { locationsOf, S3_BACKEND, sampleLocation } from '../platform/fixtures';
 import { addressOf, resourceAt, stripVolatile, synthJson, type Block, type SynthJson } from '../platform/synth-json';
 
 /** Platform outputs as plain values: the addons stack on its own, without cross-stack wiring. */
@@ -41,6 +46,7 @@ const PLATFORM: PlatformOutputs = {
     api: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/api',
     ws: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/ws',
   },
+  alertmanagerRoleArn: 'arn:aws:iam::111122223333:role/restaurant-ap-southeast-1-alertmanager',
 };
 
 const CONTROLLER_ROLES: ClusterControllerRoles = {
@@ -51,12 +57,66 @@ const CONTROLLER_ROLES: ClusterControllerRoles = {
 /** A helm `set` list as a map, for reading. */
 const setOf = (release: Block): Record<string, string> => Object.fromEntries((release.set as { name: string; value: string }[]).map((s) => [s.name, s.value]));
 
+interface SnsConfig {
+  topic_arn: string;
+  sigv4: { region: string };
+  subject: string;
+  message: string;
+  send_resolved: boolean;
+}
+interface AlertmanagerRoute {
+  receiver: string;
+  matchers: string[];
+}
+interface AlertmanagerConfig {
+  route: { receiver: string; group_by: string[]; routes: AlertmanagerRoute[] } & Record<string, unknown>;
+  receivers: { name: string; sns_configs?: SnsConfig[] }[];
+}
+
+/** Values documents merged as Helm merges them: maps key by key, anything else replaced by the later one. */
+function helmMerged(documents: readonly string[]): any {
+  const merge = (a: any, b: any): any => {
+    const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (!isMap(a) || !isMap(b)) return b;
+    const out = { ...a };
+    for (const [k, v] of Object.entries(b)) out[k] = k in a ? merge(a[k], v) : v;
+    return out;
+  };
+  return documents.map((d) => parseYaml(d)).reduce(merge, {});
+}
+
+/**
+ * The receiver Alertmanager picks for a label set: the first matching child route (none of ours
+ * sets `continue` or has children), else the root's. Supports the `=` and `=~` matchers we write.
+ */
+function route(config: AlertmanagerConfig, labels: Record<string, string>): string {
+  const matches = (matcher: string): boolean => {
+    const [, name, op, value] = /^(\w+) (=~|=) "(.*)"$/.exec(matcher) ?? [];
+    if (!name) throw new Error(`unsupported matcher ${matcher}`);
+    const actual = labels[name] ?? '';
+    return op === '=' ? actual === value : new RegExp(`^(?:${value})$`).test(actual);
+  };
+  for (const r of config.route.routes) {
+    expect(r).not.toHaveProperty('continue');
+    expect(r).not.toHaveProperty('routes');
+    if (r.matchers.every(matches)) return r.receiver;
+  }
+  return config.route.receiver;
+}
+
 const values = (chart: string): any => parseYaml(fs.readFileSync(path.join(CHARTS_DIR, chart, 'values.yaml'), 'utf8'));
 
 describe('AddonsStack', () => {
   const app = Testing.app();
   const build = (id: string, props: Partial<AddonsStackProps> = {}) =>
-    new AddonsStack(app, id, { region: 'ap-southeast-1', platform: PLATFORM, controllerRoles: CONTROLLER_ROLES, backend: S3_BACKEND, ...props });
+    new AddonsStack(app, id, {
+      region: 'ap-southeast-1',
+      platform: PLATFORM,
+      controllerRoles: CONTROLLER_ROLES,
+      locations: locationsOf(props.region ?? 'ap-southeast-1'),
+      backend: S3_BACKEND,
+      ...props,
+    });
 
   const stack = build('addons-ap-southeast-1');
   const json = synthJson(stack);
@@ -151,7 +211,11 @@ describe('AddonsStack', () => {
         version: ADDON_CHARTS.kubePrometheusStack.version,
         namespace: '${kubernetes_namespace_v1.monitoring-namespace.metadata[0].name}',
         create_namespace: false,
-        values: [readChartValues('kube-prometheus-stack'), readMonitoringValues()],
+        values: [
+          readChartValues('kube-prometheus-stack'),
+          readMonitoringValues(),
+          alertmanagerValues({ region: 'ap-southeast-1', partition: 'aws', accountId: '111122223333', locationIds: ['kanchanaburi-resort', 'sukhumvit-cafe'] }),
+        ],
         atomic: true,
         timeout: 900,
         depends_on: ['kubernetes_storage_class_v1.gp3-storage-class', 'kubernetes_secret_v1.grafana-admin-secret'],
@@ -346,6 +410,87 @@ describe('AddonsStack', () => {
     });
   });
 
+  describe('Alertmanager notifications', () => {
+    const release = at('kube-prometheus-stack');
+    const regionIds = locationsOf('ap-southeast-1').map((l) => l.id);
+    const otherRegionIds = [...new Set(['eu-west-2'].flatMap((r) => locationsOf(r).map((l) => l.id)))];
+    const config = helmMerged(release.values as string[]).alertmanager.config as AlertmanagerConfig;
+    const topicArn = (id: string): string => `arn:aws:sns:ap-southeast-1:111122223333:${id}-alerts`;
+
+    test('the sample data has locations in this region and in another one', () => {
+      expect(regionIds).toEqual(['kanchanaburi-resort', 'sukhumvit-cafe']);
+      expect(otherRegionIds).toEqual(['london-shoreditch']);
+    });
+
+    test('runs Alertmanager as the service account its IRSA role trusts, annotated with the platform\'s role ARN', () => {
+      expect(ALERTMANAGER_SERVICE_ACCOUNT).toEqual({ namespace: 'monitoring', name: 'kube-prometheus-stack-alertmanager' });
+      expect(release.namespace).toBe(`\${kubernetes_namespace_v1.monitoring-namespace.metadata[0].name}`);
+      expect(at('monitoring-namespace').metadata.name).toBe(ALERTMANAGER_SERVICE_ACCOUNT.namespace);
+      expect(setOf(release)).toEqual({
+        'alertmanager.serviceAccount.name': ALERTMANAGER_SERVICE_ACCOUNT.name,
+        'alertmanager.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn': PLATFORM.alertmanagerRoleArn,
+      });
+    });
+
+    test.each(regionIds)('%s: its app alerts (location label) and cluster alerts (namespace) go to its own topic, with SigV4 in the region', (id) => {
+      const routes = config.route.routes.filter((r) => r.receiver === id);
+      expect(routes.map((r) => r.matchers)).toEqual([[`location = "${id}"`], [`namespace = "${id}"`]]);
+      const receiver = config.receivers.find((r) => r.name === id)!;
+      expect(receiver.sns_configs).toHaveLength(1);
+      expect(receiver.sns_configs![0]).toMatchObject({ topic_arn: topicArn(id), sigv4: { region: 'ap-southeast-1' }, send_resolved: true });
+      expect(receiver.sns_configs![0]!.subject).toContain(id);
+      expect(route(config, { alertname: 'ApiErrorRatioHigh', severity: 'critical', location: id, namespace: id })).toBe(id);
+      expect(route(config, { alertname: 'KubePodCrashLooping', severity: 'warning', namespace: id, pod: 'api-1' })).toBe(id);
+    });
+
+    test('the topic ARN is the location topic the data stack creates (location-alarms.ts)', () => {
+      expect(locationAlertTopicName('sukhumvit-cafe')).toBe('sukhumvit-cafe-alerts');
+    });
+
+    test('alerts of no location (nodes, kube-system, Prometheus) go to every location topic of the region', () => {
+      expect(route(config, { alertname: 'KubeNodeNotReady', severity: 'warning', node: 'ip-10-10-1-1' })).toBe(EVERY_LOCATION_RECEIVER);
+      expect(route(config, { alertname: 'TargetDown', severity: 'warning', namespace: 'kube-system' })).toBe(EVERY_LOCATION_RECEIVER);
+      const everyLocation = config.receivers.find((r) => r.name === EVERY_LOCATION_RECEIVER)!;
+      expect(everyLocation.sns_configs!.map((c) => c.topic_arn)).toEqual(regionIds.map(topicArn));
+      expect(everyLocation.sns_configs!.every((c) => c.send_resolved === true && c.sigv4.region === 'ap-southeast-1')).toBe(true);
+    });
+
+    test.each(['Watchdog', 'InfoInhibitor'])('%s goes to the null receiver, wherever it comes from', (alertname) => {
+      expect(route(config, { alertname, severity: 'none' })).toBe(NULL_RECEIVER);
+      expect(route(config, { alertname, severity: 'none', location: 'sukhumvit-cafe', namespace: 'sukhumvit-cafe' })).toBe(NULL_RECEIVER);
+      expect(config.receivers.find((r) => r.name === NULL_RECEIVER)).toEqual({ name: NULL_RECEIVER });
+    });
+
+    test('an alert labelled with a location of another region routes nowhere but null', () => {
+      for (const id of otherRegionIds) {
+        expect(route(config, { alertname: 'ApiErrorRatioHigh', severity: 'critical', location: id })).toBe(NULL_RECEIVER);
+        expect(route(config, { alertname: 'ApiErrorRatioHigh', severity: 'critical', location: id, namespace: id })).toBe(NULL_RECEIVER);
+        // Nothing in the region's config names it: no route, no receiver, no topic.
+        expect(JSON.stringify(config)).not.toContain(id);
+      }
+    });
+
+    test('every receiver a route names exists, and every SNS receiver publishes only to this region\'s location topics', () => {
+      const names = config.receivers.map((r) => r.name);
+      expect(names).toEqual([NULL_RECEIVER, ...regionIds, EVERY_LOCATION_RECEIVER]);
+      for (const r of [config.route, ...config.route.routes]) expect(names).toContain(r.receiver);
+      const arns = config.receivers.flatMap((r) => (r.sns_configs ?? []).map((c) => c.topic_arn));
+      expect(new Set(arns)).toEqual(new Set(regionIds.map(topicArn)));
+    });
+
+    test('groups by alert name and location; values.yaml keeps the timing', () => {
+      expect(config.route).toMatchObject({ group_by: ['alertname', 'location'], group_wait: '30s', group_interval: '5m', repeat_interval: '12h' });
+      expect(values('kube-prometheus-stack').alertmanager.config.route).not.toHaveProperty('routes');
+      expect(values('kube-prometheus-stack').alertmanager.config).not.toHaveProperty('receivers');
+    });
+
+    test('the generated document holds Alertmanager templates and no Terraform template of its own', () => {
+      const text = (release.values as string[])[2]!;
+      expect(text).toContain('{{ .CommonLabels.alertname }}');
+      expect(text).not.toMatch(/\$\{|%\{/);
+    });
+  });
+
   describe('wired to the real platform stack', () => {
     const wiredApp = Testing.app();
     const platform = new PlatformStack(wiredApp, 'platform-ap-southeast-1', {
@@ -357,6 +502,7 @@ describe('AddonsStack', () => {
       region: 'ap-southeast-1',
       platform,
       controllerRoles: platform.controllerRoles,
+      locations: locationsOf('ap-southeast-1'),
       kubernetesVersion: platform.cluster.kubernetesVersion,
       backend: S3_BACKEND,
     });
@@ -397,6 +543,21 @@ describe('AddonsStack', () => {
         `\${${addressOf(platform, 'cluster-autoscaler-role/role')}.arn}`,
       );
       expect(upstream(roleOf('aws-load-balancer-controller', 'vpcId'))).toBe(`\${${addressOf(platform, 'network/vpc')}.id}`);
+      expect(upstream(roleOf('kube-prometheus-stack', 'alertmanager.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn'))).toBe(
+        `\${${addressOf(platform, 'alertmanager-role/role')}.arn}`,
+      );
+    });
+
+    test('the topics\' account is the account of the platform\'s OIDC provider, read from its state', () => {
+      const alerting = parseYaml(wired.resource!.helm_release!['kube-prometheus-stack']!.values[2]) as { alertmanager: { config: AlertmanagerConfig } };
+      const arns = alerting.alertmanager.config.receivers.flatMap((r) => (r.sns_configs ?? []).map((c) => c.topic_arn));
+      expect(arns.length).toBeGreaterThan(0);
+      for (const arn of arns) {
+        const [, output] = /^arn:aws:sns:ap-southeast-1:\$\{element\(split\(":", data\.terraform_remote_state\.cross-stack-reference-input-platform-ap-southeast-1\.outputs\.([A-Za-z0-9_-]+)\), 4\)\}:[a-z0-9-]+-alerts$/.exec(arn) ?? [];
+        expect(output).toBeDefined();
+        const platformJson = JSON.parse(fs.readFileSync(path.join(wiredApp.outdir, 'stacks', 'platform-ap-southeast-1', 'cdk.tf.json'), 'utf8')) as SynthJson;
+        expect(platformJson.output?.[output!]?.value).toBe(`\${${addressOf(platform, 'irsa/provider')}.arn}`);
+      }
     });
   });
 
@@ -456,6 +617,27 @@ describe('AddonsStack', () => {
           controllerRoles: { ...CONTROLLER_ROLES, [field]: arn },
         }),
       ).toThrow(`controllerRoles.${field} must be an IAM role ARN such as arn:aws:iam::111122223333:role/name, got "${arn}" (stack "addons-${region}")`);
+    });
+
+    test('fails when platform.alertmanagerRoleArn is not a role ARN', () => {
+      const arn = 'arn:aws:iam::111122223333:user/alertmanager';
+      expect(() => build('addons-ap-southeast-7', { region: 'ap-southeast-7', platform: { ...PLATFORM, region: 'ap-southeast-7', alertmanagerRoleArn: arn } })).toThrow(
+        `platform.alertmanagerRoleArn must be an IAM role ARN such as arn:aws:iam::111122223333:role/name, got "${arn}" (stack "addons-ap-southeast-7")`,
+      );
+    });
+
+    test('fails when the region has no locations', () => {
+      expect(() => build('addons-eu-west-1', { region: 'eu-west-1', platform: { ...PLATFORM, region: 'eu-west-1' }, locations: [] })).toThrow(
+        'locations must list at least one location of eu-west-1 (Alertmanager routes their alerts), got none (stack "addons-eu-west-1")',
+      );
+    });
+
+    test('fails when a location belongs to another region', () => {
+      expect(() =>
+        build('addons-eu-central-1', { region: 'eu-central-1', platform: { ...PLATFORM, region: 'eu-central-1' }, locations: [sampleLocation('sukhumvit-cafe')] }),
+      ).toThrow(
+        'locations[0].region must be "eu-central-1" (the stack\'s region; its Alertmanager notifies only its locations), got "ap-southeast-1" (location "sukhumvit-cafe", stack "addons-eu-central-1")',
+      );
     });
 
     test('fails when the platform belongs to another region', () => {

@@ -34,6 +34,7 @@ export class PlatformFixtureStack extends TerraformStack implements PlatformOutp
   readonly oidcProviderArn: string;
   readonly oidcIssuerHostPath: string;
   readonly ecrRepositoryUrls = { api: '123456789012.dkr.ecr.fixture.amazonaws.com/api', ws: '123456789012.dkr.ecr.fixture.amazonaws.com/ws' };
+  readonly alertmanagerRoleArn = 'arn:aws:iam::123456789012:role/fixture-alertmanager';
 
   constructor(scope: Construct, id: string, props: PlatformFixtureProps) {
     super(scope, id);

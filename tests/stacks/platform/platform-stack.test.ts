@@ -53,6 +53,7 @@ describe('PlatformStack', () => {
 
     test('outputs every platform value by resource name, none of them sensitive', () => {
       expect(Object.keys(json.output ?? {}).sort()).toEqual([
+        'alertmanagerRoleArn',
         'clusterAutoscalerRoleArn',
         'clusterCertificateAuthorityData',
         'clusterEndpoint',
@@ -133,6 +134,26 @@ describe('PlatformStack', () => {
       expect(Object.keys(stack.controllerRoles).sort()).toEqual(['clusterAutoscalerRoleArn', 'loadBalancerControllerRoleArn']);
       expect(output('loadBalancerControllerRoleArn')).toBe(refTo(stack, 'load-balancer-controller-role/role', 'arn'));
       expect(output('clusterAutoscalerRoleArn')).toBe(refTo(stack, 'cluster-autoscaler-role/role', 'arn'));
+    });
+
+    test('creates the IRSA role of Alertmanager, trusting exactly monitoring/kube-prometheus-stack-alertmanager, publishing to the region\'s alert topics, and outputs it', () => {
+      const role = resourceAt(json, stack, 'alertmanager-role/role');
+      expect(role.name).toBe('restaurant-ap-southeast-1-alertmanager');
+      const trust = parsePolicy(role.assume_role_policy);
+      expect(trust.Statement).toHaveLength(1);
+      expect(trust.Statement[0].Principal).toEqual({ Federated: refTo(stack, 'irsa/provider', 'arn') });
+      const issuer = '${replace(' + refTo(stack, 'cluster/cluster', 'identity[0].oidc[0].issuer').slice(2, -1) + ', "https://", "")}';
+      expect(trust.Statement[0].Condition).toEqual({
+        StringEquals: { [`${issuer}:sub`]: 'system:serviceaccount:monitoring:kube-prometheus-stack-alertmanager', [`${issuer}:aud`]: 'sts.amazonaws.com' },
+      });
+
+      const account = '${element(split(":", ' + refTo(stack, 'irsa/provider', 'arn').slice(2, -1) + '), 4)}';
+      const policy = parsePolicy(resourceAt(json, stack, 'alertmanager-role/policy').policy);
+      expect(policy.Statement.map((st: { Resource: string }) => st.Resource)).toEqual([
+        `arn:aws:sns:ap-southeast-1:${account}:*-alerts`,
+        `arn:aws:kms:ap-southeast-1:${account}:key/*`,
+      ]);
+      expect(output('alertmanagerRoleArn')).toBe(refTo(stack, 'alertmanager-role/role', 'arn'));
     });
 
     test('lets the cluster autoscaler scale only this cluster\'s node groups', () => {
