@@ -49,17 +49,8 @@ export interface MenuDocument {
   }[];
 }
 
-export interface MenuItem {
-  readonly id: string;
-  readonly restaurant_id: string;
-  readonly category_id: string;
-  readonly name: string;
-  readonly description: string | null;
-  readonly price_cents: number;
-  readonly is_available: boolean;
-  readonly image_keys: Record<string, string> | null;
-  readonly updated_at: string;
-}
+/** A menu item as the API returns it: the row, as stored. */
+export type MenuItem = MenuItemRow;
 
 export interface MenuServiceDependencies {
   readonly db: DatabaseManager;

@@ -10,7 +10,7 @@ import { IrsaOidcProvider } from '../../../stacks/constructs/irsa-oidc-provider'
 import { LogsKmsKey } from '../../../stacks/constructs/logs-kms-key';
 import { Network } from '../../../stacks/constructs/network';
 import { constructStacks } from './fixtures';
-import { parsePolicy, refTo, resourceAt, synthJson } from './synth-json';
+import { parsePolicy, refTo, resourceAt, synthJson, expectIrsaTrust } from './synth-json';
 
 describe('AlertmanagerRole', () => {
   const newStack = constructStacks();
@@ -46,12 +46,7 @@ describe('AlertmanagerRole', () => {
   describe('defaults', () => {
     test('trusts exactly monitoring/kube-prometheus-stack-alertmanager through the cluster\'s OIDC provider', () => {
       expect(ALERTMANAGER_SERVICE_ACCOUNT).toEqual({ namespace: 'monitoring', name: 'kube-prometheus-stack-alertmanager' });
-      expect(trust.Statement).toHaveLength(1);
-      expect(trust.Statement[0]).toMatchObject({ Principal: { Federated: refTo(stack, 'irsa/provider', 'arn') }, Action: 'sts:AssumeRoleWithWebIdentity' });
-      expect(Object.values(trust.Statement[0].Condition.StringEquals)).toEqual([
-        'system:serviceaccount:monitoring:kube-prometheus-stack-alertmanager',
-        'sts.amazonaws.com',
-      ]);
+      expectIrsaTrust(trust, stack, { namespace: 'monitoring', name: 'kube-prometheus-stack-alertmanager' });
       expect(role.serviceAccount).toBe(ALERTMANAGER_SERVICE_ACCOUNT);
     });
 

@@ -12,7 +12,7 @@ import { IrsaOidcProvider } from '../../../stacks/constructs/irsa-oidc-provider'
 import { LogsKmsKey } from '../../../stacks/constructs/logs-kms-key';
 import { Network } from '../../../stacks/constructs/network';
 import { constructStacks } from './fixtures';
-import { parsePolicy, refTo, resourceAt, synthJson } from './synth-json';
+import { parsePolicy, refTo, resourceAt, synthJson, expectIrsaTrust } from './synth-json';
 
 describe('ClusterAutoscalerRole', () => {
   const newStack = constructStacks();
@@ -43,15 +43,7 @@ describe('ClusterAutoscalerRole', () => {
   describe('defaults', () => {
     test('trusts exactly kube-system/cluster-autoscaler through the cluster\'s OIDC provider', () => {
       expect(CLUSTER_AUTOSCALER_SERVICE_ACCOUNT).toEqual({ namespace: 'kube-system', name: 'cluster-autoscaler' });
-      expect(trust.Statement).toHaveLength(1);
-      expect(trust.Statement[0]).toMatchObject({
-        Principal: { Federated: refTo(stack, 'irsa/provider', 'arn') },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-      });
-      expect(Object.values(trust.Statement[0].Condition.StringEquals)).toEqual([
-        'system:serviceaccount:kube-system:cluster-autoscaler',
-        'sts.amazonaws.com',
-      ]);
+      expectIrsaTrust(trust, stack, { namespace: 'kube-system', name: 'cluster-autoscaler' });
       expect(role.serviceAccount).toBe(CLUSTER_AUTOSCALER_SERVICE_ACCOUNT);
     });
 

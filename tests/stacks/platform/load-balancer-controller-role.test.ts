@@ -13,7 +13,7 @@ import {
 import { LogsKmsKey } from '../../../stacks/constructs/logs-kms-key';
 import { Network } from '../../../stacks/constructs/network';
 import { constructStacks } from './fixtures';
-import { parsePolicy, refTo, resourceAt, resourcesOfType, synthJson } from './synth-json';
+import { parsePolicy, refTo, resourceAt, resourcesOfType, synthJson, expectIrsaTrust } from './synth-json';
 
 interface Statement {
   Effect: string;
@@ -55,16 +55,7 @@ describe('LoadBalancerControllerRole', () => {
   describe('defaults', () => {
     test('trusts exactly kube-system/aws-load-balancer-controller through the cluster\'s OIDC provider', () => {
       expect(LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT).toEqual({ namespace: 'kube-system', name: 'aws-load-balancer-controller' });
-      expect(trust.Statement).toHaveLength(1);
-      expect(trust.Statement[0]).toMatchObject({
-        Effect: 'Allow',
-        Principal: { Federated: refTo(stack, 'irsa/provider', 'arn') },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-      });
-      expect(Object.values(trust.Statement[0].Condition.StringEquals)).toEqual([
-        'system:serviceaccount:kube-system:aws-load-balancer-controller',
-        'sts.amazonaws.com',
-      ]);
+      expectIrsaTrust(trust, stack, { namespace: 'kube-system', name: 'aws-load-balancer-controller' });
       expect(role.serviceAccount).toBe(LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT);
     });
 

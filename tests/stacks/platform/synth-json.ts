@@ -72,3 +72,14 @@ export function stripVolatile<T>(json: T): T {
   const text = JSON.stringify(json).split(repoRoot).join('<repo>').split(os.tmpdir()).join('<tmp>');
   return JSON.parse(text) as T;
 }
+
+/**
+ * An IRSA trust policy that lets exactly one service account assume the role through the
+ * cluster's OIDC provider (at `providerPath`) and nothing else.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function expectIrsaTrust(trust: any, stack: TerraformStack, serviceAccount: { namespace: string; name: string }, providerPath = 'irsa/provider'): void {
+  expect(trust.Statement).toHaveLength(1);
+  expect(trust.Statement[0]).toMatchObject({ Effect: 'Allow', Principal: { Federated: refTo(stack, providerPath, 'arn') }, Action: 'sts:AssumeRoleWithWebIdentity' });
+  expect(Object.values(trust.Statement[0].Condition.StringEquals)).toEqual([`system:serviceaccount:${serviceAccount.namespace}:${serviceAccount.name}`, 'sts.amazonaws.com']);
+}
