@@ -14,8 +14,9 @@ export {
   TerraformVariable,
   Testing,
   Token,
+  dependable,
 } from 'cdktf';
-export type { IAspect, TerraformProvider } from 'cdktf';
+export type { IAspect, ITerraformDependable, TerraformProvider } from 'cdktf';
 
 /**
  * cdktf records a full stack trace for every token it creates, only to enrich error messages

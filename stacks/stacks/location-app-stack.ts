@@ -11,7 +11,7 @@ import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
 import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../app/src/config';
 import { applyBackend, type BackendConfig } from '../backend';
-import { TerraformOutput, TerraformStack, Token } from '../cdktf';
+import { dependable, TerraformOutput, TerraformStack, Token, type ITerraformDependable } from '../cdktf';
 import { clusterAccess } from '../cluster-access';
 import type { Location } from '../config/location';
 import type { LocationDataOutputs, PlatformOutputs } from '../stack-contracts';
@@ -174,9 +174,14 @@ export class LocationAppStack extends TerraformStack {
   }
 }
 
-/** Adds Terraform `depends_on` edges: `resource` is created after every one of `dependencies`. */
-function runAfter(resource: { dependsOn?: string[] }, ...dependencies: readonly { fqn: string }[]): void {
-  resource.dependsOn = [...(resource.dependsOn ?? []), ...dependencies.map((d) => d.fqn)];
+/**
+ * Adds Terraform `depends_on` edges: `resource` is created after every one of `dependencies`.
+ * Terraform takes only bare addresses there (`kubernetes_job_v1.x`); `fqn` is an interpolation
+ * (`${kubernetes_job_v1.x}`), which `terraform validate` refuses, so each goes through cdktf's
+ * `dependable`, the same token the `dependsOn` constructor prop produces.
+ */
+function runAfter(resource: { dependsOn?: string[] }, ...dependencies: readonly ITerraformDependable[]): void {
+  resource.dependsOn = [...(resource.dependsOn ?? []), ...dependencies.map((d) => dependable(d))];
 }
 
 function validateProps(id: string, props: LocationAppStackProps): void {

@@ -146,13 +146,13 @@ describe('LocationAppStack', () => {
     const json = jsonOf('london-shoreditch');
     const [migrationId, migration] = Object.entries(resourcesOfType(json, 'kubernetes_job_v1'))[0]!;
     const policyIds = Object.keys(resourcesOfType(json, 'kubernetes_network_policy_v1'));
-    expect([...migration.depends_on].sort()).toEqual(policyIds.map((p) => `\${kubernetes_network_policy_v1.${p}}`).sort());
+    expect([...migration.depends_on].sort()).toEqual(policyIds.map((p) => `kubernetes_network_policy_v1.${p}`).sort());
     const dependents = [
       resourceNamed(json, 'kubernetes_deployment_v1', 'api'),
       resourceNamed(json, 'kubernetes_deployment_v1', 'ws'),
       ...Object.values(resourcesOfType(json, 'kubernetes_cron_job_v1')),
     ];
-    for (const dependent of dependents) expect(dependent.depends_on).toEqual([`\${kubernetes_job_v1.${migrationId}}`]);
+    for (const dependent of dependents) expect(dependent.depends_on).toEqual([`kubernetes_job_v1.${migrationId}`]);
     expect(resourceNamed(json, 'kubernetes_deployment_v1', 'nginx').depends_on).toBeUndefined();
   });
 
