@@ -9,6 +9,7 @@ export {
   Fn,
   LocalBackend,
   S3Backend,
+  TerraformIterator,
   TerraformOutput,
   TerraformStack,
   TerraformVariable,

@@ -1,20 +1,19 @@
 /**
- * The cdktf app (`cdktf.json` runs this for `cdktf synth|diff|deploy`). Every location file is
- * validated before any stack is built, so a bad file stops synth with nothing written.
+ * The cdktf app (`cdktf.json` runs this for `cdktf synth|diff|deploy`). Every location file and
+ * the platform settings are validated before any stack is built, so a bad file stops synth with
+ * nothing written.
  */
 import { App, disableTokenStackTraces } from './cdktf';
-import { loadLocations } from './config/load-locations';
 import { LocationConfigError } from './config/location-config-error';
 import { buildPlatformApp } from './platform-app';
 import { SettingsError } from './settings-error';
-import { synthOptionsFromEnvironment } from './synth-options';
+import { loadSynthInputs } from './synth-options';
 
 function main(): void {
   disableTokenStackTraces(process.env);
-  const options = synthOptionsFromEnvironment(process.env);
-  const locations = loadLocations(options.locationsDir);
+  const { locations, backend, imageTag, settings } = loadSynthInputs(process.env);
   const app = new App();
-  buildPlatformApp(app, { locations, backend: options.backend, imageTag: options.imageTag });
+  buildPlatformApp(app, { locations, backend, imageTag, settings });
   app.synth();
 }
 

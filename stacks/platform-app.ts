@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import type { BackendConfig } from './backend';
 import type { Location } from './config/location';
 import { locationsByRegion } from './config/load-locations';
+import { hostedZoneFor, type PlatformSettings } from './config/platform-settings';
 import { AddonsStack } from './stacks/addons-stack';
 import { LocationAppStack } from './stacks/location-app-stack';
 import { LocationDataStack } from './stacks/location-data-stack';
@@ -18,6 +19,11 @@ export interface PlatformAppOptions {
   readonly backend: BackendConfig;
   /** Release tag of the api and ws images in ECR (immutable tags). */
   readonly imageTag: string;
+  /**
+   * The validated platform settings (`platform.yaml`); every region of `locations` has a section
+   * (loadPlatformSettings checks it against the same locations).
+   */
+  readonly settings: PlatformSettings;
 }
 
 export interface LocationStacks {
@@ -38,7 +44,21 @@ export function buildPlatformApp(scope: Construct, options: PlatformAppOptions):
   const locations = new Map<string, LocationStacks>();
 
   for (const [region, regionLocations] of locationsByRegion(options.locations)) {
-    const platform = new PlatformStack(scope, `platform-${region}`, { region, locations: regionLocations, backend: options.backend });
+    const settings = options.settings.regions.get(region);
+    if (!settings) {
+      throw new Error(`settings.regions must have a section for ${region} (the region of ${regionLocations.map((l) => l.id).join(', ')}), got none (${options.settings.sourceFile})`);
+    }
+    // Zones of the region's API names: ExternalDNS (role in platform, release in addons) keeps
+    // each name pointed at its location's NLB. Certificates and CDN names are the data stacks'.
+    const apiZoneOf = (location: Location) => hostedZoneFor(options.settings, location.domains.api);
+    const apiHostedZones = [...new Map(regionLocations.flatMap((l) => apiZoneOf(l) ?? []).map((zone) => [zone.zoneId, zone])).values()];
+    const platform = new PlatformStack(scope, `platform-${region}`, {
+      region,
+      locations: regionLocations,
+      backend: options.backend,
+      settings,
+      apiHostedZones,
+    });
     platforms.set(region, platform);
     const regionAddons = new AddonsStack(scope, `addons-${region}`, {
       region,
@@ -47,17 +67,24 @@ export function buildPlatformApp(scope: Construct, options: PlatformAppOptions):
       locations: regionLocations,
       kubernetesVersion: platform.cluster.kubernetesVersion,
       backend: options.backend,
+      apiHostedZones,
     });
     addons.set(region, regionAddons);
 
     for (const location of regionLocations) {
-      const data = new LocationDataStack(scope, `${location.id}-data`, { location, platform, backend: options.backend });
+      const data = new LocationDataStack(scope, `${location.id}-data`, {
+        location,
+        platform,
+        backend: options.backend,
+        hostedZones: { api: apiZoneOf(location), cdn: hostedZoneFor(options.settings, location.domains.cdn) },
+      });
       const app = new LocationAppStack(scope, `${location.id}-app`, {
         location,
         platform,
         data,
         backend: options.backend,
         imageTag: options.imageTag,
+        apiNameInHostedZone: apiZoneOf(location) !== undefined,
       });
       // The nginx Service needs the AWS Load Balancer Controller (addons) to get its NLB, and only
       // the controller can delete that NLB again: deploy addons first, destroy the app first.

@@ -1,4 +1,7 @@
-/** A bad synth-time setting from the environment (TF_BACKEND, APP_IMAGE_TAG, ...). */
+/**
+ * A bad synth-time setting: an environment variable (TF_BACKEND, APP_IMAGE_TAG, ...) or the
+ * platform settings file (PlatformSettingsError). Entry points print the message and stop.
+ */
 export class SettingsError extends Error {
   constructor(message: string) {
     super(message);

@@ -37,6 +37,11 @@ export interface LocationDataOutputs {
     readonly name: string;
     /** The application's login role; it authenticates with RDS IAM tokens, not a password. */
     readonly appUser: string;
+    /**
+     * Secrets Manager secret of the break-glass master login (JSON with username and password).
+     * Only the database bootstrap Job is told it, and only its role may read it.
+     */
+    readonly masterSecretArn: string;
   };
   readonly redis: {
     readonly primaryHost: string;
@@ -52,6 +57,11 @@ export interface LocationDataOutputs {
   };
   /** IAM role assumed by the api's Kubernetes service account (IRSA). */
   readonly appRoleArn: string;
+  /**
+   * IAM role assumed by the database bootstrap Job's own service account (IRSA,
+   * `system:serviceaccount:<location>:db-bootstrap`): reads the master secret, nothing else.
+   */
+  readonly databaseBootstrapRoleArn: string;
   /**
    * ACM certificate of `domains.api`, in the location's region, for the TLS listener of the
    * nginx Network Load Balancer. Issued (DNS-validated) by the time the value resolves, so the

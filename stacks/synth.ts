@@ -1,7 +1,7 @@
 /**
  * The main job: `npm run synth`. Validates every location, synthesizes all stacks into
  * `cdktf.out/` and prints, per location, its stacks, their resource counts and the derived sizing.
- * A bad location file or setting stops it before anything is written.
+ * A bad location file, platform settings file or setting stops it before anything is written.
  *
  * Options: `--outdir DIR` (default cdktf.out), `--report FILE` (JSON summary with timings).
  */
@@ -11,11 +11,10 @@ import { parseArgs } from 'node:util';
 import { disableTokenStackTraces } from './cdktf';
 import { sizingTable } from './cli/sizing-table';
 import { renderTable } from './cli/table';
-import { loadLocations } from './config/load-locations';
 import { LocationConfigError } from './config/location-config-error';
 import { SettingsError } from './settings-error';
 import { synthesize } from './synthesize';
-import { REPO_ROOT, synthOptionsFromEnvironment } from './synth-options';
+import { loadSynthInputs, REPO_ROOT } from './synth-options';
 
 function main(argv: string[]): number {
   const started = process.hrtime.bigint();
@@ -27,10 +26,8 @@ function main(argv: string[]): number {
   const outdir = path.resolve(values.outdir!);
 
   let options;
-  let locations;
   try {
-    options = synthOptionsFromEnvironment(process.env);
-    locations = loadLocations(options.locationsDir);
+    options = loadSynthInputs(process.env);
   } catch (err) {
     if (err instanceof LocationConfigError || err instanceof SettingsError) {
       console.error(`${err.message}\nNothing was synthesized.`);
@@ -39,6 +36,7 @@ function main(argv: string[]): number {
     throw err;
   }
 
+  const { locations } = options;
   const { stacks } = synthesize(locations, options, outdir);
 
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -56,7 +54,8 @@ function main(argv: string[]): number {
     `synthesized ${stacks.length} stacks (${totalResources} resources) for ${locations.length} location(s) ` +
       `into ${path.relative(process.cwd(), outdir) || outdir} in ${(wallMs / 1000).toFixed(1)} s, peak RSS ${maxRssMiB.toFixed(0)} MiB`,
   );
-  console.log(`backend: ${options.backend.kind}; image tag: ${options.imageTag}`);
+  const backend = options.backend.kind === 's3' ? `s3://${options.backend.bucket}/${options.backend.keyPrefix}/ (${options.backend.region})` : 'local';
+  console.log(`backend: ${backend}; image tag: ${options.imageTag}; platform settings: ${path.relative(process.cwd(), options.platformSettingsFile)}`);
 
   if (values.report) {
     fs.writeFileSync(values.report, JSON.stringify({ locations: locations.length, stacks, totalResources, wallMs, maxRssMiB }, null, 2));

@@ -55,12 +55,12 @@ function swapInto(staging: string, target: string): void {
   fs.rmSync(old, { recursive: true, force: true });
 }
 
-export function synthesize(locations: readonly Location[], options: Pick<SynthOptions, 'backend' | 'imageTag'>, outdir: string): SynthesisResult {
+export function synthesize(locations: readonly Location[], options: SynthOptions, outdir: string): SynthesisResult {
   fs.mkdirSync(path.dirname(outdir), { recursive: true });
   const staging = fs.mkdtempSync(`${outdir}.staging-`);
   try {
     const app = new App({ outdir: staging });
-    const built = buildPlatformApp(app, { locations, backend: options.backend, imageTag: options.imageTag });
+    const built = buildPlatformApp(app, { locations, backend: options.backend, imageTag: options.imageTag, settings: options.settings });
     app.synth();
     const stacks: StackSummary[] = [
       ...[...built.platforms.keys()].flatMap((region) => [

@@ -14,7 +14,10 @@ const hostList = z
   .string()
   .transform((v) => v.split(',').map((h) => h.trim()).filter((h) => h.length > 0));
 
-export const SERVICE_ROLES = ['api', 'ws', 'migrate', 'maintenance'] as const;
+export const SERVICE_ROLES = ['api', 'ws', 'migrate', 'maintenance', 'db-bootstrap'] as const;
+
+/** `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<suffix>`. */
+const SECRETS_MANAGER_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 
 export const configSchema = z
   .object({
@@ -40,6 +43,13 @@ export const configSchema = z
     DATABASE_POOL_IDLE_TIMEOUT_MS: positiveInt.default(30000),
     DATABASE_POOL_ACQUIRE_TIMEOUT_MS: positiveInt.default(2000),
     DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(5000),
+    /**
+     * The break-glass master login's Secrets Manager secret (JSON with `username` and `password`).
+     * Only SERVICE_ROLE=db-bootstrap may be given it: that Job logs in as the master once per release
+     * to create DATABASE_USER and hand it the database (app/src/db/bootstrap.ts); its IAM role is the
+     * only one allowed to read the secret.
+     */
+    DATABASE_MASTER_SECRET_ARN: z.string().regex(SECRETS_MANAGER_ARN, 'must be a Secrets Manager secret ARN').optional(),
 
     REDIS_HOST: z.string().min(1),
     REDIS_PORT: port.default(6379),
@@ -106,6 +116,15 @@ export const configSchema = z
     // The IAM token signers sign for a region.
     if ((env.DATABASE_AUTH === 'iam' || env.REDIS_AUTH === 'iam') && !env.AWS_REGION) {
       ctx.addIssue({ code: 'custom', path: ['AWS_REGION'], message: 'is required when DATABASE_AUTH or REDIS_AUTH is iam' });
+    }
+    // The bootstrap reads the master secret from Secrets Manager in the region; no other process
+    // is told where the master login is.
+    if (env.SERVICE_ROLE === 'db-bootstrap') {
+      for (const name of ['DATABASE_MASTER_SECRET_ARN', 'AWS_REGION'] as const) {
+        if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when SERVICE_ROLE=db-bootstrap' });
+      }
+    } else if (env.DATABASE_MASTER_SECRET_ARN !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_MASTER_SECRET_ARN'], message: 'is only for SERVICE_ROLE=db-bootstrap' });
     }
   });
 

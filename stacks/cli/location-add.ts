@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { crossFileProblems, loadLocations, parseLocationText } from '../config/load-locations';
 import { TIERS, type Tier } from '../config/location';
 import { formatProblem, LocationConfigError } from '../config/location-config-error';
-import { LOCATION_ID_PATTERN } from '../config/location-schema';
+import { locationIdProblems } from '../config/location-schema';
 import { AWS_REGIONS, knownRegions } from '../config/regions';
 import { sizingTable } from './sizing-table';
 
@@ -48,9 +48,8 @@ function titleCase(id: string): string {
 
 /** The YAML text of a new location file; pure, so tests can check it without touching disk. */
 export function newLocationYaml(o: AddLocationOptions): string {
-  if (!LOCATION_ID_PATTERN.test(o.id)) {
-    throw new UsageError(`id must be a DNS-safe id: 3-32 lowercase letters, digits and hyphens, starting with a letter, got "${o.id}"`);
-  }
+  const idProblems = locationIdProblems(o.id);
+  if (idProblems.length > 0) throw new UsageError(`id ${idProblems.join('; ')}, got "${o.id}"`);
   const zones = AWS_REGIONS[o.region];
   if (!zones) throw new UsageError(`--region must be one of ${knownRegions().join(', ')}, got "${o.region}"`);
   const tier = o.tier ?? 'small';

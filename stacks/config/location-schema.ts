@@ -9,7 +9,45 @@ import { TIERS } from './location';
 /** Ids of the rules in stacks/policy: an area and a number, e.g. `RDS-003`, `K8S-010`. */
 export const POLICY_RULE_ID_PATTERN = /^[A-Z0-9]+-\d{3}$/;
 
-export const LOCATION_ID_PATTERN = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
+/**
+ * The longest location id. AWS names are derived from it (`<id>-redis`, `<id>-rds-monitoring`,
+ * `<id>-assets-<account>`, ...); the tightest is the ElastiCache user group id `<id>-redis-users`,
+ * which AWS allows up to 40 characters. `tests/config/location-id-names.test.ts` synthesizes an id
+ * of this length and checks every derived name against its AWS limit.
+ */
+export const LOCATION_ID_MAX_LENGTH = 28;
+/**
+ * A valid location id: a DNS label that every AWS name derived from it accepts. RDS and
+ * ElastiCache names refuse a trailing hyphen and two hyphens in a row, and S3 reserves two
+ * bucket name prefixes, so the id has none of these. `locationIdProblems` says which rule an id
+ * breaks.
+ */
+export const LOCATION_ID_PATTERN = new RegExp(`^(?=.{3,${LOCATION_ID_MAX_LENGTH}}$)(?!sthree-|amzn-s3-demo-)[a-z][a-z0-9]*(-[a-z0-9]+)*$`);
+
+/**
+ * What is wrong with a location id, each as the rest of an `id ...` message (without the value);
+ * empty when `LOCATION_ID_PATTERN` accepts it.
+ */
+export function locationIdProblems(id: string): string[] {
+  const problems: string[] = [];
+  if (!/^[a-z][a-z0-9-]*$/.test(id) || id.endsWith('-')) {
+    problems.push('must be a DNS-safe id: lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit');
+  }
+  if (id.length < 3 || id.length > LOCATION_ID_MAX_LENGTH) {
+    problems.push(`must be 3-${LOCATION_ID_MAX_LENGTH} characters long (AWS allows 40 for the ElastiCache user group id "<id>-redis-users")`);
+  }
+  if (id.includes('--')) {
+    problems.push('must not contain two hyphens in a row: AWS refuses "--" in the RDS and ElastiCache names made from the id');
+  }
+  const reservedPrefix = ['sthree-', 'amzn-s3-demo-'].find((prefix) => id.startsWith(prefix));
+  if (reservedPrefix) {
+    problems.push(`must not start with "${reservedPrefix}": AWS reserves it for S3 bucket names, and the asset bucket's name starts with the id`);
+  }
+  return problems;
+}
+
+/** AWS reserves tag keys that begin with `aws:` (any case) for its own tags. */
+export const AWS_RESERVED_TAG_KEY_PREFIX = /^aws:/i;
 const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const TAG_KEY_PATTERN = /^[A-Za-z0-9 _.:/=+@-]{1,128}$/;
 const TAG_VALUE_PATTERN = /^[A-Za-z0-9 _.:/=+@-]{0,256}$/;
@@ -61,7 +99,9 @@ export const sizingOverridesSchema = z
 
 export const locationFileSchema = z
   .object({
-    id: z.string().regex(LOCATION_ID_PATTERN, 'a DNS-safe id: 3-32 lowercase letters, digits and hyphens, starting with a letter'),
+    id: z.string().superRefine((id, ctx) => {
+      for (const message of locationIdProblems(id)) ctx.addIssue({ code: 'custom', message, input: id });
+    }),
     displayName: z.string().trim().min(1).max(100),
     region: z.string().min(1),
     availabilityZones: z.array(z.string()).min(2).max(3),

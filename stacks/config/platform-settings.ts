@@ -10,7 +10,10 @@ export const CLUSTER_ACCESS_LEVELS = ['admin', 'view'] as const;
 export type ClusterAccessLevel = (typeof CLUSTER_ACCESS_LEVELS)[number];
 
 export interface ClusterAccessEntry {
-  /** IAM role or user ARN (`arn:<partition>:iam::<account>:role/<name>`). */
+  /**
+   * IAM role or user ARN (`arn:<partition>:iam::<account>:role/<name>`). Never the principal that
+   * created the cluster: EKS gave it an admin entry at creation, and refuses a second one.
+   */
   readonly principalArn: string;
   /** `admin`: AmazonEKSClusterAdminPolicy (the deploy role); `view`: AmazonEKSViewPolicy (on-call). */
   readonly access: ClusterAccessLevel;

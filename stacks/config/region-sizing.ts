@@ -49,10 +49,11 @@ export const DAEMONSET_REQUESTS_PER_NODE: ResourceDemand = { cpuMillicores: 250,
 
 /**
  * Cluster-wide add-ons (coredns, ebs-csi-controller, metrics-server, kube-prometheus-stack,
- * aws-load-balancer-controller, cluster-autoscaler). Keep in
- * step with the requests in `charts/<chart>/values.yaml`: two Prometheus replicas at 500m / 2 GiB dominate.
+ * aws-load-balancer-controller, cluster-autoscaler, and external-dns where a region has hosted
+ * zones: reserved everywhere, 20m / 64 MiB / 1 pod). Keep in step with the requests in
+ * `charts/<chart>/values.yaml`: two Prometheus replicas at 500m / 2 GiB dominate.
  */
-export const CLUSTER_ADDON_REQUESTS: ResourceDemand = { cpuMillicores: 2200, memoryMiB: 6656, pods: 19 };
+export const CLUSTER_ADDON_REQUESTS: ResourceDemand = { cpuMillicores: 2220, memoryMiB: 6720, pods: 20 };
 
 /**
  * Requests of one nginx pod (nginx plus its Prometheus exporter). Location sizing fixes nginx's

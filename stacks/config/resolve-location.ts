@@ -4,7 +4,12 @@
  */
 import type { Location, TechnicalSizing, WorkloadSizing } from './location';
 import type { LocationFile } from './location-schema';
-import { REQUIRED_TAG_KEYS } from './location-schema';
+import { AWS_RESERVED_TAG_KEY_PREFIX, REQUIRED_TAG_KEYS } from './location-schema';
+// No import cycle: of stacks/config, the policy rules import only location-schema.ts, which
+// imports nothing of stacks/policy (so the waiver check cannot move into the schema). Checking
+// waivers here makes every entry point (synth, plan, cdktf, the CLIs) refuse an unknown rule id,
+// not only `npm run plan`.
+import { RULE_IDS } from '../policy/rules';
 import type { LocationProblem } from './location-config-error';
 import { AWS_REGIONS, knownRegions } from './regions';
 import { deriveSizing, tierForPeakOrders } from './sizing';
@@ -74,9 +79,17 @@ export function resolveLocation(file: string, expectedId: string, parsed: Locati
       problem(`tags.${key}`, `is set by the platform and must not be set in a location file`);
     }
   }
+  for (const key of Object.keys(parsed.tags)) {
+    if (AWS_RESERVED_TAG_KEY_PREFIX.test(key)) {
+      problem(`tags.${key}`, `must not begin with "aws:" (any case): AWS reserves the prefix and refuses the tag`);
+    }
+  }
+  const knownRules = new Set(RULE_IDS);
   const waived = new Set<string>();
   (parsed.policyWaivers ?? []).forEach((w, i) => {
-    if (waived.has(w.rule)) problem(`policyWaivers[${i}].rule`, `must not waive a rule twice, got "${w.rule}" again`);
+    // A typo would otherwise waive nothing, silently.
+    if (!knownRules.has(w.rule)) problem(`policyWaivers[${i}].rule`, `names no policy rule, got "${w.rule}"`);
+    else if (waived.has(w.rule)) problem(`policyWaivers[${i}].rule`, `must not waive a rule twice, got "${w.rule}" again`);
     waived.add(w.rule);
   });
   if (parsed.domains.api === parsed.domains.cdn) {

@@ -4,11 +4,12 @@
  *
  * - Regional: an NLB takes certificates from its own region only (CloudFront's come from
  *   us-east-1, see `cdn-bucket.ts`); the construct uses the stack's default aws provider.
- * - DNS validation, as for the CDN's certificate: the validation records are a stack output, and
- *   the first deploy waits (up to 75 minutes) in the validation resource until someone creates
- *   them in the zone of `domains.api`, which this repository does not manage. `certificateArn` is
- *   the validation resource's, so the app stack is only ever handed an issued certificate; a load
- *   balancer listener cannot use one that is still pending validation.
+ * - DNS validation, as for the CDN's certificate. With `hostedZone` (the platform settings name
+ *   the Route 53 zone of `domains.api`) the validation records are created here and the apply
+ *   waits a minute or two; without it they are a stack output, and the first deploy waits (up to
+ *   75 minutes) in the validation resource until someone creates them (README: Deploying).
+ *   `certificateArn` is the validation resource's, so the app stack is only ever handed an issued
+ *   certificate; a load balancer listener cannot use one that is still pending validation.
  * - `create_before_destroy`: a replacement (another `domains.api`, another key algorithm) is
  *   issued before the old certificate goes. The old one is still on the NLB listener, which the
  *   app stack's Service owns, so its deletion fails (after the provider's 20 minutes of retries)
@@ -19,6 +20,8 @@ import { Construct } from 'constructs';
 import { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate';
 import { AcmCertificateValidation } from '@cdktf/provider-aws/lib/acm-certificate-validation';
 import type { Location } from '../config/location';
+import type { HostedZone } from '../config/platform-settings';
+import { CertificateValidationRecords } from './certificate-validation-records';
 
 /** Key algorithms ACM issues public certificates with (RequestCertificate). */
 export const API_CERTIFICATE_KEY_ALGORITHMS = ['EC_prime256v1', 'EC_secp384r1', 'RSA_2048'] as const;
@@ -33,6 +36,11 @@ export interface ApiCertificateProps {
    * @default 'EC_prime256v1'
    */
   readonly keyAlgorithm?: ApiCertificateKeyAlgorithm;
+  /**
+   * The Route 53 zone that holds `domains.api`.
+   * @default - no records: the validation records are left to whoever runs the zone
+   */
+  readonly hostedZone?: HostedZone;
 }
 
 export class ApiCertificate extends Construct {
@@ -43,6 +51,8 @@ export class ApiCertificate extends Construct {
   /** The DNS records (name, type, value) that validate the certificate, for the stack output. */
   readonly validationRecords: AcmCertificate['domainValidationOptions'];
   readonly domainName: string;
+  /** Present when the construct was given the hosted zone. */
+  readonly validationDnsRecords?: CertificateValidationRecords;
 
   constructor(scope: Construct, id: string, props: ApiCertificateProps) {
     super(scope, id);
@@ -59,8 +69,16 @@ export class ApiCertificate extends Construct {
       keyAlgorithm,
       lifecycle: { createBeforeDestroy: true },
     });
+    if (props.hostedZone) {
+      this.validationDnsRecords = new CertificateValidationRecords(this, 'validation-records', {
+        certificate: this.certificate,
+        hostedZone: props.hostedZone,
+        domainName: this.domainName,
+      });
+    }
     this.validation = new AcmCertificateValidation(this, 'validation', {
       certificateArn: this.certificate.arn,
+      ...(this.validationDnsRecords ? { validationRecordFqdns: this.validationDnsRecords.fqdns } : {}),
     });
     this.certificateArn = this.validation.certificateArn;
     this.validationRecords = this.certificate.domainValidationOptions;

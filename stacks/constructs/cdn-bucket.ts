@@ -30,6 +30,7 @@ import { CloudfrontOriginAccessControl } from '@cdktf/provider-aws/lib/cloudfron
 import { CloudfrontResponseHeadersPolicy } from '@cdktf/provider-aws/lib/cloudfront-response-headers-policy';
 import type { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { S3BucketLoggingA } from '@cdktf/provider-aws/lib/s3-bucket-logging';
@@ -41,7 +42,9 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import type { TerraformProvider } from '../cdktf';
 import { Token } from '../cdktf';
 import type { Location } from '../config/location';
+import type { HostedZone } from '../config/platform-settings';
 import { policyDocument, type PolicyStatement } from './app-service-role';
+import { CertificateValidationRecords } from './certificate-validation-records';
 import { LocationKmsKey } from './location-kms-key';
 
 /** Where the api uploads menu images; served under `/menu-images/*` with the one-day policy. */
@@ -78,6 +81,12 @@ export interface CdnBucketProps {
   /** The aws provider for us-east-1, where CloudFront requires its ACM certificate. */
   readonly usEast1Provider: TerraformProvider;
   /**
+   * The Route 53 zone that holds `domains.cdn`: the certificate's validation records and the
+   * alias records (A and AAAA) of the host name are created in it.
+   * @default - no records: whoever runs the zone creates them (the stack outputs say which)
+   */
+  readonly hostedZone?: HostedZone;
+  /**
    * CloudFront price class.
    * @default - priceClassForRegion(location.region)
    */
@@ -110,6 +119,8 @@ export class CdnBucket extends Construct {
     readonly revalidate: CloudfrontCachePolicy;
   };
   readonly responseHeadersPolicy: CloudfrontResponseHeadersPolicy;
+  /** Alias records of `domains.cdn` (A and AAAA), when the construct was given the hosted zone. */
+  readonly aliasRecords: readonly Route53Record[];
   private readonly location: Location;
 
   constructor(scope: Construct, id: string, props: CdnBucketProps) {
@@ -194,9 +205,10 @@ export class CdnBucket extends Construct {
       signingProtocol: 'sigv4',
     });
 
-    // CloudFront takes certificates from us-east-1 only. DNS validation: the records are a stack
-    // output; the first deploy waits (up to 75 minutes) in the validation resource until someone
-    // creates them in the zone of `domains.cdn`, which this repository does not manage.
+    // CloudFront takes certificates from us-east-1 only. DNS validation: with the hosted zone the
+    // records are created here (Route 53 is global, so the default provider creates them);
+    // without it they are a stack output, and the first deploy waits (up to 75 minutes) in the
+    // validation resource until someone creates them in the zone of `domains.cdn`.
     this.certificate = new AcmCertificate(this, 'certificate', {
       provider: props.usEast1Provider,
       domainName: location.domains.cdn,
@@ -204,9 +216,17 @@ export class CdnBucket extends Construct {
       keyAlgorithm: 'EC_prime256v1',
       lifecycle: { createBeforeDestroy: true },
     });
+    const validationRecords = props.hostedZone
+      ? new CertificateValidationRecords(this, 'certificate-validation-records', {
+          certificate: this.certificate,
+          hostedZone: props.hostedZone,
+          domainName: location.domains.cdn,
+        })
+      : undefined;
     const validatedCertificate = new AcmCertificateValidation(this, 'certificate-validation', {
       provider: props.usEast1Provider,
       certificateArn: this.certificate.arn,
+      ...(validationRecords ? { validationRecordFqdns: validationRecords.fqdns } : {}),
     });
 
     const cachePolicy = (key: string, name: string, comment: string, ttl: { min: number; default: number; max: number }) =>
@@ -318,6 +338,20 @@ export class CdnBucket extends Construct {
     });
     this.distributionId = this.distribution.id;
     this.cdnDomainName = location.domains.cdn;
+
+    // The distribution serves IPv4 and IPv6 (`is_ipv6_enabled`), so the name gets both aliases.
+    const hostedZone = props.hostedZone;
+    this.aliasRecords = hostedZone
+      ? (['A', 'AAAA'] as const).map(
+          (type) =>
+            new Route53Record(this, `alias-${type.toLowerCase()}`, {
+              zoneId: hostedZone.zoneId,
+              name: location.domains.cdn,
+              type,
+              alias: { name: this.distribution.domainName, zoneId: this.distribution.hostedZoneId, evaluateTargetHealth: false },
+            }),
+        )
+      : [];
 
     // Created after the distribution: the key policy names it, and the distribution needs only
     // the bucket's domain name, so there is no cycle.

@@ -1,8 +1,8 @@
 /**
- * Builds the container environment of the api image (roles api, ws, migrate, maintenance) from
- * the app's environment contract, `app/src/config.ts`. The keys are typed by the contract's own
- * variable names, so a renamed or removed variable fails type-checking here, and a test parses
- * every location's result with the contract's strict schema.
+ * Builds the container environment of the api image (roles api, ws, migrate, maintenance,
+ * db-bootstrap) from the app's environment contract, `app/src/config.ts`. The keys are typed by
+ * the contract's own variable names, so a renamed or removed variable fails type-checking here,
+ * and a test parses every location's result with the contract's strict schema.
  *
  * A pure function: it creates no resources. Values from other stacks may be Terraform tokens;
  * they pass through untouched (a list of replica hosts is joined with `Fn.join` when it is one).
@@ -45,7 +45,7 @@ export interface ContainerEnvironmentInput {
   /**
    * How long the process may take to stop after SIGTERM (`SHUTDOWN_GRACE_MS`). Required for the
    * long-running roles (api, ws): it must end before the pod's termination grace period does.
-   * Ignored for migrate and maintenance, which are never asked to stop.
+   * Ignored for migrate, maintenance and db-bootstrap, which are never asked to stop.
    * @default - none: building an api or ws environment without it throws
    */
   readonly shutdownGraceMs?: number;
@@ -71,7 +71,9 @@ const LONG_RUNNING_ROLES: readonly ServiceRole[] = ['api', 'ws'];
  * - api and ws: port, shutdown grace, and the read replicas they spread reads over;
  * - api: the asset bucket and CDN it writes menu images to (IMAGE_STORAGE=s3) and invalidates;
  * - ws: the heartbeat nginx's websocket timeout is derived from;
- * - migrate and maintenance: the primary only (DDL, REFRESH MATERIALIZED VIEW).
+ * - migrate and maintenance: the primary only (DDL, REFRESH MATERIALIZED VIEW);
+ * - db-bootstrap: the primary, plus the master secret it alone is told about (DATABASE_USER is the
+ *   role it creates; it logs in as the master).
  */
 export function containerEnvironment(input: ContainerEnvironmentInput): Record<string, string> {
   const { role, location, data } = input;
@@ -125,6 +127,9 @@ export function containerEnvironment(input: ContainerEnvironmentInput): Record<s
   }
   if (role === 'ws') {
     env.WS_HEARTBEAT_INTERVAL_MS = String(heartbeatMs);
+  }
+  if (role === 'db-bootstrap') {
+    env.DATABASE_MASTER_SECRET_ARN = data.database.masterSecretArn;
   }
   return env as Record<string, string>;
 }

@@ -79,7 +79,12 @@ export const MAINTENANCE_TASKS: readonly MaintenanceTask[] = [
  * new Job (Terraform replaces the previous one), and the same tag keeps the same Job.
  */
 export function migrationJobName(releaseTag: string): string {
-  return `migrate-${createHash('sha256').update(releaseTag).digest('hex').slice(0, 10)}`;
+  return releaseJobName('migrate', releaseTag);
+}
+
+/** `<prefix>-<first 10 hex digits of sha256(releaseTag)>`: the name of a Job run once per release. */
+export function releaseJobName(prefix: string, releaseTag: string): string {
+  return `${prefix}-${createHash('sha256').update(releaseTag).digest('hex').slice(0, 10)}`;
 }
 
 export interface DatabaseMaintenanceJobsProps {

@@ -5,8 +5,12 @@
  * Kubernetes version.
  *
  * Operators and the deploy pipeline reach the API through the VPC (VPN or a bastion/CI runner in a
- * private subnet): the endpoint is not on the internet unless `publicAccessCidrs` opens it.
+ * private subnet): the endpoint is not on the internet unless `publicAccessCidrs` opens it. Who
+ * may connect is granted with `allowEndpointAccessFrom` (the cluster security group admits them
+ * on 443), who may act with `grantAccess` (an EKS access entry and policy per principal).
  */
+import { EksAccessEntry } from '@cdktf/provider-aws/lib/eks-access-entry';
+import { EksAccessPolicyAssociation } from '@cdktf/provider-aws/lib/eks-access-policy-association';
 import { EksAddon } from '@cdktf/provider-aws/lib/eks-addon';
 import { EksCluster as EksClusterResource } from '@cdktf/provider-aws/lib/eks-cluster';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
@@ -14,7 +18,11 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Construct } from 'constructs';
+import { Token } from '../cdktf';
+import { arnPartition, endpointCidrProblem, iamPrincipalArnProblem, parseCidr, SECURITY_GROUP_ID_PATTERN, SECURITY_GROUP_ID_RULE } from '../config/aws-identifiers';
+import { CLUSTER_ACCESS_LEVELS, type ClusterAccessLevel } from '../config/platform-settings';
 import type { LogsKmsKey } from './logs-kms-key';
 import type { Network } from './network';
 
@@ -78,6 +86,26 @@ export interface EksClusterProps {
   readonly publicAccessCidrs?: readonly string[];
 }
 
+/** Who may open connections to the private API endpoint (the deploy runner, a VPN, a bastion). */
+export interface EndpointAccessSources {
+  /** IPv4 or IPv6 network blocks, never `0.0.0.0/0` or `::/0`. @default [] */
+  readonly cidrs?: readonly string[];
+  /** Security groups whose members may connect (in this VPC or a peered one). @default [] */
+  readonly securityGroupIds?: readonly string[];
+}
+
+/** What `grantAccess` creates for one principal. */
+export interface ClusterAccessGrant {
+  readonly entry: EksAccessEntry;
+  readonly policyAssociation: EksAccessPolicyAssociation;
+}
+
+/** EKS access policies by access level; `arn:<partition>:eks::aws:cluster-access-policy/<name>`. */
+export const EKS_ACCESS_POLICIES: Readonly<Record<ClusterAccessLevel, string>> = {
+  admin: 'AmazonEKSClusterAdminPolicy',
+  view: 'AmazonEKSViewPolicy',
+};
+
 export interface EksAddonOptions {
   /** IAM role for the add-on's service account (IRSA). @default - the node role's permissions */
   readonly serviceAccountRoleArn?: string;
@@ -99,6 +127,10 @@ export class EksCluster extends Construct {
   readonly partition: string;
   /** vpc-cni and kube-proxy: nodes are not Ready without them, so node groups wait for these. */
   readonly networkAddons: readonly EksAddon[];
+  /** The cluster's name as given (the resource's `name` is a token), for messages and descriptions. */
+  private readonly clusterName: string;
+  private readonly grantedPrincipals = new Set<string>();
+  private readonly admittedSources = new Set<string>();
 
   constructor(scope: Construct, id: string, props: EksClusterProps) {
     super(scope, id);
@@ -109,6 +141,7 @@ export class EksCluster extends Construct {
     validate(id, props.name, kubernetesVersion, publicAccessCidrs);
     this.kubernetesVersion = kubernetesVersion;
     this.partition = partition;
+    this.clusterName = props.name;
 
     this.role = new IamRole(this, 'role', {
       name: `${props.name}-eks-cluster`,
@@ -167,9 +200,12 @@ export class EksCluster extends Construct {
         // Access entries only: cluster access is IAM-managed and visible in the EKS API, not in a
         // ConfigMap anyone with kube-system write access could edit.
         authenticationMode: 'API',
-        // Whoever creates the cluster (the deploy role) administers it, so the addons stack can
-        // install charts right after. Other admins get access entries.
-        bootstrapClusterCreatorAdminPermissions: true,
+        // No hidden admin: every identity with access, the deploy role that creates the cluster
+        // included, has an access entry from platform.yaml (grantAccess), created in the same
+        // apply as the cluster. With the creator's implicit entry, listing the deploy role would
+        // fail (EKS refuses a second entry for a principal, ResourceInUseException) and not
+        // listing it would leave its access invisible in the settings. Fixed at creation.
+        bootstrapClusterCreatorAdminPermissions: false,
       },
       kubernetesNetworkConfig: { ipFamily: 'ipv4', serviceIpv4Cidr: EKS_SERVICE_IPV4_CIDR },
       // Managed add-ons below replace the self-managed defaults, so nothing is installed twice.
@@ -208,6 +244,97 @@ export class EksCluster extends Construct {
   /** `https://oidc.eks.<region>.amazonaws.com/id/<id>`. */
   get oidcIssuerUrl(): string {
     return this.resource.identity.get(0).oidc.get(0).issuer;
+  }
+
+  /**
+   * Lets the given networks and security groups open HTTPS connections to the private API
+   * endpoint: one ingress rule on the cluster security group per source. EKS also puts that group
+   * on every managed node (and so on pod addresses), so the sources reach port 443 there too: list
+   * the operators' own networks only, never a shared range.
+   *
+   * Each rule's construct id is its source, the identity AWS gives the rule too: adding or removing
+   * a source creates or deletes that one rule, where index ids would rewrite every later rule
+   * (and collide with the rule being removed: AWS refuses duplicate rules).
+   */
+  allowEndpointAccessFrom(sources: EndpointAccessSources): VpcSecurityGroupIngressRule[] {
+    const cidrs = sources.cidrs ?? [];
+    const securityGroupIds = sources.securityGroupIds ?? [];
+    const where = `(EKS cluster "${this.node.id}")`;
+    for (const source of [...cidrs, ...securityGroupIds]) {
+      if (Token.isUnresolved(source)) {
+        throw new Error(`endpoint access sources must be literal values, not Terraform references (each names its rule's construct id), got "${source}" ${where}`);
+      }
+    }
+    for (const cidr of cidrs) {
+      const problem = endpointCidrProblem(cidr);
+      if (problem) throw new Error(`endpoint access cidrs ${problem}, got "${cidr}" ${where}`);
+    }
+    for (const groupId of securityGroupIds) {
+      if (!SECURITY_GROUP_ID_PATTERN.test(groupId)) {
+        throw new Error(`endpoint access securityGroupIds must be ${SECURITY_GROUP_ID_RULE}, got "${groupId}" ${where}`);
+      }
+    }
+    for (const source of [...cidrs, ...securityGroupIds]) {
+      if (this.admittedSources.has(source)) throw new Error(`endpoint access must admit each source once, got "${source}" again ${where}`);
+      this.admittedSources.add(source);
+    }
+
+    const rule = (source: string, target: { cidrIpv4?: string; cidrIpv6?: string; referencedSecurityGroupId?: string }) =>
+      new VpcSecurityGroupIngressRule(this, `endpoint-access-${source}`, {
+        securityGroupId: this.clusterSecurityGroupId,
+        description: `Kubernetes API of EKS cluster ${this.clusterName} from ${source}`,
+        ipProtocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+        ...target,
+      });
+    return [
+      ...cidrs.map((cidr) => {
+        const parsed = parseCidr(cidr);
+        return rule(cidr, parsed.ok && parsed.cidr.family === 6 ? { cidrIpv6: cidr } : { cidrIpv4: cidr });
+      }),
+      ...securityGroupIds.map((groupId) => rule(groupId, { referencedSecurityGroupId: groupId })),
+    ];
+  }
+
+  /**
+   * Gives an IAM role or user access to the cluster: an access entry and the EKS access policy of
+   * `level`, cluster-wide. The construct ids hold the principal ARN, which is also what EKS keys
+   * the entry by (changing it replaces the entry anyway), so one principal's change leaves the
+   * others alone. The creator has no implicit entry (`bootstrapClusterCreatorAdminPermissions`
+   * is false), so the deploy role is granted here like everyone else.
+   */
+  grantAccess(principalArn: string, level: ClusterAccessLevel): ClusterAccessGrant {
+    const where = `(EKS cluster "${this.node.id}")`;
+    if (!(CLUSTER_ACCESS_LEVELS as readonly string[]).includes(level)) {
+      throw new Error(`access level must be one of ${CLUSTER_ACCESS_LEVELS.join(', ')}, got "${level}" ${where}`);
+    }
+    if (Token.isUnresolved(principalArn)) {
+      throw new Error(`principalArn must be a literal ARN, not a Terraform reference (it names the entry's construct id), got "${principalArn}" ${where}`);
+    }
+    const problem = iamPrincipalArnProblem(principalArn);
+    if (problem) throw new Error(`principalArn ${problem}, got "${principalArn}" ${where}`);
+    if (arnPartition(principalArn) !== this.partition) {
+      throw new Error(`principalArn must be in the cluster's partition "${this.partition}", got "${principalArn}" ${where}`);
+    }
+    if (this.grantedPrincipals.has(principalArn)) {
+      throw new Error(`principalArn must be granted access once (EKS takes one access entry per principal), got "${principalArn}" again ${where}`);
+    }
+    this.grantedPrincipals.add(principalArn);
+
+    const entry = new EksAccessEntry(this, `access-entry-${principalArn}`, {
+      clusterName: this.resource.name,
+      principalArn,
+      type: 'STANDARD',
+    });
+    const policyAssociation = new EksAccessPolicyAssociation(this, `access-policy-${principalArn}`, {
+      clusterName: this.resource.name,
+      // The entry's attribute, not the input string: the association waits for the entry.
+      principalArn: entry.principalArn,
+      policyArn: `arn:${this.partition}:eks::aws:cluster-access-policy/${EKS_ACCESS_POLICIES[level]}`,
+      accessScope: { type: 'cluster' },
+    });
+    return { entry, policyAssociation };
   }
 
   /** Installs an EKS managed add-on at the version pinned for this cluster's Kubernetes version. */

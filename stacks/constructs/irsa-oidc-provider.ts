@@ -14,6 +14,9 @@ import { Fn, Token } from '../cdktf';
 import type { PlatformOutputs } from '../stack-contracts';
 import type { EksCluster } from './eks-cluster';
 
+/** The service account annotation naming the IRSA role, as a helm `set` key (dots escaped for helm). */
+export const IRSA_ROLE_ANNOTATION_KEY = 'eks\\.amazonaws\\.com/role-arn';
+
 export interface IrsaOidcProviderProps {
   readonly cluster: EksCluster;
 }

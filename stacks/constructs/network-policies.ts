@@ -4,6 +4,7 @@
  *   internet / NLB ──8080──▶ nginx ──8080──▶ api, ws ──5432, 6379──▶ RDS, ElastiCache (VPC)
  *                                              │ └──────443──────▶ AWS APIs (STS, S3, CloudFront)
  *   migrate, maintenance ──5432, 6379, 443──▶ same as api
+ *   db-bootstrap ──5432, 443──▶ RDS; STS and Secrets Manager (the master secret); no Redis
  *   every pod ──53──▶ kube-dns;  monitoring namespace ──metrics ports──▶ nginx exporter, api, ws
  *
  * Enforcement needs a policy engine: on EKS, the VPC CNI with network policy enabled (platform
@@ -17,8 +18,17 @@ import type { HttpWorkload } from './http-workload';
 import type { LocationNamespace } from './location-namespace';
 import type { NginxGateway } from './nginx-gateway';
 
-/** Port AWS API endpoints (STS for IRSA, S3, CloudFront) listen on. */
+/** Port AWS API endpoints (STS for IRSA, S3, CloudFront, Secrets Manager) listen on. */
 const HTTPS_PORT = 443;
+
+/**
+ * Pods selected by their `app.kubernetes.io/component` label: a PodGroup, or pods of a component
+ * outside the long-running set, such as the database bootstrap Job's.
+ */
+export interface ComponentPods {
+  readonly component: string;
+  readonly podSelector: Readonly<Record<string, string>>;
+}
 
 export interface NetworkPoliciesProps {
   readonly namespace: LocationNamespace;
@@ -27,6 +37,12 @@ export interface NetworkPoliciesProps {
   readonly backends: readonly HttpWorkload[];
   /** Pods that talk to the database, Redis and AWS APIs: api, ws and the database jobs. */
   readonly dataClients: readonly PodGroup[];
+  /**
+   * Pods that talk to the database and AWS APIs but never to Redis: the database bootstrap Job
+   * (the master login, from Secrets Manager).
+   * @default [] - no such policy
+   */
+  readonly databaseAdminClients?: readonly ComponentPods[];
   /**
    * Where RDS and ElastiCache live. Their addresses change on failover and are not known at
    * synth, so the rule allows their ports towards the whole VPC.
@@ -82,7 +98,7 @@ export class NetworkPolicies extends Construct {
     const podsOf = (group: PodGroup) => ({ matchLabels: { ...group.podSelector } });
     const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': monitoringNamespace } } };
     const tcp = (port: number) => ({ port: Token.isUnresolved(port) ? Token.asString(port) : String(port), protocol: 'TCP' });
-    const components = (groups: readonly PodGroup[]) => ({
+    const components = (groups: readonly ComponentPods[]) => ({
       matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: groups.map((g) => g.component) }],
     });
 
@@ -148,6 +164,18 @@ export class NetworkPolicies extends Construct {
         { to: awsApiCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(HTTPS_PORT)] },
       ],
     });
+
+    const databaseAdminClients = props.databaseAdminClients ?? [];
+    if (databaseAdminClients.length > 0) {
+      policy('database-admin-egress', 'allow-database-admin-egress', {
+        podSelector: components(databaseAdminClients),
+        policyTypes: ['Egress'],
+        egress: [
+          { to: [{ ipBlock: { cidr: props.vpcCidrBlock } }], ports: [tcp(props.databasePort)] },
+          { to: awsApiCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(HTTPS_PORT)] },
+        ],
+      });
+    }
 
     this.policies = policies;
   }

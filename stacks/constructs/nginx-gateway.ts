@@ -110,6 +110,9 @@ const NGINX_EXIT_MARGIN_SECONDS = 5;
 /** An ACM certificate; the region is checked separately, against the location's. */
 const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]+$/;
 
+/** The Service annotation ExternalDNS reads the public host name from. */
+export const EXTERNAL_DNS_HOSTNAME_ANNOTATION = 'external-dns.alpha.kubernetes.io/hostname';
+
 export interface NginxGatewayProps {
   readonly namespace: LocationNamespace;
   /** Upstream `api` (least_conn). */
@@ -125,6 +128,13 @@ export interface NginxGatewayProps {
    * (`LocationDataOutputs.apiCertificateArn`); the NLB's TLS listener serves it.
    */
   readonly tlsCertificateArn: string;
+  /**
+   * Public host name (`domains.api`) that ExternalDNS (addons stack) points at the NLB. Set it
+   * only when the platform settings name the hosted zone of that name; ExternalDNS manages only
+   * those zones.
+   * @default - no DNS record: the NLB host name is a stack output to point the name at by hand
+   */
+  readonly externalDnsHostname?: string;
   /** @default CLUSTER_DNS_IP */
   readonly clusterDnsIp?: string;
   /** @default NGINX_RESOLVER_VALID_SECONDS */
@@ -348,6 +358,8 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
           'service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol': 'http',
           'service.beta.kubernetes.io/aws-load-balancer-healthcheck-path': NGINX_HEALTH_PATH,
           'service.beta.kubernetes.io/aws-load-balancer-healthcheck-port': 'traffic-port',
+          // An alias record of the public name to the NLB, kept by ExternalDNS (addons stack).
+          ...(props.externalDnsHostname ? { [EXTERNAL_DNS_HOSTNAME_ANNOTATION]: props.externalDnsHostname } : {}),
         },
       },
       spec: {

@@ -12,10 +12,14 @@
  *   `databasePasswordVersion` as their `*_wo_version`; the provider sends the new value only when
  *   that number changes, and both change in the same apply. Rotation = bump the number.
  * - The application never uses the master user. It logs in as `app` with RDS IAM authentication
- *   (`grantConnect` lets the api's role sign tokens for it). The role must exist before the first
- *   migration, which already logs in as `app` under the app's environment contract: once per
- *   location, with the break-glass secret, run `CREATE ROLE app LOGIN; GRANT rds_iam TO app;
- *   ALTER DATABASE restaurant OWNER TO app;`. A role with `rds_iam` cannot log in with a password.
+ *   (`grantConnect` lets the api's role sign tokens for it); a role with `rds_iam` cannot log in
+ *   with a password. The deploy creates `app`: the `<location>-app` stack runs a database bootstrap
+ *   Job before every release's migration (stacks/constructs/database-bootstrap-job.ts,
+ *   app/src/db/bootstrap.ts). It reads this secret under its own IRSA role, the only one granted
+ *   `grantReadMasterSecret`, and as the master creates `app` LOGIN, grants it `rds_iam`, grants
+ *   `app` to the master (PostgreSQL 16: needed to hand `app` the database), makes `app` the owner
+ *   of the database and creates pg_stat_statements; each step only when missing, so later runs
+ *   change nothing.
  */
 import { Construct } from 'constructs';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
@@ -110,6 +114,7 @@ export class PostgresWithReplicas extends Construct {
   readonly subnetGroup: DbSubnetGroup;
   /** Break-glass secret `<location>/rds/master`: JSON {username, password, host, port, dbname}. */
   readonly masterSecret: SecretsmanagerSecret;
+  readonly masterSecretArn: string;
   readonly primaryHost: string;
   readonly replicaHosts: readonly string[];
   readonly port = DATABASE_PORT;
@@ -117,6 +122,7 @@ export class PostgresWithReplicas extends Construct {
   /** Storage allocated at creation, in GiB (autoscaling may grow it up to the maximum). */
   readonly allocatedStorageGiB: number;
   private readonly location: Location;
+  private readonly encryptionKey: LocationKmsKey;
 
   constructor(scope: Construct, id: string, props: PostgresWithReplicasProps) {
     super(scope, id);
@@ -157,6 +163,7 @@ export class PostgresWithReplicas extends Construct {
     }
 
     this.location = location;
+    this.encryptionKey = encryptionKey;
     this.allocatedStorageGiB = sizing.allocatedStorageGiB;
     // Both start with postgresLogGroupPrefix's identifier part, so the key policy covers their logs.
     const primaryIdentifier = `${location.id}-postgres`;
@@ -230,6 +237,7 @@ export class PostgresWithReplicas extends Construct {
       kmsKeyId: encryptionKey.keyArn,
       recoveryWindowInDays: 30,
     });
+    this.masterSecretArn = this.masterSecret.arn;
     const masterPassword = this.ephemeralMasterPassword();
 
     // Settings every instance shares; replicas inherit engine, storage and encryption from the source.
@@ -352,6 +360,34 @@ export class PostgresWithReplicas extends Construct {
           Resource: this.instances.map(
             (instance) => `arn:aws:rds-db:${this.location.region}:${accountId}:dbuser:${instance.resourceId}/${dbUser}`,
           ),
+        },
+      ]),
+    });
+  }
+
+  /**
+   * Lets a role read the break-glass master secret: `secretsmanager:GetSecretValue` on this one
+   * secret, and `kms:Decrypt` on the location key only when Secrets Manager decrypts this secret
+   * for it (`kms:ViaService` and the secret's ARN in the encryption context). Meant for the
+   * database bootstrap's role alone; the app's role never gets it.
+   */
+  grantReadMasterSecret(role: IamRole): IamRolePolicy {
+    return new IamRolePolicy(this, `grant-read-master-secret-${role.node.id}`, {
+      role: role.name,
+      name: 'postgres-read-master-secret',
+      policy: policyDocument([
+        { Sid: 'ReadMasterSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: this.masterSecretArn },
+        {
+          Sid: 'DecryptMasterSecretThroughSecretsManager',
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: this.encryptionKey.keyArn,
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': `secretsmanager.${this.location.region}.amazonaws.com`,
+              'kms:EncryptionContext:SecretARN': this.masterSecretArn,
+            },
+          },
         },
       ]),
     });

@@ -1,28 +1,30 @@
 /**
  * `npm run plan [-- <location-glob>...] [--out DIR] [--concurrency N]`
  *
- * Synthesizes every stack (production settings untouched), then for the AWS stacks of the
- * matching locations and their regions runs real Terraform (init, validate, plan, show -json)
- * with plan-check settings in separate working folders, evaluates the policy rules on each plan
- * (or on the synthesized JSON of stacks that cannot be planned here), estimates monthly cost and
- * writes `plan-summary.md` and `plan-summary.json`. Exits 1 when any validate, plan or policy
- * rule fails, naming the stack and the step or rule; 2 when it cannot run (no Terraform, bad input).
+ * Synthesizes every stack (production settings untouched), then for the stacks of the matching
+ * locations and their regions runs real Terraform in separate working folders: the AWS stacks
+ * are fully planned (init, validate, plan, show -json) with plan-check settings, the stacks with
+ * providers that cannot be installed here (kubernetes, helm) are structure-checked (init and
+ * validate of a copy with `terraform_data` stand-ins). It evaluates the policy rules on each plan
+ * (or on the synthesized JSON of stacks that were not planned), estimates monthly cost and writes
+ * `plan-summary.md` and `plan-summary.json`, which say which stacks were planned and which only
+ * structure-checked. Exits 1 when any init, validate, plan or policy rule fails, naming the stack
+ * and the step or rule; 2 when it cannot run (no Terraform, bad input).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { disableTokenStackTraces } from '../cdktf';
-import { loadLocations } from '../config/load-locations';
 import { LocationConfigError } from '../config/location-config-error';
 import { estimateMonthlyCost } from '../cost/cost-estimate';
 import { checkWaiverIds, evaluatePolicies, unusedWaivers } from '../policy/policy-engine';
 import { policyInputFromPlan, policyInputFromSynth } from '../policy/policy-resources';
 import { ALL_RULES } from '../policy/rules';
 import { SettingsError } from '../settings-error';
-import { REPO_ROOT, synthOptionsFromEnvironment } from '../synth-options';
+import { loadSynthInputs, REPO_ROOT } from '../synth-options';
 import { stackJsonPath, synthesize } from '../synthesize';
 import { matchLocations } from './location-glob';
-import { failuresOf, renderMarkdown, reportJson, type PlanReport, type StackReport } from './plan-report';
+import { coverageOf, failuresOf, renderMarkdown, reportJson, type PlanReport, type StackReport } from './plan-report';
 import { runPlans } from './plan-runner';
 import { findMirroredProviders, mirrorDirsFromEnvironment } from './provider-installation';
 import { findTerraform, TerraformMissingError } from './terraform-cli';
@@ -43,8 +45,8 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`--concurrency must be a positive integer, got "${values.concurrency}"`);
   }
 
-  const options = synthOptionsFromEnvironment(process.env);
-  const locations = loadLocations(options.locationsDir);
+  // Locations and platform settings, validated together (SettingsError or LocationConfigError).
+  const { locations, ...options } = loadSynthInputs(process.env);
   for (const location of locations) checkWaiverIds(location.policyWaivers, location.sourceFile);
   const selected = new Set(matchLocations(locations.map((l) => l.id), positionals));
   if (selected.size === 0) {
@@ -86,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
   const failures = failuresOf(reports);
   const report: PlanReport = {
     ok: failures.length === 0,
+    coverage: coverageOf(plans),
     terraformVersion: terraform.version,
     providerSources: mirrored.length > 0 ? mirrored.map((m) => `${m.address} ${m.versions.join('/')} from mirror ${m.mirrorDir}`) : ['registry'],
     wallSeconds: (Date.now() - started) / 1000,

@@ -1,7 +1,8 @@
 /**
  * The plan check's result for people (Markdown, fit for a pull-request comment) and for tools
- * (JSON): per location its stacks' planned changes, policy results with rule ids, waivers and an
- * estimated monthly cost; per region the shared stacks.
+ * (JSON): which stacks were fully planned and which only structure-checked, per location its
+ * stacks' planned changes, policy results with rule ids, waivers and an estimated monthly cost;
+ * per region the shared stacks.
  */
 import * as path from 'node:path';
 import type { CostEstimate } from '../cost/cost-estimate';
@@ -16,8 +17,17 @@ export interface StackReport {
   readonly cost: CostEstimate;
 }
 
+/** How far real Terraform went with each stack, by stack name. */
+export interface CheckCoverage {
+  /** init, validate, plan: the stack's providers are installed here. */
+  readonly planned: readonly string[];
+  /** init and validate of the stand-in copy: some providers of the stack cannot be installed here. */
+  readonly structureChecked: readonly string[];
+}
+
 export interface PlanReport {
   readonly ok: boolean;
+  readonly coverage: CheckCoverage;
   readonly terraformVersion: string;
   readonly providerSources: readonly string[];
   readonly wallSeconds: number;
@@ -27,10 +37,18 @@ export interface PlanReport {
   readonly failures: readonly string[];
 }
 
+/** By the check each stack gets (a failed one included): what the summary says was planned. */
+export function coverageOf(plans: readonly StackPlan[]): CheckCoverage {
+  const named = (check: StackPlan['check']) => plans.filter((p) => p.check === check).map((p) => p.stack.stack);
+  return { planned: named('plan'), structureChecked: named('structure') };
+}
+
+const checkName = (p: StackPlan) => (p.check === 'structure' ? ' (structure check)' : '');
+
 export function failuresOf(stacks: readonly StackReport[]): string[] {
   const failures: string[] = [];
   for (const s of stacks) {
-    if (s.plan.status === 'failed') failures.push(`${s.plan.stack.stack}: terraform ${s.plan.error!.step} failed: ${s.plan.error!.message}`);
+    if (s.plan.status === 'failed') failures.push(`${s.plan.stack.stack}: terraform ${s.plan.error!.step}${checkName(s.plan)} failed: ${s.plan.error!.message}`);
     for (const r of s.policy.filter((p) => p.outcome === 'fail')) {
       failures.push(`${s.plan.stack.stack}: policy ${r.rule.id} (${r.rule.title}) failed: ${r.violations.map((v) => v.message).join('; ')}`);
     }
@@ -38,13 +56,14 @@ export function failuresOf(stacks: readonly StackReport[]): string[] {
   return failures;
 }
 
+const list = (stacks: readonly string[]) => (stacks.length > 0 ? stacks.map((s) => `\`${s}\``).join(', ') : 'none');
 const money = (n: number) => `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
 
 function planCell(p: StackPlan): string {
   if (p.status === 'planned') return `planned: +${p.changes!.add} ~${p.changes!.change} -${p.changes!.destroy}`;
-  if (p.status === 'failed') return `**FAILED at ${p.error!.step}**`;
-  return 'not planned (policy on synthesized JSON)';
+  if (p.status === 'failed') return `**FAILED at ${p.error!.step}**${checkName(p)}`;
+  return `structure-checked (${p.standIns} stand-ins)`;
 }
 
 function policyCell(results: readonly RuleResult[]): string {
@@ -65,7 +84,7 @@ function details(stacks: readonly StackReport[]): string[] {
   const out: string[] = [];
   for (const s of stacks) {
     if (s.plan.status === 'failed') out.push(`- \`${s.plan.stack.stack}\` terraform ${s.plan.error!.step}: ${s.plan.error!.message}`);
-    if (s.plan.status === 'not-planned') out.push(`- \`${s.plan.stack.stack}\` was **not planned**: ${s.plan.reason}`);
+    if (s.plan.check === 'structure') out.push(`- \`${s.plan.stack.stack}\` was **structure-checked, not planned**: ${s.plan.reason}`);
     for (const r of s.policy.filter((p) => p.outcome !== 'pass')) {
       const ids = [r.rule.id, r.rule.checkov, r.rule.trivy].filter(Boolean).join(' / ');
       if (r.outcome === 'waived') out.push(`- \`${s.plan.stack.stack}\` ${ids} ${r.rule.title}: **waived**: ${r.waiverReason}`);
@@ -88,8 +107,12 @@ export function renderMarkdown(report: PlanReport, workDir: string): string {
     '',
     `${byLocation.size} location(s), ${report.stacks.length} stacks, ${report.wallSeconds.toFixed(1)} s. ` +
       `Terraform ${report.terraformVersion}; providers: ${report.providerSources.join(', ')}. ` +
-      'AWS stacks are validated and planned offline with plan-check settings (local state, dummy credentials, ' +
-      'upstream outputs from fixture state files); kubernetes and helm stacks cannot be initialized here and get policy checks on their synthesized JSON only.',
+      'Stacks whose providers are installed here (AWS) are validated and planned offline with plan-check settings (local state, dummy credentials, ' +
+      'upstream outputs from fixture state files). Stacks with providers that cannot be installed here (kubernetes, helm) are **structure-checked**: ' +
+      'Terraform validates a copy in which each block of those providers is a `terraform_data` stand-in keeping its meta-arguments and references ' +
+      '(`depends_on` and `lifecycle` form, every referenced address, instance keys, cycles; not attribute names), and their policy rules run on the synthesized JSON.',
+    '',
+    `Fully planned: ${list(report.coverage.planned)}. Structure-checked: ${list(report.coverage.structureChecked)}.`,
     '',
   ];
   if (report.failures.length > 0) lines.push('### Failures', '', ...report.failures.map((f) => `- ${f}`), '');

@@ -1,7 +1,13 @@
 /**
- * Runs `terraform init`, `validate`, `plan` and `show -json` for every plannable stack of a
- * synthesized output, in parallel up to the number of cores, each in its own working folder
- * (a copy of the stack's JSON plus the plan-check override). Progress goes to `log` as it happens.
+ * Runs real Terraform on every stack of a synthesized output, in parallel up to the number of
+ * cores, each in its own working folder. Progress goes to `log` as it happens.
+ *
+ * - A stack whose providers can be installed here is fully planned: `init`, `validate`, `plan`
+ *   and `show -json` on a copy of its JSON plus the plan-check override.
+ * - A stack with providers that cannot (kubernetes and helm: not mirrored, no registry) is
+ *   structure-checked: `init -backend=false` and `validate` on a copy in which the blocks of
+ *   those providers are `terraform_data` stand-ins (`structure-check.ts`), so Terraform still
+ *   judges its meta-arguments, every referenced address and cycles.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,6 +17,9 @@ import type { StackSummary } from '../synthesize';
 import { stackJsonPath } from '../synthesize';
 import { OVERRIDE_FILE_NAME, planCheckOverride } from './plan-check-override';
 import { cliConfig, type MirroredProvider } from './provider-installation';
+import { resourceAtLine } from './resource-at-line';
+import { structureCheckConfig, type StructureCheckInput } from './structure-check';
+import { structureCheckErrors } from './structure-diagnostics';
 import { runTerraform } from './terraform-cli';
 import { fixtureOutputs, fixtureState, referencedOutputs } from './upstream-fixtures';
 
@@ -24,10 +33,15 @@ export interface ResourceChangeCounts {
 
 export interface StackPlan {
   readonly stack: StackSummary;
-  /** `planned`: all steps passed; `failed`: one failed (see `error`); `not-planned`: see `reason`. */
-  readonly status: 'planned' | 'failed' | 'not-planned';
+  /** `plan`: init, validate, plan, show; `structure`: init and validate of the stand-in copy (see `reason`). */
+  readonly check: 'plan' | 'structure';
+  /** `planned`, `structure-checked`: every step of the check passed; `failed`: one failed (see `error`). */
+  readonly status: 'planned' | 'structure-checked' | 'failed';
+  /** Why a structure-checked stack was not fully planned. */
   readonly reason?: string;
   readonly error?: { readonly step: PlanStep | 'prepare'; readonly message: string };
+  /** Structure check: how many resources, data sources and ephemeral resources had `terraform_data` stand-ins. */
+  readonly standIns?: number;
   readonly stepMs: Partial<Record<PlanStep, number>>;
   readonly changes?: ResourceChangeCounts;
   /** `terraform show -json` of the saved plan. */
@@ -42,7 +56,7 @@ export interface PlanRunOptions {
   readonly stacks: readonly StackSummary[];
   readonly terraformBin: string;
   readonly mirrored: readonly MirroredProvider[];
-  /** Plan stacks whose providers are not mirrored (the registry must be reachable). */
+  /** Plan stacks whose providers are not mirrored (the registry must be reachable) instead of structure-checking them. */
   readonly providersFromRegistry: boolean;
   readonly concurrency?: number;
   readonly log?: (line: string) => void;
@@ -53,6 +67,13 @@ interface StackJson {
   output?: Record<string, { value?: unknown }>;
 }
 
+interface MissingProvider {
+  /** The local name, as in `required_providers`. */
+  readonly name: string;
+  readonly address: string;
+  readonly version?: string;
+}
+
 function providerAddress(source: string | undefined, name: string): string {
   const s = source ?? name;
   const parts = s.split('/');
@@ -61,12 +82,17 @@ function providerAddress(source: string | undefined, name: string): string {
   return s;
 }
 
+/** The providers of a stack that no filesystem mirror holds (in the version it pins). */
+function missingProviders(json: StackJson, mirrored: readonly MirroredProvider[]): MissingProvider[] {
+  return Object.entries(json.terraform?.required_providers ?? {})
+    .map(([name, p]) => ({ name, address: providerAddress(p.source, name), version: p.version }))
+    .filter((p) => !mirrored.some((m) => m.address === p.address && (!p.version || m.versions.includes(p.version))));
+}
+
 /** Why a stack cannot be planned here, or undefined when it can. */
 export function unplannableReason(json: StackJson, mirrored: readonly MirroredProvider[], providersFromRegistry: boolean): string | undefined {
   if (providersFromRegistry) return undefined;
-  const missing = Object.entries(json.terraform?.required_providers ?? {})
-    .map(([name, p]) => ({ address: providerAddress(p.source, name), version: p.version }))
-    .filter((p) => !mirrored.some((m) => m.address === p.address && (!p.version || m.versions.includes(p.version))));
+  const missing = missingProviders(json, mirrored);
   if (missing.length === 0) return undefined;
   return (
     `provider ${missing.map((m) => `${m.address}${m.version ? ` ${m.version}` : ''}`).join(', ')} is not in a filesystem mirror ` +
@@ -86,23 +112,6 @@ export function countChanges(plan: { resource_changes?: { change: { actions: str
     if (actions.length === 1 && actions[0] === 'update') change++;
   }
   return { add, change, destroy };
-}
-
-/**
- * The resource around a line of a synthesized `cdk.tf.json` (cdktf writes it with two-space
- * indentation: `resource` > type > name), so a validate error names the resource, not a line.
- */
-export function resourceAtLine(stackJsonText: string, line: number): string | undefined {
-  const lines = stackJsonText.split('\n').slice(0, line);
-  let name: string | undefined;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = /^( +)"([^"]+)": \{$/.exec(lines[i]!);
-    if (!m) continue;
-    if (!name && m[1]!.length === 6) name = m[2];
-    else if (name && m[1]!.length === 4) return `${m[2]}.${name}`;
-    else if (m[1]!.length < 4) return undefined;
-  }
-  return undefined;
 }
 
 /** The error diagnostics of `terraform validate -json`, each naming the resource it concerns. */
@@ -137,6 +146,21 @@ async function pool<T>(items: readonly T[], concurrency: number, worker: (item: 
   await Promise.all(runners);
 }
 
+/** A stack prepared for Terraform: its working folder and the check it gets. */
+interface WorkItem {
+  readonly summary: StackSummary;
+  readonly dir: string;
+  readonly check: 'plan' | 'structure';
+  readonly reason?: string;
+  readonly fixtures: string[];
+  /** `required_providers` of the working copy, as JSON: stacks with the same set share one installation. */
+  readonly providerSet: string;
+  /** Structure check: stand-in names and what they stand for, and the copy's text, for messages. */
+  readonly standIns?: ReadonlyMap<string, string>;
+  readonly replacedBlocks?: number;
+  readonly configText?: string;
+}
+
 export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
@@ -157,20 +181,26 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
 
   const jsonOf = (stack: string) => JSON.parse(fs.readFileSync(stackJsonPath(options.synthOutdir, stack), 'utf8')) as StackJson;
   const results = new Map<string, StackPlan>();
-  const plannable: { summary: StackSummary; dir: string; fixtures: string[]; providerSet: string }[] = [];
+  const items: WorkItem[] = [];
 
   for (const summary of options.stacks) {
     const json = jsonOf(summary.stack);
     const reason = unplannableReason(json, options.mirrored, options.providersFromRegistry);
-    if (reason) {
-      results.set(summary.stack, { stack: summary, status: 'not-planned', reason, stepMs: {}, fixtures: [] });
-      say(summary.stack, `not planned: ${reason}`);
-      continue;
-    }
+    const check = reason ? 'structure' : 'plan';
     const dir = path.join(options.workDir, 'stacks', summary.stack);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     try {
+      if (reason) {
+        const unavailable = new Set(missingProviders(json, options.mirrored).map((p) => p.name));
+        const structure = structureCheckConfig(json as StructureCheckInput, unavailable);
+        const configText = JSON.stringify(structure.config, null, 2);
+        fs.writeFileSync(path.join(dir, 'cdk.tf.json'), configText);
+        const remaining = (structure.config.terraform as StackJson['terraform'])?.required_providers ?? {};
+        items.push({ summary, dir, check, reason, fixtures: [], providerSet: JSON.stringify(remaining), standIns: structure.standIns, replacedBlocks: structure.replacedBlocks, configText });
+        say(summary.stack, `structure check (not fully planned: ${reason}): ${structure.replacedBlocks} terraform_data stand-ins`);
+        continue;
+      }
       fs.copyFileSync(stackJsonPath(options.synthOutdir, summary.stack), path.join(dir, 'cdk.tf.json'));
       const fixturePaths = new Map<string, string>();
       for (const [source, outputs] of referencedOutputs(json)) {
@@ -181,17 +211,17 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
         fixturePaths.set(source, file);
       }
       fs.writeFileSync(path.join(dir, OVERRIDE_FILE_NAME), JSON.stringify(planCheckOverride(json as object, fixturePaths), null, 2));
-      plannable.push({ summary, dir, fixtures: [...fixturePaths.values()], providerSet: JSON.stringify(json.terraform?.required_providers ?? {}) });
+      items.push({ summary, dir, check, fixtures: [...fixturePaths.values()], providerSet: JSON.stringify(json.terraform?.required_providers ?? {}) });
     } catch (err) {
-      results.set(summary.stack, { stack: summary, status: 'failed', error: { step: 'prepare', message: (err as Error).message }, stepMs: {}, fixtures: [] });
+      results.set(summary.stack, { stack: summary, check, reason, status: 'failed', error: { step: 'prepare', message: (err as Error).message }, stepMs: {}, fixtures: [] });
       say(summary.stack, `FAILED prepare: ${(err as Error).message}`);
     }
   }
 
-  const runStack = async (item: (typeof plannable)[number]): Promise<void> => {
+  const runStack = async (item: WorkItem): Promise<void> => {
     const stepMs: Partial<Record<PlanStep, number>> = {};
     const fail = (step: PlanStep, message: string) => {
-      results.set(item.summary.stack, { stack: item.summary, status: 'failed', error: { step, message }, stepMs, fixtures: item.fixtures });
+      results.set(item.summary.stack, { stack: item.summary, check: item.check, reason: item.reason, status: 'failed', error: { step, message }, stepMs, fixtures: item.fixtures });
       say(item.summary.stack, `FAILED ${step}: ${message}`);
     };
     const step = async (name: PlanStep, args: string[]) => {
@@ -201,6 +231,25 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
       if (run.code === 0) say(item.summary.stack, `${name} ok (${(run.ms / 1000).toFixed(1)}s)`);
       return run;
     };
+
+    if (item.check === 'structure') {
+      const errors = (stdout: string) => structureCheckErrors(stdout, item.standIns!, item.configText!);
+      const init = await step('init', ['init', '-input=false', '-no-color', '-backend=false', '-lockfile=readonly']);
+      if (init.code !== 0) {
+        // init stops at a configuration error (a `depends_on` interpolation) but tells it only as
+        // text about the stand-in; validate -json reports the same errors structured.
+        const diagnosis = await runTerraform(options.terraformBin, ['validate', '-json', '-no-color'], { cwd: item.dir, env });
+        return fail('init', errors(diagnosis.stdout) ?? firstErrorLines(init.stderr));
+      }
+      const validate = await step('validate', ['validate', '-json', '-no-color']);
+      if (validate.code !== 0) return fail('validate', errors(validate.stdout) ?? firstErrorLines(validate.stderr));
+      results.set(item.summary.stack, {
+        stack: item.summary, check: 'structure', status: 'structure-checked', reason: item.reason, standIns: item.replacedBlocks, stepMs, fixtures: [],
+      });
+      say(item.summary.stack, `structure-checked: ${item.replacedBlocks} stand-ins validate`);
+      return;
+    }
+
     const init = await step('init', ['init', '-input=false', '-no-color', '-lockfile=readonly']);
     if (init.code !== 0) return fail('init', firstErrorLines(init.stderr));
     const validate = await step('validate', ['validate', '-json', '-no-color']);
@@ -212,7 +261,7 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
     const planJsonPath = path.join(item.dir, 'plan.json');
     fs.writeFileSync(planJsonPath, show.stdout);
     const changes = countChanges(JSON.parse(show.stdout));
-    results.set(item.summary.stack, { stack: item.summary, status: 'planned', stepMs, changes, planJsonPath, fixtures: item.fixtures });
+    results.set(item.summary.stack, { stack: item.summary, check: 'plan', status: 'planned', stepMs, changes, planJsonPath, fixtures: item.fixtures });
     say(item.summary.stack, `planned: ${changes.add} to add, ${changes.change} to change, ${changes.destroy} to destroy`);
   };
 
@@ -220,8 +269,10 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
   // in parallel; every stack folder then links to that installation and copies its lock file, so
   // the parallel inits only read it. (A shared plugin cache is not safe for concurrent inits:
   // installing from a mirror rewrites the cached package under the feet of a running validate.)
+  // A structure check left with no provider but the built-in ones needs no installation.
+  const needProviders = items.filter((item) => item.providerSet !== '{}');
   const installs = new Map<string, { dir: string; error?: string }>();
-  for (const item of plannable) {
+  for (const item of needProviders) {
     if (installs.has(item.providerSet)) continue;
     const dir = path.join(options.workDir, 'providers', createHash('sha256').update(item.providerSet).digest('hex').slice(0, 12));
     fs.rmSync(dir, { recursive: true, force: true });
@@ -232,10 +283,12 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
     if (init.code === 0) say(item.summary.stack, `providers installed (${(init.ms / 1000).toFixed(1)}s)`);
     installs.set(item.providerSet, init.code === 0 ? { dir } : { dir, error: firstErrorLines(init.stderr) });
   }
-  for (const item of plannable) {
+  for (const item of needProviders) {
     const install = installs.get(item.providerSet)!;
     if (install.error) {
-      results.set(item.summary.stack, { stack: item.summary, status: 'failed', error: { step: 'init', message: `provider installation failed: ${install.error}` }, stepMs: {}, fixtures: item.fixtures });
+      results.set(item.summary.stack, {
+        stack: item.summary, check: item.check, reason: item.reason, status: 'failed', error: { step: 'init', message: `provider installation failed: ${install.error}` }, stepMs: {}, fixtures: item.fixtures,
+      });
       say(item.summary.stack, `FAILED init: provider installation failed: ${install.error}`);
       continue;
     }
@@ -245,7 +298,7 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
   }
 
   const concurrency = options.concurrency ?? Math.max(1, os.availableParallelism());
-  await pool(plannable.filter((item) => !results.has(item.summary.stack)), concurrency, runStack);
+  await pool(items.filter((item) => !results.has(item.summary.stack)), concurrency, runStack);
 
   return options.stacks.map((s) => results.get(s.stack)!);
 }

@@ -31,11 +31,14 @@ import { applyBackend, type BackendConfig } from '../backend';
 import { Fn, TerraformStack, Token } from '../cdktf';
 import { clusterAccess } from '../cluster-access';
 import type { Location } from '../config/location';
+import type { HostedZone } from '../config/platform-settings';
 import { AWS_REGIONS, knownRegions } from '../config/regions';
 import { ALERTMANAGER_SERVICE_ACCOUNT } from '../constructs/alertmanager-role';
 import { arnAccountId } from '../constructs/app-service-role';
 import { CLUSTER_AUTOSCALER_SERVICE_ACCOUNT } from '../constructs/cluster-autoscaler-role';
 import { EKS_KUBERNETES_VERSION } from '../constructs/eks-cluster';
+import { ExternalDnsRelease } from '../constructs/external-dns-release';
+import { IRSA_ROLE_ANNOTATION_KEY } from '../constructs/irsa-oidc-provider';
 import { LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT } from '../constructs/load-balancer-controller-role';
 import { locationAlertTopicName } from '../constructs/location-alarms';
 import type { PlatformOutputs } from '../stack-contracts';
@@ -52,6 +55,8 @@ export interface ClusterControllerRoles {
   readonly loadBalancerControllerRoleArn: string;
   /** Trusted by `kube-system/cluster-autoscaler`. */
   readonly clusterAutoscalerRoleArn: string;
+  /** Trusted by `kube-system/external-dns`; present when the region's API names have hosted zones. */
+  readonly externalDnsRoleArn?: string;
 }
 
 export interface AddonsStackProps {
@@ -69,6 +74,12 @@ export interface AddonsStackProps {
    */
   readonly kubernetesVersion?: string;
   readonly backend: BackendConfig;
+  /**
+   * Route 53 zones of the region's API host names (platform settings): ExternalDNS is installed
+   * and may change records in exactly these; needs `controllerRoles.externalDnsRoleArn`.
+   * @default [] - no ExternalDNS
+   */
+  readonly apiHostedZones?: readonly HostedZone[];
 }
 
 /** A chart from its official repository, at a pinned version. */
@@ -108,6 +119,12 @@ export const ADDON_CHARTS = {
     repository: 'https://kubernetes.github.io/autoscaler',
     version: '9.52.1',
   },
+  /** ExternalDNS v0.19.0; only in regions whose API names have hosted zones. */
+  externalDns: {
+    chart: 'external-dns',
+    repository: 'https://kubernetes-sigs.github.io/external-dns/',
+    version: '1.19.0',
+  },
 } as const satisfies Record<string, HelmChartSource>;
 
 /**
@@ -119,8 +136,7 @@ export const CLUSTER_AUTOSCALER_IMAGE_TAGS: Readonly<Record<string, string>> = {
   '1.34': 'v1.34.2',
 };
 
-/** The helm `set` key of the IRSA role annotation (dots inside a key are escaped for helm). */
-export const IRSA_ROLE_ANNOTATION_KEY = 'eks\\.amazonaws\\.com/role-arn';
+export { IRSA_ROLE_ANNOTATION_KEY };
 
 export const MONITORING_NAMESPACE = 'monitoring';
 /** The Secret that `charts/kube-prometheus-stack/values.yaml` names as Grafana's admin login. */
@@ -390,6 +406,8 @@ export class AddonsStack extends TerraformStack {
   readonly kubePrometheusStack: Release;
   readonly awsLoadBalancerController: Release;
   readonly clusterAutoscaler: Release;
+  /** Present when the region's API names have hosted zones (`apiHostedZones`). */
+  readonly externalDns?: ExternalDnsRelease;
 
   constructor(scope: Construct, id: string, props: AddonsStackProps) {
     super(scope, id);
@@ -402,6 +420,8 @@ export class AddonsStack extends TerraformStack {
     const monitoringValues = readMonitoringValues();
     const loadBalancerControllerValues = readChartValues(ADDON_CHARTS.awsLoadBalancerController.chart);
     const clusterAutoscalerValues = readChartValues(ADDON_CHARTS.clusterAutoscaler.chart);
+    const apiHostedZones = props.apiHostedZones ?? [];
+    const externalDnsValues = apiHostedZones.length > 0 ? readChartValues(ADDON_CHARTS.externalDns.chart) : undefined;
     const alerting = alertmanagerValues({
       region: props.region,
       partition: awsPartition(props.region),
@@ -529,6 +549,18 @@ export class AddonsStack extends TerraformStack {
       timeout: 300,
       maxHistory: 10,
     });
+
+    if (externalDnsValues !== undefined) {
+      this.externalDns = new ExternalDnsRelease(this, 'external-dns', {
+        chart: ADDON_CHARTS.externalDns,
+        values: externalDnsValues,
+        region: props.region,
+        clusterName: platform.clusterName,
+        roleArn: controllerRoles.externalDnsRoleArn!,
+        hostedZones: apiHostedZones,
+        setValues: helmSetValues,
+      });
+    }
   }
 }
 
@@ -561,6 +593,12 @@ function validate(id: string, props: AddonsStackProps, kubernetesVersion: string
     if (!Token.isUnresolved(arn) && !IAM_ROLE_ARN_PATTERN.test(arn)) {
       throw new Error(`controllerRoles.${field} must be an IAM role ARN such as arn:aws:iam::111122223333:role/name, got "${arn}" (stack "${id}")`);
     }
+  }
+  const zones = props.apiHostedZones ?? [];
+  if (zones.length > 0 && props.controllerRoles.externalDnsRoleArn === undefined) {
+    throw new Error(
+      `controllerRoles.externalDnsRoleArn must be set when apiHostedZones names zones (ExternalDNS needs its IRSA role), got none (stack "${id}")`,
+    );
   }
   const alertmanagerRoleArn = props.platform.alertmanagerRoleArn;
   if (!Token.isUnresolved(alertmanagerRoleArn) && !IAM_ROLE_ARN_PATTERN.test(alertmanagerRoleArn)) {

@@ -3,8 +3,9 @@
  * location's namespace of its region's EKS cluster. Inputs are the platform and data stacks'
  * contracts (cross-stack references in the real app, literals in unit tests).
  *
- * Apply order inside the stack: namespace and NetworkPolicies, then the release's migration Job,
- * then api, ws and the CronJobs (they need the migrated schema); nginx does not wait.
+ * Apply order inside the stack: namespace and NetworkPolicies, then the release's database
+ * bootstrap Job (the `app` role the migration logs in as), then its migration Job, then api, ws
+ * and the CronJobs (they need the migrated schema); nginx does not wait.
  */
 import type { Construct } from 'constructs';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
@@ -16,6 +17,7 @@ import { clusterAccess } from '../cluster-access';
 import type { Location } from '../config/location';
 import type { LocationDataOutputs, PlatformOutputs } from '../stack-contracts';
 import { containerEnvironment } from '../constructs/container-environment';
+import { DatabaseBootstrapJob } from '../constructs/database-bootstrap-job';
 import { DatabaseMaintenanceJobs } from '../constructs/database-maintenance-jobs';
 import { HttpWorkload } from '../constructs/http-workload';
 import { standardLabels, workloadResources } from '../constructs/kubernetes-conventions';
@@ -30,6 +32,12 @@ export interface LocationAppStackProps {
   readonly backend: BackendConfig;
   /** Release tag of the api and ws images (ECR tags are immutable; `latest` is refused). */
   readonly imageTag: string;
+  /**
+   * Whether the platform settings name the Route 53 zone of `domains.api`: the nginx Service then
+   * asks ExternalDNS (addons stack) to point the name at its NLB.
+   * @default false - the NLB host name is an output, to point the name at by hand
+   */
+  readonly apiNameInHostedZone?: boolean;
 }
 
 /** Docker tag grammar. */
@@ -65,6 +73,7 @@ export class LocationAppStack extends TerraformStack {
   readonly ws: HttpWorkload;
   readonly gateway: NginxGateway;
   readonly jobs: DatabaseMaintenanceJobs;
+  readonly databaseBootstrap: DatabaseBootstrapJob;
   readonly networkPolicies: NetworkPolicies;
 
   constructor(scope: Construct, id: string, props: LocationAppStackProps) {
@@ -128,6 +137,7 @@ export class LocationAppStack extends TerraformStack {
       replicas: location.sizing.nginx.replicas,
       websocketHeartbeatIntervalMs: heartbeatMs,
       tlsCertificateArn: data.apiCertificateArn,
+      externalDnsHostname: props.apiNameInHostedZone ? location.domains.api : undefined,
     });
 
     this.jobs = new DatabaseMaintenanceJobs(this, 'database-jobs', {
@@ -140,21 +150,34 @@ export class LocationAppStack extends TerraformStack {
       resources: workloadResources(location.sizing.api),
     });
 
+    // Creates the role the migration logs in as, as the RDS master, under its own service account
+    // (the data stack's bootstrap role, the only one that may read the master secret).
+    this.databaseBootstrap = new DatabaseBootstrapJob(this, 'database-bootstrap', {
+      namespace: this.namespace,
+      image: apiImage,
+      releaseTag: imageTag,
+      environment: containerEnvironment({ role: 'db-bootstrap', location, data }),
+      roleArn: data.databaseBootstrapRoleArn,
+    });
+
     this.networkPolicies = new NetworkPolicies(this, 'network-policies', {
       namespace: this.namespace,
       gateway: this.gateway,
       backends: [this.api, this.ws],
       dataClients: [this.api, this.ws, this.jobs.migrationPods, this.jobs.maintenancePods],
+      databaseAdminClients: [this.databaseBootstrap.pods],
       vpcCidrBlock: platform.vpcCidrBlock,
       databasePort: data.database.port,
       redisPort: data.redis.port,
     });
 
-    this.namespace.addResourceQuota([this.api, this.ws, this.gateway, this.jobs]);
+    this.namespace.addResourceQuota([this.api, this.ws, this.gateway, this.jobs, this.databaseBootstrap]);
 
-    // The migration must reach the database (its egress rule) and must finish before the new
-    // code runs; a failed migration fails the apply and leaves the running release untouched.
-    runAfter(this.jobs.migration, ...this.networkPolicies.policies);
+    // The bootstrap and the migration must reach the database (their egress rules); the migration
+    // logs in as the role the bootstrap makes, and must finish before the new code runs. A failed
+    // bootstrap or migration fails the apply and leaves the running release untouched.
+    runAfter(this.databaseBootstrap.job, ...this.networkPolicies.policies);
+    runAfter(this.jobs.migration, ...this.networkPolicies.policies, this.databaseBootstrap.job);
     for (const dependent of [this.api.deployment, this.ws.deployment, ...this.jobs.cronJobs]) {
       runAfter(dependent, this.jobs.migration);
     }
@@ -169,7 +192,9 @@ export class LocationAppStack extends TerraformStack {
     });
     new TerraformOutput(this, 'nginxLoadBalancerHostname', {
       value: this.gateway.loadBalancerHostname,
-      description: `NLB host name (TLS on 443 only); point ${location.domains.api} at it`,
+      description: props.apiNameInHostedZone
+        ? `NLB host name (TLS on 443 only); ExternalDNS points ${location.domains.api} at it`
+        : `NLB host name (TLS on 443 only); point ${location.domains.api} at it (an alias or CNAME record)`,
     });
   }
 }

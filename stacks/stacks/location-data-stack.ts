@@ -1,7 +1,7 @@
 /**
  * `<location>-data`: the stateful services of one location. PostgreSQL (Multi-AZ primary plus
- * read replicas), Redis, the asset bucket behind CloudFront, the api's TLS certificate, the api's
- * IRSA role and the alarms.
+ * read replicas), Redis, the asset bucket behind CloudFront, the api's TLS certificate, the IRSA
+ * roles of the api and of the database bootstrap Job, and the alarms.
  * Network and cluster come from the region's platform stack as cross-stack references (cdktf turns
  * them into platform outputs and a remote-state read here).
  *
@@ -14,9 +14,11 @@ import type { BackendConfig } from '../backend';
 import { applyBackend } from '../backend';
 import { TerraformOutput, TerraformStack } from '../cdktf';
 import type { Location } from '../config/location';
+import type { HostedZone } from '../config/platform-settings';
 import { ApiCertificate } from '../constructs/api-certificate';
 import { AppServiceRole, arnAccountId } from '../constructs/app-service-role';
 import { CdnBucket, MENU_IMAGES_PREFIX } from '../constructs/cdn-bucket';
+import { DatabaseBootstrapRole } from '../constructs/database-bootstrap-role';
 import { LocationAlarms } from '../constructs/location-alarms';
 import { LocationKmsKey } from '../constructs/location-kms-key';
 import { DATABASE_APP_USER, PostgresWithReplicas, postgresLogGroupPrefix } from '../constructs/postgres-with-replicas';
@@ -28,6 +30,12 @@ export interface LocationDataStackProps {
   readonly location: Location;
   readonly platform: PlatformOutputs;
   readonly backend: BackendConfig;
+  /**
+   * Route 53 zones of the location's names (`hostedZoneFor` over the platform settings): the
+   * certificates' validation records, and the CDN name's alias records, are created in them.
+   * @default {} - no records: the stack outputs the validation records to create by hand
+   */
+  readonly hostedZones?: { readonly api?: HostedZone; readonly cdn?: HostedZone };
 }
 
 /** Start of a quiet night hour in UTC per region family (about 02:00-05:00 local). */
@@ -59,6 +67,7 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
   readonly redis: LocationDataOutputs['redis'];
   readonly assets: LocationDataOutputs['assets'];
   readonly appRoleArn: string;
+  readonly databaseBootstrapRoleArn: string;
   readonly apiCertificateArn: string;
 
   readonly postgres: PostgresWithReplicas;
@@ -66,6 +75,7 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
   readonly cdn: CdnBucket;
   readonly apiCertificate: ApiCertificate;
   readonly appRole: AppServiceRole;
+  readonly databaseBootstrapRole: DatabaseBootstrapRole;
   readonly alarms: LocationAlarms;
   readonly dataKey: LocationKmsKey;
 
@@ -114,9 +124,9 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
     });
     this.cache.allowFrom('cluster', platform.clusterSecurityGroupId);
 
-    this.cdn = new CdnBucket(this, 'cdn', { location, accountId, usEast1Provider: usEast1 });
+    this.cdn = new CdnBucket(this, 'cdn', { location, accountId, usEast1Provider: usEast1, hostedZone: props.hostedZones?.cdn });
     // In the location's region (default provider): the app stack's NLB terminates TLS with it.
-    this.apiCertificate = new ApiCertificate(this, 'api-certificate', { location });
+    this.apiCertificate = new ApiCertificate(this, 'api-certificate', { location, hostedZone: props.hostedZones?.api });
 
     this.appRole = new AppServiceRole(this, 'app-role', {
       location,
@@ -127,6 +137,15 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
     this.cache.grantConnect(this.appRole.role);
     this.cdn.grantWrite(this.appRole.role, MENU_IMAGES_PREFIX);
     this.cdn.grantInvalidate(this.appRole.role);
+
+    // The app stack's bootstrap Job creates the app's login role as the master before each
+    // migration; only its own service account's role may read the master secret.
+    this.databaseBootstrapRole = new DatabaseBootstrapRole(this, 'db-bootstrap-role', {
+      location,
+      oidcProviderArn: platform.oidcProviderArn,
+      oidcIssuerHostPath: platform.oidcIssuerHostPath,
+    });
+    this.postgres.grantReadMasterSecret(this.databaseBootstrapRole.role);
 
     this.alarms = new LocationAlarms(this, 'alarms', {
       location,
@@ -144,6 +163,7 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
       port: this.postgres.port,
       name: this.postgres.databaseName,
       appUser: DATABASE_APP_USER,
+      masterSecretArn: this.postgres.masterSecretArn,
     };
     this.redis = {
       primaryHost: this.cache.primaryHost,
@@ -157,6 +177,7 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
       distributionId: this.cdn.distributionId,
     };
     this.appRoleArn = this.appRole.roleArn;
+    this.databaseBootstrapRoleArn = this.databaseBootstrapRole.roleArn;
     this.apiCertificateArn = this.apiCertificate.certificateArn;
 
     // For operators; nothing secret is output (the master password exists only in its secret).
@@ -166,7 +187,7 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
     output('dbPort', this.database.port, 'PostgreSQL port');
     output('dbName', this.database.name, 'Application database');
     output('dbAppUser', this.database.appUser, 'Application login role (RDS IAM authentication)');
-    output('dbMasterSecretArn', this.postgres.masterSecret.arn, 'Secrets Manager secret of the break-glass master login');
+    output('dbMasterSecretArn', this.database.masterSecretArn, 'Secrets Manager secret of the break-glass master login');
     output('redisPrimaryEndpoint', this.redis.primaryHost, 'Redis primary endpoint');
     output('redisReaderEndpoint', this.redis.readerHost, 'Redis reader endpoint');
     output('redisPort', this.redis.port, 'Redis port (TLS)');
@@ -179,6 +200,7 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
     output('apiCertificateArn', this.apiCertificateArn, `ACM certificate of ${location.domains.api} (issued), served by the nginx NLB`);
     output('apiCertificateValidationRecords', this.apiCertificate.validationRecords, 'DNS records that validate the API certificate');
     output('appRoleArn', this.appRoleArn, 'IAM role of the api service account (IRSA)');
+    output('dbBootstrapRoleArn', this.databaseBootstrapRoleArn, 'IAM role of the database bootstrap Job service account (IRSA); reads the master secret');
     output('alarmTopicArn', this.alarms.topic.arn, 'SNS topic of the location alarms');
   }
 }

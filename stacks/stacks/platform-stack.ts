@@ -3,7 +3,9 @@
  * zones, the EKS cluster and its node group (sized from the locations' HPA bounds), the IAM OIDC
  * provider for IRSA, the IRSA roles of the controllers the addons stack installs (AWS Load
  * Balancer Controller, cluster autoscaler) and of Alertmanager (publishes to the locations' alert
- * topics), and the ECR repositories of the api and ws images.
+ * topics), and the ECR repositories of the api and ws images. From the region's platform
+ * settings: who reaches the private EKS endpoint (ingress on the cluster security group) and who
+ * may act in the cluster (EKS access entries).
  *
  * Nothing here reads AWS at synth or plan time (no data sources): zones come from the location
  * files, the VPC range from REGION_VPC_CIDRS, and the account id, where a policy needs it, from
@@ -14,6 +16,7 @@ import type { Construct } from 'constructs';
 import { applyBackend, type BackendConfig } from '../backend';
 import { TerraformOutput, TerraformStack } from '../cdktf';
 import type { Location } from '../config/location';
+import type { HostedZone, RegionPlatformSettings } from '../config/platform-settings';
 import { regionNodeSizing, type RegionNodeSizing } from '../config/region-sizing';
 import { AlertmanagerRole } from '../constructs/alertmanager-role';
 import { arnAccountId } from '../constructs/app-service-role';
@@ -21,6 +24,7 @@ import { ClusterAutoscalerRole } from '../constructs/cluster-autoscaler-role';
 import { ContainerRegistry } from '../constructs/container-registry';
 import { EksCluster } from '../constructs/eks-cluster';
 import { EksNodeGroup } from '../constructs/eks-node-group';
+import { ExternalDnsRole } from '../constructs/external-dns-role';
 import { IrsaOidcProvider, type ServiceAccountRef } from '../constructs/irsa-oidc-provider';
 import { LoadBalancerControllerRole } from '../constructs/load-balancer-controller-role';
 import { LogsKmsKey } from '../constructs/logs-kms-key';
@@ -34,6 +38,18 @@ export interface PlatformStackProps {
   /** Every location of `region`; at least one. */
   readonly locations: readonly Location[];
   readonly backend: BackendConfig;
+  /**
+   * The region's section of the platform settings (`platform.yaml`): who reaches the private
+   * EKS API (cluster security group ingress on 443) and who may act in the cluster (access entries).
+   */
+  readonly settings: RegionPlatformSettings;
+  /**
+   * Route 53 zones that hold the API host names of the region's locations (`apiHostedZones` of
+   * the platform settings): ExternalDNS, installed by the addons stack, gets a role that may
+   * change records in exactly these.
+   * @default [] - no ExternalDNS role; the API names are pointed at the NLBs by hand
+   */
+  readonly apiHostedZones?: readonly HostedZone[];
 }
 
 /**
@@ -96,6 +112,8 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
   readonly loadBalancerControllerRole: LoadBalancerControllerRole;
   readonly clusterAutoscalerRole: ClusterAutoscalerRole;
   readonly alertmanagerRole: AlertmanagerRole;
+  /** Present when the region's API names have hosted zones (`apiHostedZones`). */
+  readonly externalDnsRole?: ExternalDnsRole;
   readonly registry: ContainerRegistry;
   /** The node group's bounds and the demand they were derived from. */
   readonly nodeSizing: RegionNodeSizing;
@@ -125,6 +143,10 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
     });
 
     this.cluster = new EksCluster(this, 'cluster', { name, network: this.network, logKey, partition });
+    // The addons and app stacks talk to this cluster's private endpoint as the deploy role, from
+    // the runner's or VPN's network: without these, only the cluster creator inside the VPC could.
+    this.cluster.allowEndpointAccessFrom(props.settings.clusterEndpointAccess);
+    for (const { principalArn, access } of props.settings.clusterAccess) this.cluster.grantAccess(principalArn, access);
     this.nodeGroup = new EksNodeGroup(this, 'node-group', {
       cluster: this.cluster,
       name: `${name}-general`,
@@ -157,6 +179,17 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
       roleName: `${name}-cluster-autoscaler`,
     });
 
+    const apiHostedZones = props.apiHostedZones ?? [];
+    this.externalDnsRole =
+      apiHostedZones.length > 0
+        ? new ExternalDnsRole(this, 'external-dns-role', {
+            oidcProvider: this.oidcProvider,
+            hostedZones: apiHostedZones,
+            roleName: `${name}-external-dns`,
+            partition,
+          })
+        : undefined;
+
     // Alertmanager notifies the locations' people through their alert topics (the data stacks');
     // the account is the one that owns the cluster's OIDC provider, as in the data stacks.
     this.alertmanagerRole = new AlertmanagerRole(this, 'alertmanager-role', {
@@ -186,6 +219,7 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
     this.controllerRoles = {
       loadBalancerControllerRoleArn: this.loadBalancerControllerRole.arn,
       clusterAutoscalerRoleArn: this.clusterAutoscalerRole.arn,
+      ...(this.externalDnsRole ? { externalDnsRoleArn: this.externalDnsRole.arn } : {}),
     };
     this.alertmanagerRoleArn = this.alertmanagerRole.arn;
 
@@ -217,6 +251,12 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
         description: `IRSA role of Alertmanager, publishes to the region's location alert topics (${serviceAccountPath(this.alertmanagerRole.serviceAccount)})`,
       },
     };
+    if (this.externalDnsRole) {
+      outputs.externalDnsRoleArn = {
+        value: this.externalDnsRole.arn,
+        description: `IRSA role of ExternalDNS, changes records in ${apiHostedZones.map((z) => z.domain).join(', ')} (${serviceAccountPath(this.externalDnsRole.serviceAccount)})`,
+      };
+    }
     for (const [outputId, output] of Object.entries(outputs)) {
       // None is secret: the CA certificate is public, the endpoint is private by network.
       new TerraformOutput(this, outputId, { value: output.value, description: output.description });
@@ -242,6 +282,9 @@ function validate(id: string, props: PlatformStackProps): string {
   }
   if (props.locations.length === 0) {
     throw new Error(`locations must list at least one location of ${props.region}, got none (stack "${id}")`);
+  }
+  if (props.settings.region !== props.region) {
+    throw new Error(`settings.region must be "${props.region}" (the stack's region), got "${props.settings.region}" (stack "${id}")`);
   }
   props.locations.forEach((location, i) => {
     if (location.region !== props.region) {

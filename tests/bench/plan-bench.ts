@@ -8,19 +8,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { disableTokenStackTraces } from '../../stacks/cdktf';
 import { renderTable } from '../../stacks/cli/table';
-import { loadLocations } from '../../stacks/config/load-locations';
 import { runPlans } from '../../stacks/plan/plan-runner';
 import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/plan/provider-installation';
 import { findTerraform } from '../../stacks/plan/terraform-cli';
-import { synthOptionsFromEnvironment } from '../../stacks/synth-options';
+import { loadSynthInputs } from '../../stacks/synth-options';
 import { synthesize } from '../../stacks/synthesize';
 
 async function main(): Promise<void> {
   disableTokenStackTraces(process.env);
   const started = Date.now();
-  const options = synthOptionsFromEnvironment(process.env);
+  const { locations, ...options } = loadSynthInputs(process.env);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-plan-'));
-  const synthesis = synthesize(loadLocations(options.locationsDir), options, path.join(work, 'cdktf.out'));
+  const synthesis = synthesize(locations, options, path.join(work, 'cdktf.out'));
   const synthMs = Date.now() - started;
   const terraform = findTerraform(process.env);
   const plans = await runPlans({

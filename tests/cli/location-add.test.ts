@@ -39,6 +39,28 @@ describe('location:add', () => {
     expect(fs.readFileSync(path.join(dir, 'patong-beach.yaml'), 'utf8')).toBe(before);
   });
 
+  test.each([
+    ['has two hyphens in a row', 'patong--beach',
+      'id must not contain two hyphens in a row: AWS refuses "--" in the RDS and ElastiCache names made from the id, got "patong--beach"'],
+    ['is longer than the AWS names made from it allow', 'patong-beach-and-kata-noi-bay',
+      'id must be 3-28 characters long (AWS allows 40 for the ElastiCache user group id "<id>-redis-users"), got "patong-beach-and-kata-noi-bay"'],
+    ['ends in a hyphen', 'patong-',
+      'id must be a DNS-safe id: lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit, got "patong-"'],
+  ])('fails when the id %s, writing nothing', (_what, id, message) => {
+    const dir = tempDir();
+    expect(() => addLocation(dir, { id, region: 'ap-southeast-1' })).toThrow(new UsageError(message));
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('the command exits 2 naming the AWS rule an id breaks', () => {
+    const result = spawnSync(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), 'stacks/cli/location-add.ts', 'patong--beach', '--region', 'ap-southeast-1', '--dir', tempDir()], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('error: id must not contain two hyphens in a row: AWS refuses "--" in the RDS and ElastiCache names made from the id, got "patong--beach"\nusage: npm run location:add');
+  });
+
   test('fails when the region is unknown', () => {
     expect(() => newLocationYaml({ id: 'patong-beach', region: 'mars-1' })).toThrow(/^--region must be one of ap-northeast-1, .*, got "mars-1"$/);
   });

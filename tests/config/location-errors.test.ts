@@ -37,7 +37,19 @@ describe('location file errors', () => {
       `${FILE}: overrides.apii is not a known field (allowed: database, redis, api, ws, nginx)`,
     ]],
     ['a bad id', VALID.replace('id: test-cafe', 'id: Test_Cafe'), [
-      `${FILE}: id must be a DNS-safe id: 3-32 lowercase letters, digits and hyphens, starting with a letter, got "Test_Cafe"`,
+      `${FILE}: id must be a DNS-safe id: lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit, got "Test_Cafe"`,
+    ]],
+    ['an id ending in a hyphen', VALID.replace('id: test-cafe', 'id: test-cafe-'), [
+      `${FILE}: id must be a DNS-safe id: lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit, got "test-cafe-"`,
+    ]],
+    ['an id with two hyphens in a row', VALID.replace('id: test-cafe', 'id: patong--beach'), [
+      `${FILE}: id must not contain two hyphens in a row: AWS refuses "--" in the RDS and ElastiCache names made from the id, got "patong--beach"`,
+    ]],
+    ['an id longer than the AWS names made from it allow', VALID.replace('id: test-cafe', `id: ${'a'.repeat(29)}`), [
+      `${FILE}: id must be 3-28 characters long (AWS allows 40 for the ElastiCache user group id "<id>-redis-users"), got "${'a'.repeat(29)}"`,
+    ]],
+    ['an id with a prefix S3 reserves', VALID.replace('id: test-cafe', 'id: sthree-cafe'), [
+      `${FILE}: id must not start with "sthree-": AWS reserves it for S3 bucket names, and the asset bucket's name starts with the id, got "sthree-cafe"`,
     ]],
     ['the id does not match the file name', VALID.replace('id: test-cafe', 'id: other-cafe'), [
       `${FILE}: id must match the file name "test-cafe", got "other-cafe"`,
@@ -91,6 +103,9 @@ describe('location file errors', () => {
       `${FILE}: tags must include "owner" (required cost-allocation tags: cost-center, owner)`,
       `${FILE}: tags.stack is set by the platform and must not be set in a location file`,
     ]],
+    ['a tag key with the prefix AWS reserves', VALID.replace('owner: platform-team', 'owner: platform-team, AWS:CreatedBy: me'), [
+      `${FILE}: tags.AWS:CreatedBy must not begin with "aws:" (any case): AWS reserves the prefix and refuses the tag`,
+    ]],
     ['a bad RDS instance class', VALID + 'overrides: {database: {instanceClass: m5.large}}\n', [
       `${FILE}: overrides.database.instanceClass must be an RDS instance class such as db.r6g.large, got "m5.large"`,
     ]],
@@ -118,6 +133,9 @@ describe('location file errors', () => {
     ['the same rule waived twice', VALID + 'policyWaivers: [{rule: RDS-003, reason: "single-AZ is fine for the pilot cafe"}, {rule: RDS-003, reason: "single-AZ is fine for the pilot cafe"}]\n', [
       `${FILE}: policyWaivers[1].rule must not waive a rule twice, got "RDS-003" again`,
     ]],
+    ['a waiver of a rule that does not exist', VALID + 'policyWaivers: [{rule: ZZZ-999, reason: "single-AZ is fine for the pilot cafe"}]\n', [
+      `${FILE}: policyWaivers[0].rule names no policy rule, got "ZZZ-999"`,
+    ]],
     ['broken YAML', 'id: [', [
       `${FILE}: is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 6`,
     ]],
@@ -135,6 +153,15 @@ describe('location file errors', () => {
       `${FILE}: business.seats must be at least 1, got 0`,
       `${FILE}: alertEmail must be an e-mail address, got "nope"`,
       `${FILE}: colour is not a known field (allowed: id, displayName, region, availabilityZones, business, domains, tags, alertEmail, databasePasswordVersion, overrides, policyWaivers)`,
+    ]);
+  });
+
+  test('fails with an unknown waived rule listed among the other problems of the file', () => {
+    const text = VALID.replace('owner: platform-team', 'owner: platform-team, aws:team: a')
+      + 'policyWaivers: [{rule: RDS-003, reason: "single-AZ is fine for the pilot cafe"}, {rule: RDS-999, reason: "typo of the rule the reviewer accepted"}]\n';
+    expect(problemsOf(text)).toEqual([
+      `${FILE}: tags.aws:team must not begin with "aws:" (any case): AWS reserves the prefix and refuses the tag`,
+      `${FILE}: policyWaivers[1].rule names no policy rule, got "RDS-999"`,
     ]);
   });
 

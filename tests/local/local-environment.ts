@@ -67,10 +67,13 @@ export function loopbackDataOutputs(cluster: PostgresCluster, redis: RedisServer
       port: cluster.primary.port,
       name: cluster.database,
       appUser: cluster.user,
+      // The local platform logs in as the harness superuser and runs no bootstrap.
+      masterSecretArn: 'arn:aws:secretsmanager:local:000000000000:secret:local-unused',
     },
     redis: { primaryHost: redis.host, readerHost: redis.host, port: redis.port, user: 'default' },
     assets: { bucketName: 'local-unused', cdnDomainName: 'cdn.local.invalid', distributionId: 'LOCALUNUSED' },
     appRoleArn: 'arn:aws:iam::000000000000:role/local-unused',
+    databaseBootstrapRoleArn: 'arn:aws:iam::000000000000:role/local-unused',
     apiCertificateArn: 'arn:aws:acm:local:000000000000:certificate/unused',
   };
 }

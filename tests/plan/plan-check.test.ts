@@ -1,8 +1,9 @@
 /**
- * `npm run plan` end to end with the real Terraform over the sample locations, and a broken
- * stack that must fail naming the stack and the error. Needs Terraform >= 1.11 and the aws
- * provider in a filesystem mirror (or a reachable registry); without Terraform the tests fail
- * with the install hint.
+ * `npm run plan` end to end with the real Terraform over the sample locations (AWS stacks fully
+ * planned, kubernetes and helm stacks structure-checked), and a broken stack that must fail
+ * naming the stack and the error. Needs Terraform >= 1.11 and the aws provider in a filesystem
+ * mirror (or a reachable registry); without Terraform the tests fail with the install hint.
+ * tests/plan/structure-check.test.ts covers the structure check itself.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,8 +13,8 @@ import type { PlanReport } from '../../stacks/plan/plan-report';
 import { runPlans } from '../../stacks/plan/plan-runner';
 import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/plan/provider-installation';
 import { findTerraform, TerraformMissingError } from '../../stacks/plan/terraform-cli';
+import { loadSynthInputs } from '../../stacks/synth-options';
 import { stackJsonPath, synthesize } from '../../stacks/synthesize';
-import { loadLocations } from '../../stacks/config/load-locations';
 import { SAMPLE_LOCATIONS_DIR } from '../support/synth-platform';
 
 const REPO = path.join(__dirname, '../..');
@@ -49,7 +50,7 @@ describe('npm run plan over the sample locations', () => {
     if (fs.existsSync(path.join(out, 'plan-summary.json'))) report = JSON.parse(fs.readFileSync(path.join(out, 'plan-summary.json'), 'utf8'));
   }, 600_000);
 
-  test('passes: every AWS stack validates and plans, every policy rule holds', () => {
+  test('passes: every AWS stack validates and plans, every other stack passes the structure check, every policy rule holds', () => {
     // On failure, show the tail of stderr: it names the stack and the step or rule that failed.
     const stderr = run.status === 0 ? '' : String(run.stderr).slice(-3000);
     expect({ status: run.status, failures: report?.failures, stderr }).toEqual({ status: 0, failures: [], stderr: '' });
@@ -64,14 +65,18 @@ describe('npm run plan over the sample locations', () => {
     }
   });
 
-  test('says plainly that kubernetes and helm stacks were not planned, and checks their policy', () => {
-    const notPlanned = report.stacks.filter((s) => s.plan.status === 'not-planned');
-    expect(notPlanned.map((s) => s.plan.stack.kind).sort()).toEqual(['addons', 'addons', 'app', 'app', 'app']);
-    for (const s of notPlanned) {
+  test('structure-checks the kubernetes and helm stacks, says plainly they were not planned, and checks their policy', () => {
+    const structureChecked = report.stacks.filter((s) => s.plan.status === 'structure-checked');
+    expect(structureChecked.map((s) => s.plan.stack.kind).sort()).toEqual(['addons', 'addons', 'app', 'app', 'app']);
+    for (const s of structureChecked) {
       expect(s.plan.reason).toMatch(/is not in a filesystem mirror/);
+      expect(s.plan.stepMs.validate).toBeGreaterThan(0);
+      expect(s.plan.standIns).toBeGreaterThan(5);
       expect(s.policy.length).toBeGreaterThan(5);
     }
-    expect(run.stdout).toContain('was **not planned**: provider registry.terraform.io/hashicorp/kubernetes');
+    expect(run.stdout).toContain('was **structure-checked, not planned**: provider registry.terraform.io/hashicorp/kubernetes');
+    expect([...report.coverage.structureChecked].sort()).toEqual(structureChecked.map((s) => s.plan.stack.stack).sort());
+    expect([...report.coverage.planned].sort()).toEqual(['kanchanaburi-resort-data', 'london-shoreditch-data', 'platform-ap-southeast-1', 'platform-eu-west-2', 'sukhumvit-cafe-data']);
   });
 
   test('writes a Markdown summary with a section per location, rule counts and a labelled cost estimate', () => {
@@ -81,6 +86,9 @@ describe('npm run plan over the sample locations', () => {
       expect(markdown).toMatch(new RegExp(`^### ${id} \\([a-z0-9-]+\\): estimated \\$[0-9,]+\\.\\d\\d/month$`, 'm'));
     }
     expect(markdown).toMatch(/\| `sukhumvit-cafe-data` \| planned: \+\d+ ~0 -0 \| [\d.]+s \/ [\d.]+s \| \d+ passed \| \$[\d,]+\.\d\d \|/);
+    expect(markdown).toMatch(/\| `sukhumvit-cafe-app` \| structure-checked \(\d+ stand-ins\) \| [\d.]+s \/ - \| \d+ passed \| \$[\d,]+\.\d\d \|/);
+    expect(markdown).toContain('Fully planned: `platform-ap-southeast-1`, ');
+    expect(markdown).toMatch(/Structure-checked: `addons-ap-southeast-1`, .*`sukhumvit-cafe-app`/);
     expect(markdown).toContain('Costs are **estimates**');
   });
 
@@ -99,8 +107,8 @@ describe('npm run plan over the sample locations', () => {
 describe('a broken stack', () => {
   test('fails at validate, naming the stack and the error', async () => {
     const outdir = path.join(work, 'broken', 'cdktf.out');
-    const options = { backend: { kind: 's3' as const, bucket: 'banrimkwae-platform-tfstate', region: 'ap-southeast-1' }, imageTag: 'v1' };
-    const synthesis = synthesize(loadLocations(SAMPLE_LOCATIONS_DIR), options, outdir);
+    const { locations, ...options } = loadSynthInputs({ ...process.env, LOCATIONS_DIR: SAMPLE_LOCATIONS_DIR });
+    const synthesis = synthesize(locations, options, outdir);
     const file = stackJsonPath(outdir, 'sukhumvit-cafe-data');
     const json = JSON.parse(fs.readFileSync(file, 'utf8'));
     const [name] = Object.keys(json.resource.aws_db_instance);

@@ -1,13 +1,14 @@
-import { failuresOf, renderMarkdown, type PlanReport, type StackReport } from '../../stacks/plan/plan-report';
+import { coverageOf, failuresOf, renderMarkdown, type PlanReport, type StackReport } from '../../stacks/plan/plan-report';
 
-const stack = (name: string, location?: string) => ({
-  stack: name, kind: (location ? 'data' : 'platform') as 'data' | 'platform', region: 'ap-southeast-1', location, resources: 1, dataSources: 0, outputs: 0,
+const stack = (name: string, location?: string, kind: 'data' | 'platform' | 'app' = location ? 'data' : 'platform') => ({
+  stack: name, kind, region: 'ap-southeast-1', location, resources: 1, dataSources: 0, outputs: 0,
 });
+const NO_MIRROR = 'provider registry.terraform.io/hashicorp/kubernetes 2.38.0 is not in a filesystem mirror';
 const rule = { id: 'RDS-003', title: 'RDS primaries are Multi-AZ', checkov: 'CKV_AWS_157' };
 
 const reports: StackReport[] = [
   {
-    plan: { stack: stack('pilot-cafe-data', 'pilot-cafe'), status: 'planned', stepMs: { validate: 3000, plan: 4000 }, changes: { add: 60, change: 0, destroy: 0 }, fixtures: [] },
+    plan: { stack: stack('pilot-cafe-data', 'pilot-cafe'), check: 'plan', status: 'planned', stepMs: { validate: 3000, plan: 4000 }, changes: { add: 60, change: 0, destroy: 0 }, fixtures: [] },
     policy: [
       { rule, stack: 'pilot-cafe-data', outcome: 'waived', violations: [{ address: 'aws_db_instance.db', message: 'multi_az is false' }], waiverReason: 'pilot cafe runs single-AZ until dinner service starts' },
       { rule: { id: 'RDS-001', title: 'RDS storage is encrypted at rest', checkov: 'CKV_AWS_16', trivy: 'AVD-AWS-0080' }, stack: 'pilot-cafe-data', outcome: 'fail', violations: [{ address: 'aws_db_instance.db', message: 'aws_db_instance.db: storage_encrypted is false' }] },
@@ -15,7 +16,20 @@ const reports: StackReport[] = [
     cost: { monthlyUsd: 120.5, lines: [], unpriced: [] },
   },
   {
-    plan: { stack: stack('platform-ap-southeast-1'), status: 'failed', error: { step: 'plan', message: 'Error: boom' }, stepMs: { validate: 2000 }, fixtures: [] },
+    plan: { stack: stack('platform-ap-southeast-1'), check: 'plan', status: 'failed', error: { step: 'plan', message: 'Error: boom' }, stepMs: { validate: 2000 }, fixtures: [] },
+    policy: [],
+    cost: { monthlyUsd: 0, lines: [], unpriced: [] },
+  },
+  {
+    plan: { stack: stack('pilot-cafe-app', 'pilot-cafe', 'app'), check: 'structure', status: 'structure-checked', reason: NO_MIRROR, standIns: 28, stepMs: { validate: 100 }, fixtures: [] },
+    policy: [],
+    cost: { monthlyUsd: 0, lines: [], unpriced: [] },
+  },
+  {
+    plan: {
+      stack: stack('other-cafe-app', 'other-cafe', 'app'), check: 'structure', status: 'failed', reason: NO_MIRROR,
+      error: { step: 'init', message: 'kubernetes_cron_job_v1.c depends_on: Invalid expression: A single static variable reference is required' }, stepMs: { init: 50 }, fixtures: [],
+    },
     policy: [],
     cost: { monthlyUsd: 0, lines: [], unpriced: [] },
   },
@@ -23,13 +37,14 @@ const reports: StackReport[] = [
 
 describe('the plan summary', () => {
   const failures = failuresOf(reports);
-  const report: PlanReport = { ok: false, terraformVersion: '1.11.4', providerSources: ['registry'], wallSeconds: 12, stacks: reports, unusedWaivers: [{ location: 'pilot-cafe', rule: 'S3-002' }], failures };
+  const report: PlanReport = { ok: false, coverage: coverageOf(reports.map((r) => r.plan)), terraformVersion: '1.11.4', providerSources: ['registry'], wallSeconds: 12, stacks: reports, unusedWaivers: [{ location: 'pilot-cafe', rule: 'S3-002' }], failures };
   const markdown = renderMarkdown(report, process.cwd() + '/plan-out');
 
   test('names the stack and the step or rule of every failure', () => {
     expect(failures).toEqual([
       'pilot-cafe-data: policy RDS-001 (RDS storage is encrypted at rest) failed: aws_db_instance.db: storage_encrypted is false',
       'platform-ap-southeast-1: terraform plan failed: Error: boom',
+      'other-cafe-app: terraform init (structure check) failed: kubernetes_cron_job_v1.c depends_on: Invalid expression: A single static variable reference is required',
     ]);
     expect(markdown.startsWith('## Plan check: **FAILED**\n')).toBe(true);
   });
@@ -43,5 +58,13 @@ describe('the plan summary', () => {
     expect(markdown).toContain('### pilot-cafe (ap-southeast-1): estimated $120.50/month');
     expect(markdown).toContain('| `pilot-cafe-data` | planned: +60 ~0 -0 | 3.0s / 4.0s | **1 failed**, 0 passed, 1 waived | $120.50 |');
     expect(markdown).toContain('| `platform-ap-southeast-1` | **FAILED at plan** | 2.0s / - | 0 passed | $0.00 |');
+  });
+
+  test('says which stacks were fully planned and which only structure-checked, and why', () => {
+    expect(report.coverage).toEqual({ planned: ['pilot-cafe-data', 'platform-ap-southeast-1'], structureChecked: ['pilot-cafe-app', 'other-cafe-app'] });
+    expect(markdown).toContain('Fully planned: `pilot-cafe-data`, `platform-ap-southeast-1`. Structure-checked: `pilot-cafe-app`, `other-cafe-app`.');
+    expect(markdown).toContain('| `pilot-cafe-app` | structure-checked (28 stand-ins) | 0.1s / - | 0 passed | $0.00 |');
+    expect(markdown).toContain('| `other-cafe-app` | **FAILED at init** (structure check) | - / - | 0 passed | $0.00 |');
+    expect(markdown).toContain(`- \`pilot-cafe-app\` was **structure-checked, not planned**: ${NO_MIRROR}`);
   });
 });

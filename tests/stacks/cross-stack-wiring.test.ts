@@ -145,3 +145,45 @@ describe('the local backend switch (TF_BACKEND=local)', () => {
     }
   });
 });
+
+describe('DNS from the hosted zones of platform.yaml', () => {
+  const zones = new Map([
+    ['banrimkwae.com', 'Z0417528Q1F6N7WYXB2KE'],
+    ['banrimkwae.co.uk', 'Z06157202RJ6XSE1CZ4QA'],
+  ]);
+
+  test.each([
+    ['sukhumvit-cafe', 'banrimkwae.com'],
+    ['kanchanaburi-resort', 'banrimkwae.com'],
+    ['london-shoreditch', 'banrimkwae.co.uk'],
+  ])('%s: both certificates validate through records in the %s zone, and the CDN name is an alias', (id, domain) => {
+    const records = Object.values(resourcesOf(stack(`${id}-data`), 'aws_route53_record'));
+    expect(records.map((r) => r.zone_id)).toEqual(Array(4).fill(zones.get(domain)));
+    expect(records.filter((r) => r.for_each)).toHaveLength(2);
+    const location = built.locations.get(id)!.location;
+    expect(records.filter((r) => r.alias).map((r) => [r.name, r.type])).toEqual([
+      [location.domains.cdn, 'A'],
+      [location.domains.cdn, 'AAAA'],
+    ]);
+    for (const validation of Object.values(resourcesOf(stack(`${id}-data`), 'aws_acm_certificate_validation'))) {
+      expect(validation.validation_record_fqdns).toMatch(/^\$\{\[ for key, val in aws_route53_record\.[\w-]+: val\.fqdn\]\}$/);
+    }
+  });
+
+  test.each([
+    ['ap-southeast-1', ['banrimkwae.com']],
+    ['eu-west-2', ['banrimkwae.co.uk']],
+  ])('%s: ExternalDNS may change exactly the zones of its API names, with the role the platform made', (region, domains) => {
+    const platform = built.platforms.get(region)!;
+    expect(platform.externalDnsRole?.hostedZones.map((z) => z.domain)).toEqual(domains);
+    const [release] = Object.values(resourcesOf(stack(`addons-${region}`), 'helm_release')).filter((r) => r.name === 'external-dns');
+    const roleArn = (release!.set as { name: string; value: string }[]).find((s) => s.name.endsWith('role-arn'))!.value;
+    expect(upstreamValueOf(roleArn)).toEqual([`\${${platform.externalDnsRole!.role.terraformResourceType}.${platform.externalDnsRole!.role.friendlyUniqueId}.arn}`]);
+    expect(release!.values[1]).toContain(`--zone-id-filter=${zones.get(domains[0]!)}`);
+  });
+
+  test.each(['sukhumvit-cafe', 'kanchanaburi-resort', 'london-shoreditch'])('%s: the nginx Service asks ExternalDNS for its API name', (id) => {
+    const [service] = Object.values(resourcesOf(stack(`${id}-app`), 'kubernetes_service_v1')).filter((s) => s.metadata.name === 'nginx');
+    expect(service!.metadata.annotations['external-dns.alpha.kubernetes.io/hostname']).toBe(built.locations.get(id)!.location.domains.api);
+  });
+});

@@ -6,9 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from '../../stacks/cdktf';
-import { loadLocations } from '../../stacks/config/load-locations';
 import { buildPlatformApp, type BuiltPlatform } from '../../stacks/platform-app';
-import { synthOptionsFromEnvironment } from '../../stacks/synth-options';
+import { loadSynthInputs } from '../../stacks/synth-options';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const SAMPLE_LOCATIONS_DIR = path.join(REPO_ROOT, 'locations');
@@ -23,11 +22,15 @@ export interface SynthesizedPlatform {
   readonly stacks: ReadonlyMap<string, StackJson>;
 }
 
+/**
+ * `env` is the synth environment (TF_BACKEND, PLATFORM_SETTINGS, ...); the platform settings are
+ * the committed `platform.yaml` unless it names another file.
+ */
 export function synthPlatform(env: Record<string, string> = {}, locationsDir = SAMPLE_LOCATIONS_DIR): SynthesizedPlatform {
-  const options = synthOptionsFromEnvironment({ ...env, LOCATIONS_DIR: locationsDir });
+  const { locations, backend, imageTag, settings } = loadSynthInputs({ ...env, LOCATIONS_DIR: locationsDir });
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-platform-'));
   const app = new App({ outdir });
-  const built = buildPlatformApp(app, { locations: loadLocations(options.locationsDir), backend: options.backend, imageTag: options.imageTag });
+  const built = buildPlatformApp(app, { locations, backend, imageTag, settings });
   app.synth();
   const stacks = new Map<string, StackJson>();
   for (const id of fs.readdirSync(path.join(outdir, 'stacks')).sort()) {

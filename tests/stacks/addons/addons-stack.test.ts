@@ -25,6 +25,7 @@ import {
 } from '../../../stacks/stacks/addons-stack';
 import { PlatformStack } from '../../../stacks/stacks/platform-stack';
 import type { PlatformOutputs } from '../../../stacks/stack-contracts';
+import { regionSettings } from '../../support/platform-settings';
 import { synthPlatform } from '../../support/synth-platform';
 import { locationsOf, S3_BACKEND, sampleLocation } from '../platform/fixtures';
 import { addressOf, resourceAt, stripVolatile, synthJson, type Block, type SynthJson } from '../platform/synth-json';
@@ -388,6 +389,7 @@ describe('AddonsStack', () => {
       const ms = values('metrics-server');
       const lbc = values('aws-load-balancer-controller');
       const ca = values('cluster-autoscaler');
+      const edns = values('external-dns');
       const pods: [number, { cpu: string; memory: string }][] = [
         [ms.replicas, ms.resources.requests],
         [kps.prometheus.prometheusSpec.replicas, kps.prometheus.prometheusSpec.resources.requests],
@@ -398,6 +400,7 @@ describe('AddonsStack', () => {
         [1, kps['kube-state-metrics'].resources.requests],
         [lbc.replicaCount, lbc.resources.requests],
         [ca.replicaCount, ca.resources.requests],
+        [1, edns.resources.requests],
       ];
       // CoreDNS (2 x 100m / 70Mi) and the EBS CSI controller (2 x about 60m / 240Mi) share the budget.
       const eksAddons = { cpuMillicores: 2 * 100 + 2 * 60, memoryMiB: 2 * 70 + 2 * 240 };
@@ -497,6 +500,7 @@ describe('AddonsStack', () => {
       region: 'ap-southeast-1',
       locations: locationsOf('ap-southeast-1'),
       backend: S3_BACKEND,
+      settings: regionSettings('ap-southeast-1'),
     });
     new AddonsStack(wiredApp, 'addons-ap-southeast-1', {
       region: 'ap-southeast-1',
@@ -690,6 +694,57 @@ describe('readChartValues', () => {
     writeValues('templated', `a: 1\nb: "${template}"\n`);
     expect(() => readChartValues('templated', chartsDir)).toThrow(
       `${shown('templated')} must not contain "${template.slice(0, 2)}" (Terraform would read it as a template), got one on line 2`,
+    );
+  });
+});
+
+describe('AddonsStack ExternalDNS', () => {
+  const zones = [{ domain: 'banrimkwae.com', zoneId: 'Z0123456789ABCDEFGHIJ' }];
+  const roleArn = 'arn:aws:iam::111122223333:role/restaurant-ap-southeast-1-external-dns';
+  // One app per stack: every one of them is addons-ap-southeast-1.
+  const build = (props: Partial<AddonsStackProps> = {}) =>
+    new AddonsStack(Testing.app(), 'addons-ap-southeast-1', {
+      region: 'ap-southeast-1',
+      platform: PLATFORM,
+      controllerRoles: { ...CONTROLLER_ROLES, externalDnsRoleArn: roleArn },
+      locations: locationsOf('ap-southeast-1'),
+      backend: S3_BACKEND,
+      apiHostedZones: zones,
+      ...props,
+    });
+
+  test('with hosted zones: installs the pinned chart in kube-system as the service account its role trusts', () => {
+    const stack = build();
+    const release = resourceAt(synthJson(stack), stack, 'external-dns/release');
+    expect(release).toMatchObject({ name: 'external-dns', ...ADDON_CHARTS.externalDns, namespace: 'kube-system', atomic: true, wait: true });
+    expect(setOf(release)).toEqual({
+      txtOwnerId: PLATFORM.clusterName,
+      'serviceAccount.name': 'external-dns',
+      'serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn': roleArn,
+    });
+    const merged = helmMerged(release.values as string[]);
+    expect(merged).toMatchObject({
+      provider: { name: 'aws' },
+      sources: ['service'],
+      policy: 'upsert-only',
+      registry: 'txt',
+      domainFilters: ['banrimkwae.com'],
+      extraArgs: ['--aws-zone-type=public', '--zone-id-filter=Z0123456789ABCDEFGHIJ'],
+      env: [{ name: 'AWS_DEFAULT_REGION', value: 'ap-southeast-1' }],
+    });
+  });
+
+  test('without hosted zones: no ExternalDNS', () => {
+    const stack = build({ apiHostedZones: [], controllerRoles: CONTROLLER_ROLES });
+    expect(stack.externalDns).toBeUndefined();
+    expect(JSON.stringify(synthJson(stack))).not.toContain('external-dns');
+  });
+
+  test('fails when zones are named but the platform made no ExternalDNS role', () => {
+    expect(() => build({ controllerRoles: CONTROLLER_ROLES })).toThrow(
+      new Error(
+        'controllerRoles.externalDnsRoleArn must be set when apiHostedZones names zones (ExternalDNS needs its IRSA role), got none (stack "addons-ap-southeast-1")',
+      ),
     );
   });
 });

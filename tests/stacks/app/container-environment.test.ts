@@ -24,8 +24,9 @@ const EXPECTED_KEYS: Record<ServiceRole, string[]> = {
   ws: [...COMMON, ...LONG_RUNNING, 'WS_HEARTBEAT_INTERVAL_MS'],
   migrate: COMMON,
   maintenance: COMMON,
+  'db-bootstrap': [...COMMON, 'DATABASE_MASTER_SECRET_ARN'],
 };
-const ROLES: ServiceRole[] = ['api', 'ws', 'migrate', 'maintenance'];
+const ROLES: ServiceRole[] = ['api', 'ws', 'migrate', 'maintenance', 'db-bootstrap'];
 
 function build(role: ServiceRole, locationId: string, data?: LocationDataOutputs) {
   const location = sampleLocation(locationId);
@@ -79,6 +80,13 @@ describe('containerEnvironment: defaults', () => {
 
   test('the ws heartbeat defaults to the app default nginx also uses', () => {
     expect(build('ws', 'sukhumvit-cafe').WS_HEARTBEAT_INTERVAL_MS).toBe(String(DEFAULT_WS_HEARTBEAT_INTERVAL_MS));
+  });
+
+  test('only the bootstrap is told where the master secret is', () => {
+    const location = sampleLocation('london-shoreditch');
+    expect(build('db-bootstrap', location.id).DATABASE_MASTER_SECRET_ARN).toBe(dataFixture(location).database.masterSecretArn);
+    expect(configSchema.parse(build('db-bootstrap', location.id))).toMatchObject({ SERVICE_ROLE: 'db-bootstrap', DATABASE_USER: 'restaurant_app', AWS_REGION: location.region });
+    for (const role of ROLES.filter((r) => r !== 'db-bootstrap')) expect(build(role, location.id)).not.toHaveProperty('DATABASE_MASTER_SECRET_ARN');
   });
 
   test('a location without replicas gets an empty replica list (reads go to the primary)', () => {
@@ -141,6 +149,21 @@ describe('containerEnvironment: the contract check can fail', () => {
     const { JWT_ISSUER: _dropped, ...env } = build('ws', 'sukhumvit-cafe');
     expect(strictContract.safeParse(env).success).toBe(false);
   });
+
+  test('the master secret in another role is refused, and the bootstrap without it', () => {
+    const leaked = { ...build('api', 'sukhumvit-cafe'), DATABASE_MASTER_SECRET_ARN: build('db-bootstrap', 'sukhumvit-cafe').DATABASE_MASTER_SECRET_ARN };
+    expect(strictContract.safeParse(leaked).error?.issues.map((i) => `${i.path.join('.')} ${i.message}`)).toEqual([
+      'DATABASE_MASTER_SECRET_ARN is only for SERVICE_ROLE=db-bootstrap',
+    ]);
+    const { DATABASE_MASTER_SECRET_ARN: _dropped, ...missing } = build('db-bootstrap', 'sukhumvit-cafe');
+    expect(strictContract.safeParse(missing).error?.issues.map((i) => `${i.path.join('.')} ${i.message}`)).toEqual([
+      'DATABASE_MASTER_SECRET_ARN is required when SERVICE_ROLE=db-bootstrap',
+    ]);
+    const notAnArn = { ...build('db-bootstrap', 'sukhumvit-cafe'), DATABASE_MASTER_SECRET_ARN: 'sukhumvit-cafe/rds/master' };
+    expect(strictContract.safeParse(notAnArn).error?.issues.map((i) => `${i.path.join('.')} ${i.message}`)).toEqual([
+      'DATABASE_MASTER_SECRET_ARN must be a Secrets Manager secret ARN',
+    ]);
+  });
 });
 
 describe('containerEnvironment: errors', () => {
@@ -161,7 +184,7 @@ describe('containerEnvironment: errors', () => {
 
   test('fails when the role is not one of the contract', () => {
     expect(() => containerEnvironment({ role: 'worker' as ServiceRole, location, data })).toThrow(
-      'role must be one of api, ws, migrate, maintenance, got "worker" (location "sukhumvit-cafe")',
+      'role must be one of api, ws, migrate, maintenance, db-bootstrap, got "worker" (location "sukhumvit-cafe")',
     );
   });
 

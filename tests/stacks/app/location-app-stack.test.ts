@@ -2,6 +2,8 @@ import { configSchema } from '../../../app/src/config';
 import { Testing } from '../../../stacks/cdktf';
 import type { Location } from '../../../stacks/config/location';
 import { APP_SERVICE_ACCOUNT_NAME } from '../../../stacks/constructs/app-service-role';
+import { databaseBootstrapJobName } from '../../../stacks/constructs/database-bootstrap-job';
+import { DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME } from '../../../stacks/constructs/database-bootstrap-role';
 import { MAINTENANCE_TASKS, migrationJobName } from '../../../stacks/constructs/database-maintenance-jobs';
 import { MONITORING_NAMESPACE } from '../../../stacks/stacks/addons-stack';
 import { LocationAppStack, type LocationAppStackProps, shutdownGraceMs } from '../../../stacks/stacks/location-app-stack';
@@ -54,6 +56,7 @@ describe('LocationAppStack', () => {
         'Deployment/ws/ws',
         'Deployment/nginx/nginx',
         'Deployment/nginx/exporter',
+        `Job/${databaseBootstrapJobName(TEST_IMAGE_TAG)}/db-bootstrap`,
         `Job/${migrationJobName(TEST_IMAGE_TAG)}/migrate`,
         ...MAINTENANCE_TASKS.map((t) => `CronJob/${t.name}/maintenance`),
       ].sort(),
@@ -142,11 +145,41 @@ describe('LocationAppStack', () => {
     expect(sa.automount_service_account_token).toBe(false);
   });
 
-  test('apply order: policies, then the migration, then api, ws and CronJobs', () => {
+  test('the bootstrap Job has its own service account with the bootstrap role; the app account is not used for it', () => {
+    const json = jsonOf('sukhumvit-cafe');
+    const sa = resourceNamed(json, 'kubernetes_service_account_v1', DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME);
+    expect(sa.metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': dataFixture(sampleLocation('sukhumvit-cafe')).databaseBootstrapRoleArn });
+    const bootstrap = resourceNamed(json, 'kubernetes_job_v1', databaseBootstrapJobName(TEST_IMAGE_TAG));
+    expect(bootstrap.spec.template.spec.service_account_name).toMatch(/^\$\{kubernetes_service_account_v1\.database-bootstrap_service-account_/);
+    // Every other pod runs under the app's account, which cannot read the master secret.
+    for (const { workload, podSpec } of allContainers(json)) {
+      if (workload === bootstrap.metadata.name || workload === 'nginx') continue;
+      expect(podSpec.service_account_name).toMatch(/^\$\{kubernetes_service_account_v1\.app-service-account\./);
+    }
+  });
+
+  test('only the bootstrap pods may reach the database without Redis, and they are no data client', () => {
+    const json = jsonOf('sukhumvit-cafe');
+    const admin = resourceNamed(json, 'kubernetes_network_policy_v1', 'allow-database-admin-egress');
+    expect(admin.spec.pod_selector.match_expressions[0].values).toEqual(['db-bootstrap']);
+    expect(resourceNamed(json, 'kubernetes_network_policy_v1', 'allow-data-egress').spec.pod_selector.match_expressions[0].values).toEqual([
+      'api',
+      'ws',
+      'migrate',
+      'maintenance',
+    ]);
+  });
+
+  test('apply order: policies, then the bootstrap, then the migration, then api, ws and CronJobs', () => {
     const json = jsonOf('london-shoreditch');
-    const [migrationId, migration] = Object.entries(resourcesOfType(json, 'kubernetes_job_v1'))[0]!;
+    const jobs = resourcesOfType(json, 'kubernetes_job_v1');
+    const idOf = (name: string) => Object.entries(jobs).find(([, job]) => job.metadata.name === name)![0];
+    const [bootstrapId, migrationId] = [idOf(databaseBootstrapJobName(TEST_IMAGE_TAG)), idOf(migrationJobName(TEST_IMAGE_TAG))];
     const policyIds = Object.keys(resourcesOfType(json, 'kubernetes_network_policy_v1'));
-    expect([...migration.depends_on].sort()).toEqual(policyIds.map((p) => `kubernetes_network_policy_v1.${p}`).sort());
+    const policies = policyIds.map((p) => `kubernetes_network_policy_v1.${p}`);
+    expect(policyIds.some((p) => p.startsWith('network-policies_database-admin-egress_'))).toBe(true);
+    expect([...jobs[bootstrapId].depends_on].sort()).toEqual([...policies].sort());
+    expect([...jobs[migrationId].depends_on].sort()).toEqual([...policies, `kubernetes_job_v1.${bootstrapId}`].sort());
     const dependents = [
       resourceNamed(json, 'kubernetes_deployment_v1', 'api'),
       resourceNamed(json, 'kubernetes_deployment_v1', 'ws'),
@@ -174,14 +207,15 @@ describe('LocationAppStack', () => {
 
   test('the quota covers HPA maxima during rollouts, nginx and the jobs (sukhumvit-cafe)', () => {
     // api 4 max -> 6 pods x 250m/1000m/256Mi/512Mi; ws 3 -> 5 x 100m/500m/192Mi/384Mi;
-    // nginx 2 -> 4 x (110m/1100m/96Mi/320Mi); jobs 3 x api; plus 10 %.
+    // nginx 2 -> 4 x (110m/1100m/96Mi/320Mi); jobs 3 x api; the bootstrap 1 x 50m/500m/128Mi/256Mi
+    // (it may run while a CronJob does); plus 10 %.
     const quota = Object.values(resourcesOfType(jsonOf('sukhumvit-cafe'), 'kubernetes_resource_quota_v1'))[0];
     expect(quota.spec.hard).toEqual({
-      pods: '20',
-      'requests.cpu': '3509m',
-      'limits.cpu': '17490m',
-      'requests.memory': '4013Mi',
-      'limits.memory': '8589Mi',
+      pods: '21',
+      'requests.cpu': '3564m',
+      'limits.cpu': '18040m',
+      'requests.memory': '4154Mi',
+      'limits.memory': '8871Mi',
       'services.loadbalancers': '1',
     });
   });

@@ -97,6 +97,25 @@ describe('NetworkPolicies', () => {
     expect(data.spec.egress[1]).toEqual({ to: [{ ip_block: { cidr: '0.0.0.0/0' } }], ports: [{ port: '443', protocol: 'TCP' }] });
   });
 
+  test('without database admin clients there is no database-only egress policy', () => {
+    expect(Object.values(resourcesOfType(json, 'kubernetes_network_policy_v1')).map((p: Json) => p.metadata.name)).not.toContain('allow-database-admin-egress');
+  });
+
+  test('database admin clients (the bootstrap) reach PostgreSQL in the VPC and AWS APIs on 443, not Redis', () => {
+    const bootstrapPods = { component: 'db-bootstrap', podSelector: { 'app.kubernetes.io/component': 'db-bootstrap' } };
+    const { json: other, policies: otherPolicies } = policiesFor(app, location, { databaseAdminClients: [bootstrapPods] });
+    const admin = resourceNamed(other, 'kubernetes_network_policy_v1', 'allow-database-admin-egress');
+    expect(admin.spec.pod_selector.match_expressions).toEqual([{ key: 'app.kubernetes.io/component', operator: 'In', values: ['db-bootstrap'] }]);
+    expect(admin.spec.policy_types).toEqual(['Egress']);
+    expect(admin.spec.egress).toEqual([
+      { to: [{ ip_block: { cidr: FIXTURE_VPC_CIDR } }], ports: [{ port: '5432', protocol: 'TCP' }] },
+      { to: [{ ip_block: { cidr: '0.0.0.0/0' } }], ports: [{ port: '443', protocol: 'TCP' }] },
+    ]);
+    // Not a data client: the Redis rule does not select it.
+    expect(resourceNamed(other, 'kubernetes_network_policy_v1', 'allow-data-egress').spec.pod_selector.match_expressions[0].values).not.toContain('db-bootstrap');
+    expect(otherPolicies.policies).toHaveLength(policies.policies.length + 1);
+  });
+
   test('every policy lives in the location namespace', () => {
     const all = Object.values(resourcesOfType(json, 'kubernetes_network_policy_v1'));
     expect(all).toHaveLength(policies.policies.length);

@@ -11,6 +11,7 @@ import {
   CLUSTER_SERVICE_IPV4_CIDR,
   kubeDnsServiceIp,
   escapeTerraformTemplate,
+  EXTERNAL_DNS_HOSTNAME_ANNOTATION,
   NGINX_HEALTH_PATH,
   NGINX_PROMETHEUS_EXPORTER_IMAGE,
   NGINX_STATUS_PATH,
@@ -146,6 +147,19 @@ describe('NginxGateway', () => {
     expect(NLB_TLS_POLICY).toBe('ELBSecurityPolicy-TLS13-1-2-2021-06');
     // The NLB health check still speaks plain HTTP to nginx's container port.
     expect(service.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-healthcheck-port']).toBe('traffic-port');
+  });
+
+  test('without externalDnsHostname the Service asks ExternalDNS for nothing', () => {
+    const service = of('sukhumvit-cafe', 'kubernetes_service_v1', 'nginx');
+    expect(service.metadata.annotations).not.toHaveProperty([EXTERNAL_DNS_HOSTNAME_ANNOTATION]);
+  });
+
+  test('externalDnsHostname: ExternalDNS points the public API name at the NLB', () => {
+    const location = sampleLocation('sukhumvit-cafe');
+    const { json } = gatewayFor(Testing.app(), location, { externalDnsHostname: location.domains.api });
+    const service = resourceNamed(json, 'kubernetes_service_v1', 'nginx');
+    expect(EXTERNAL_DNS_HOSTNAME_ANNOTATION).toBe('external-dns.alpha.kubernetes.io/hostname');
+    expect(service.metadata.annotations[EXTERNAL_DNS_HOSTNAME_ANNOTATION]).toBe('api.sukhumvit-cafe.banrimkwae.com');
   });
 
   test('nginx tells the upstreams the client came over https, not the scheme of the decrypted hop', () => {

@@ -59,6 +59,7 @@ export function dataFixture(location: Location): LocationDataOutputs {
       port: 5432,
       name: 'restaurant',
       appUser: 'restaurant_app',
+      masterSecretArn: `arn:aws:secretsmanager:${location.region}:123456789012:secret:${location.id}/rds/master-Fx7Qz1`,
     },
     redis: {
       primaryHost: 'redis-primary.fixture.internal',
@@ -72,6 +73,7 @@ export function dataFixture(location: Location): LocationDataOutputs {
       distributionId: 'E0FIXTURE12345',
     },
     appRoleArn: `arn:aws:iam::123456789012:role/${location.id}-app`,
+    databaseBootstrapRoleArn: `arn:aws:iam::123456789012:role/${location.id}-db-bootstrap`,
     apiCertificateArn: apiCertificateArnFixture(location.region),
   };
 }

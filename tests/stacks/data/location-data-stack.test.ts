@@ -8,6 +8,7 @@ import { DATABASE_APP_USER, DATABASE_NAME } from '../../../stacks/constructs/pos
 import { LocationDataStack, maintenanceWindowsFor } from '../../../stacks/stacks/location-data-stack';
 import { PlatformStack } from '../../../stacks/stacks/platform-stack';
 import type { LocationDataOutputs } from '../../../stacks/stack-contracts';
+import { regionSettings } from '../../support/platform-settings';
 import { PlatformFixtureStack } from './platform-fixture';
 import { allKeys, asList, blockOf, type Json, policy, refOf, resources, sampleLocation, SAMPLE_LOCATION_IDS, sampleLocations, synthJson } from './support';
 
@@ -91,7 +92,8 @@ describe('LocationDataStack', () => {
       expect(outputs.database.replicaHosts).toHaveLength(location.sizing.database.readReplicas);
       expect(outputs.redis).toMatchObject({ port: 6379, user: `${id}-app` });
       expect(outputs.assets.cdnDomainName).toBe(location.domains.cdn);
-      // The stack outputs carry the same values, resolved.
+      // The stack outputs carry the same values, resolved (dbMasterSecretArn and dbBootstrapRoleArn
+      // are database.masterSecretArn and databaseBootstrapRoleArn).
       const value = (name: string) => json.output[name].value as unknown;
       expect(value('dbPrimaryEndpoint')).toBe(refOf(stack.postgres.primary, 'address'));
       expect(value('dbReplicaEndpoints')).toEqual(stack.postgres.replicas.map((r) => refOf(r, 'address')));
@@ -100,6 +102,8 @@ describe('LocationDataStack', () => {
       expect(value('assetBucketName')).toBe(refOf(stack.cdn.bucket, 'bucket'));
       expect(value('cdnDistributionId')).toBe(refOf(stack.cdn.distribution, 'id'));
       expect(value('appRoleArn')).toBe(refOf(stack.appRole.role, 'arn'));
+      expect(value('dbBootstrapRoleArn')).toBe(refOf(stack.databaseBootstrapRole.role, 'arn'));
+      expect(value('dbMasterSecretArn')).toBe(refOf(stack.postgres.masterSecret, 'arn'));
       // The issued certificate: the ARN as the validation resource returns it, once DNS validation succeeded.
       expect(value('apiCertificateArn')).toBe(refOf(stack.apiCertificate.validation, 'certificate_arn'));
       expect(value('apiCertificateValidationRecords')).toBe(
@@ -135,6 +139,7 @@ describe('LocationDataStack', () => {
           'cdnDistributionId',
           'cdnDomainName',
           'dbAppUser',
+          'dbBootstrapRoleArn',
           'dbMasterSecretArn',
           'dbName',
           'dbPort',
@@ -194,6 +199,22 @@ describe('LocationDataStack', () => {
       }
     });
 
+    test('the bootstrap role is trusted by the db-bootstrap service account of this location only', () => {
+      const trust = policy(blockOf(json, stack.databaseBootstrapRole.role).assume_role_policy).Statement[0]!;
+      const issuer = '${replace(aws_iam_openid_connect_provider.oidc.url, "https://", "")}';
+      expect(trust.Condition!.StringEquals).toEqual({ [`${issuer}:sub`]: `system:serviceaccount:${id}:db-bootstrap`, [`${issuer}:aud`]: 'sts.amazonaws.com' });
+    });
+
+    test('only the bootstrap role may read the master secret, and it may do nothing else', () => {
+      const grants = resources(json, 'aws_iam_role_policy');
+      const bootstrapGrants = grants.filter((p) => p.role === refOf(stack.databaseBootstrapRole.role, 'name'));
+      expect(bootstrapGrants.map((g) => g.name)).toEqual(['postgres-read-master-secret']);
+      const secretArn = refOf(stack.postgres.masterSecret, 'arn');
+      const mentionsSecret = grants.filter((g) => String(g.policy).includes(secretArn) || String(g.policy).includes('secretsmanager:'));
+      expect(mentionsSecret).toEqual(bootstrapGrants);
+      expect(resources(json, 'aws_iam_role_policy_attachment').map((a) => a.role)).not.toContain(refOf(stack.databaseBootstrapRole.role, 'name'));
+    });
+
     test('encryption everywhere: database, secret, Redis, logs, topics and bucket use customer keys', () => {
       expect(blockOf(json, stack.postgres.primary).storage_encrypted).toBe(true);
       expect(blockOf(json, stack.cache.replicationGroup).at_rest_encryption_enabled).toBe('true');
@@ -214,7 +235,7 @@ describe('LocationDataStack', () => {
 describe('LocationDataStack on the real PlatformStack', () => {
   const app = Testing.app();
   for (const [region, locations] of locationsByRegion(sampleLocations())) {
-    const platform = new PlatformStack(app, `platform-${region}`, { region, locations, backend: BACKEND });
+    const platform = new PlatformStack(app, `platform-${region}`, { region, locations, backend: BACKEND, settings: regionSettings(region) });
     for (const location of locations) new LocationDataStack(app, `${location.id}-data`, { location, platform, backend: BACKEND });
   }
   const read = synthesizeApp(app);

@@ -50,6 +50,7 @@ describe('PostgresWithReplicas', () => {
     postgres.allowFrom('cluster', CLUSTER_SG);
     const role = new IamRole(stack, 'role', { name: 'test-role', assumeRolePolicy: '{}' });
     postgres.grantConnect(role);
+    postgres.grantReadMasterSecret(role);
     return { postgres, encryptionKey, json: synthJson(stack) };
   }
 
@@ -281,6 +282,32 @@ describe('PostgresWithReplicas', () => {
         expect(arn).toMatch(new RegExp(`^arn:aws:rds-db:${location.region}:\\$\\{element\\(split\\(":", aws_db_instance\\.[^)]+\\.arn\\), 4\\)\\}:dbuser:\\$\\{aws_db_instance\\.[^}]+\\.resource_id\\}/app$`));
         expect(arn).not.toContain('*');
       }
+    });
+  });
+
+  describe.each(SAMPLE_LOCATION_IDS)('grantReadMasterSecret for %s', (id) => {
+    const { json, postgres, encryptionKey } = synthesized.get(id)!;
+    const location = sampleLocation(id);
+    const secretArn = refOf(postgres.masterSecret, 'arn');
+
+    test('GetSecretValue on the master secret only, Decrypt on the location key only through Secrets Manager for it', () => {
+      const grant = blockOf(json, find(postgres, 'grant-read-master-secret-role'));
+      expect(grant.name).toBe('postgres-read-master-secret');
+      expect(policy(grant.policy).Statement).toEqual([
+        { Sid: 'ReadMasterSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn },
+        {
+          Sid: 'DecryptMasterSecretThroughSecretsManager',
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: refOf(encryptionKey.key, 'arn'),
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': `secretsmanager.${location.region}.amazonaws.com`,
+              'kms:EncryptionContext:SecretARN': secretArn,
+            },
+          },
+        },
+      ]);
     });
   });
 

@@ -1,5 +1,6 @@
 import { TerraformOutput, type TerraformStack } from '../../../stacks/cdktf';
 import {
+  EKS_ACCESS_POLICIES,
   EKS_ADDON_VERSIONS,
   EKS_CONTROL_PLANE_LOG_TYPES,
   EKS_KUBERNETES_VERSION,
@@ -67,7 +68,7 @@ describe('EksCluster', () => {
     });
 
     test('authenticates through access entries and manages its own add-ons', () => {
-      expect(eks.access_config).toEqual({ authentication_mode: 'API', bootstrap_cluster_creator_admin_permissions: true });
+      expect(eks.access_config).toEqual({ authentication_mode: 'API', bootstrap_cluster_creator_admin_permissions: false });
       expect(eks.bootstrap_self_managed_addons).toBe(false);
       expect(resourceAt(json, stack, 'cluster/role-cluster-policy').policy_arn).toBe('arn:aws:iam::aws:policy/AmazonEKSClusterPolicy');
     });
@@ -131,6 +132,98 @@ describe('EksCluster', () => {
       expect(json.data).toBeUndefined();
       expect(Object.keys(resourcesOfType(json, 'aws_eks_cluster'))).toHaveLength(1);
     });
+
+    test('admits nobody to the endpoint and grants nobody access until asked', () => {
+      expect(resourcesOfType(json, 'aws_vpc_security_group_ingress_rule')).toEqual({});
+      expect(resourcesOfType(json, 'aws_eks_access_entry')).toEqual({});
+    });
+  });
+
+  describe('allowEndpointAccessFrom', () => {
+    const admitted = build();
+    const rules = admitted.cluster.allowEndpointAccessFrom({
+      cidrs: ['10.100.0.0/22', '2001:db8:100::/48'],
+      securityGroupIds: ['sg-0a1b2c3d4e5f67890', 'sg-12345678'],
+    });
+    const admittedJson = synthJson(admitted.stack);
+    const securityGroup = refTo(admitted.stack, 'cluster/cluster', 'vpc_config[0].cluster_security_group_id');
+
+    test('adds one HTTPS ingress rule per source to the cluster security group, and returns them', () => {
+      expect(rules).toHaveLength(4);
+      const bodies = Object.values(resourcesOfType(admittedJson, 'aws_vpc_security_group_ingress_rule'));
+      expect(bodies).toHaveLength(4);
+      for (const body of bodies) {
+        expect(body).toMatchObject({ security_group_id: securityGroup, ip_protocol: 'tcp', from_port: 443, to_port: 443 });
+      }
+    });
+
+    test.each([
+      ['10.100.0.0/22', { cidr_ipv4: '10.100.0.0/22' }],
+      ['2001:db8:100::/48', { cidr_ipv6: '2001:db8:100::/48' }],
+      ['sg-0a1b2c3d4e5f67890', { referenced_security_group_id: 'sg-0a1b2c3d4e5f67890' }],
+      ['sg-12345678', { referenced_security_group_id: 'sg-12345678' }],
+    ])('admits %s with a rule that names the cluster and the source', (source, target) => {
+      expect(resourceAt(admittedJson, admitted.stack, `cluster/endpoint-access-${source.replace(/\//g, '--')}`)).toEqual({
+        security_group_id: securityGroup,
+        description: `Kubernetes API of EKS cluster restaurant-test from ${source}`,
+        ip_protocol: 'tcp',
+        from_port: 443,
+        to_port: 443,
+        ...target,
+      });
+    });
+
+    test('names each rule by its source, so removing one source leaves the other rules in place', () => {
+      const fewer = build();
+      const [kept] = fewer.cluster.allowEndpointAccessFrom({ cidrs: ['2001:db8:100::/48'] });
+      const sameSource = rules.find((rule) => rule.node.id === kept!.node.id)!;
+      expect(kept!.node.id).toBe('endpoint-access-2001:db8:100::--48');
+      expect(sameSource.friendlyUniqueId.replace(/^construct-test-\d+_/, '')).toBe(kept!.friendlyUniqueId.replace(/^construct-test-\d+_/, ''));
+      expect(rules.indexOf(sameSource)).toBe(1);
+    });
+  });
+
+  describe('grantAccess', () => {
+    const granted = build();
+    const admin = granted.cluster.grantAccess('arn:aws:iam::111122223333:role/platform-deploy', 'admin');
+    const viewer = granted.cluster.grantAccess('arn:aws:iam::111122223333:user/ops/oncall-lead', 'view');
+    const grantedJson = synthJson(granted.stack);
+    const clusterName = refTo(granted.stack, 'cluster/cluster', 'name');
+
+    test('creates a standard access entry and one cluster-wide policy association per principal', () => {
+      expect(Object.values(resourcesOfType(grantedJson, 'aws_eks_access_entry'))).toEqual([
+        { cluster_name: clusterName, principal_arn: 'arn:aws:iam::111122223333:role/platform-deploy', type: 'STANDARD' },
+        { cluster_name: clusterName, principal_arn: 'arn:aws:iam::111122223333:user/ops/oncall-lead', type: 'STANDARD' },
+      ]);
+      const associations = Object.values(resourcesOfType(grantedJson, 'aws_eks_access_policy_association'));
+      expect(associations).toHaveLength(2);
+      expect(associations.every((a) => a.cluster_name === clusterName && a.access_scope.type === 'cluster')).toBe(true);
+    });
+
+    test.each([
+      ['admin', 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'],
+      ['view', 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy'],
+    ] as const)('associates %s with %s, after the entry exists', (level, policyArn) => {
+      const grant = level === 'admin' ? admin : viewer;
+      const body = Object.values(resourcesOfType(grantedJson, 'aws_eks_access_policy_association')).find((a) => a.policy_arn === policyArn)!;
+      expect(body).toEqual({
+        cluster_name: clusterName,
+        principal_arn: `\${aws_eks_access_entry.${grant.entry.friendlyUniqueId}.principal_arn}`,
+        policy_arn: policyArn,
+        access_scope: { type: 'cluster' },
+      });
+      expect(EKS_ACCESS_POLICIES[level]).toBe(policyArn.split('/')[1]);
+    });
+
+    test.each([
+      ['aws-cn', 'arn:aws-cn:iam::111122223333:role/platform-deploy', 'arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'],
+      ['aws-us-gov', 'arn:aws-us-gov:iam::111122223333:role/platform-deploy', 'arn:aws-us-gov:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'],
+    ])('uses the %s partition in the policy ARN', (partition, principalArn, policyArn) => {
+      const other = build({ partition });
+      other.cluster.grantAccess(principalArn, 'admin');
+      const associations = Object.values(resourcesOfType(synthJson(other.stack), 'aws_eks_access_policy_association'));
+      expect(associations.map((a) => a.policy_arn)).toEqual([policyArn]);
+    });
   });
 
   describe('errors', () => {
@@ -149,6 +242,64 @@ describe('EksCluster', () => {
     test.each(['203.0.113.0', '203.0.113.0/33', '2001:db8::/32'])('fails when publicAccessCidrs holds "%s"', (cidr) => {
       expect(() => build({ publicAccessCidrs: [cidr] })).toThrow(
         `publicAccessCidrs must hold IPv4 CIDR blocks such as 203.0.113.0/24, got "${cidr}" (EKS cluster "cluster")`,
+      );
+    });
+
+    test.each([
+      ['0.0.0.0/0', 'must not admit every address: the EKS API endpoint is private so that only the deploy runner, VPN or bastion reach it; list their ranges'],
+      ['::/0', 'must not admit every address: the EKS API endpoint is private so that only the deploy runner, VPN or bastion reach it; list their ranges'],
+      ['10.100.0.1/22', 'must be a network address as AWS writes it (10.100.0.0/22)'],
+      ['10.100.0.0', 'must be an IPv4 or IPv6 CIDR block such as 10.100.0.0/22'],
+    ])('fails when an endpoint access CIDR is %s', (cidr, problem) => {
+      expect(() => build().cluster.allowEndpointAccessFrom({ cidrs: [cidr] })).toThrow(`endpoint access cidrs ${problem}, got "${cidr}" (EKS cluster "cluster")`);
+    });
+
+    test('fails when an endpoint access security group id is malformed', () => {
+      expect(() => build().cluster.allowEndpointAccessFrom({ securityGroupIds: ['sg-0A1B'] })).toThrow(
+        'endpoint access securityGroupIds must be a security group id (sg- followed by 8 or 17 lowercase hex digits), got "sg-0A1B" (EKS cluster "cluster")',
+      );
+    });
+
+    test('fails when a source is admitted twice', () => {
+      const { cluster: twice } = build();
+      twice.allowEndpointAccessFrom({ cidrs: ['10.100.0.0/22'] });
+      expect(() => twice.allowEndpointAccessFrom({ cidrs: ['10.100.0.0/22'] })).toThrow(
+        'endpoint access must admit each source once, got "10.100.0.0/22" again (EKS cluster "cluster")',
+      );
+    });
+
+    test.each([
+      [
+        'arn:aws:sts::111122223333:assumed-role/platform-deploy/ci-run-42',
+        "must be the IAM role's ARN (arn:aws:iam::111122223333:role/platform-deploy, with the role's path if it has one), not an assumed-role session of it",
+      ],
+      ['arn:aws:iam::111122223333:role/*', 'must name exactly one IAM role or user, without wildcards (EKS access entries take exact ARNs)'],
+      ['arn:aws:iam::111122223333:root', 'must be the ARN of an IAM role or user (arn:<partition>:iam::<12-digit account>:role/<name> or :user/<name>)'],
+    ])('fails when granting access to %s', (principalArn, problem) => {
+      expect(() => build().cluster.grantAccess(principalArn, 'admin')).toThrow(`principalArn ${problem}, got "${principalArn}" (EKS cluster "cluster")`);
+    });
+
+    test('fails when the principal is in another partition than the cluster', () => {
+      expect(() => build().cluster.grantAccess('arn:aws-cn:iam::111122223333:role/platform-deploy', 'admin')).toThrow(
+        'principalArn must be in the cluster\'s partition "aws", got "arn:aws-cn:iam::111122223333:role/platform-deploy" (EKS cluster "cluster")',
+      );
+    });
+
+    test('fails when a source or principal is a Terraform reference (it would name a construct id)', () => {
+      const { cluster: withRefs } = build();
+      expect(() => withRefs.allowEndpointAccessFrom({ securityGroupIds: [withRefs.clusterSecurityGroupId] })).toThrow(
+        /^endpoint access sources must be literal values, not Terraform references \(each names its rule's construct id\), got "\$\{TfToken\[TOKEN\.\d+\]\}" \(EKS cluster "cluster"\)$/,
+      );
+      expect(() => withRefs.grantAccess(withRefs.role.arn, 'admin')).toThrow(
+        /^principalArn must be a literal ARN, not a Terraform reference \(it names the entry's construct id\), got "\$\{TfToken\[TOKEN\.\d+\]\}" \(EKS cluster "cluster"\)$/,
+      );
+    });
+
+    test('fails when a principal is granted access twice', () => {
+      const { cluster: twice } = build();
+      twice.grantAccess('arn:aws:iam::111122223333:role/platform-deploy', 'view');
+      expect(() => twice.grantAccess('arn:aws:iam::111122223333:role/platform-deploy', 'admin')).toThrow(
+        'principalArn must be granted access once (EKS takes one access entry per principal), got "arn:aws:iam::111122223333:role/platform-deploy" again (EKS cluster "cluster")',
       );
     });
 

@@ -16,7 +16,7 @@ export function sampleLocation(id: string): Location {
   return location;
 }
 
-export const S3_BACKEND: BackendConfig = { kind: 's3', bucket: 'test-state-bucket', region: 'ap-southeast-1' };
+export const S3_BACKEND: BackendConfig = { kind: 's3', bucket: 'test-state-bucket', region: 'ap-southeast-1', keyPrefix: 'restaurant-platform' };
 
 /** A location built from a sample one, with other zones, region or workload sizing. */
 export function locationFixture(

@@ -9,12 +9,15 @@ import {
   REGION_VPC_CIDRS,
 } from '../../../stacks/stacks/platform-stack';
 import type { PlatformOutputs } from '../../../stacks/stack-contracts';
+import { regionSettings, regionSettingsFixture } from '../../support/platform-settings';
 import { locationFixture, locationsOf, S3_BACKEND, sampleLocation } from './fixtures';
 import { addressOf, parsePolicy, refTo, resourceAt, resourcesOfType, stripVolatile, synthJson } from './synth-json';
 
 describe('PlatformStack', () => {
   const app = Testing.app();
-  const build = (id: string, props: PlatformStackProps) => new PlatformStack(app, id, props);
+  /** The region's settings from the committed platform.yaml (a fixture section for other regions) unless given. */
+  const build = (id: string, props: Omit<PlatformStackProps, 'settings'> & Partial<Pick<PlatformStackProps, 'settings'>>) =>
+    new PlatformStack(app, id, { settings: regionSettings(props.region), ...props });
 
   const stack = build('platform-ap-southeast-1', { region: 'ap-southeast-1', locations: locationsOf('ap-southeast-1'), backend: S3_BACKEND });
   const json = synthJson(stack);
@@ -163,6 +166,80 @@ describe('PlatformStack', () => {
       });
     });
 
+    describe('endpoint access and access entries from platform.yaml', () => {
+      const settings = regionSettings('ap-southeast-1');
+      const clusterSecurityGroup = refTo(stack, 'cluster/cluster', 'vpc_config[0].cluster_security_group_id');
+
+      test('the committed ap-southeast-1 section is what the stack is built from', () => {
+        expect(settings.clusterEndpointAccess).toEqual({ cidrs: ['10.100.0.0/22'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] });
+        expect(settings.clusterAccess.map((e) => e.access)).toEqual(['admin', 'view']);
+      });
+
+      test('admits each runner network and security group to the private endpoint on 443, one described rule each', () => {
+        const rules = Object.values(resourcesOfType(json, 'aws_vpc_security_group_ingress_rule'));
+        expect(rules).toEqual([
+          {
+            security_group_id: clusterSecurityGroup,
+            cidr_ipv4: '10.100.0.0/22',
+            ip_protocol: 'tcp',
+            from_port: 443,
+            to_port: 443,
+            description: 'Kubernetes API of EKS cluster restaurant-ap-southeast-1 from 10.100.0.0/22',
+          },
+          {
+            security_group_id: clusterSecurityGroup,
+            referenced_security_group_id: 'sg-0a1b2c3d4e5f67890',
+            ip_protocol: 'tcp',
+            from_port: 443,
+            to_port: 443,
+            description: 'Kubernetes API of EKS cluster restaurant-ap-southeast-1 from sg-0a1b2c3d4e5f67890',
+          },
+        ]);
+      });
+
+      test('gives every listed principal an access entry with its access policy, cluster-wide', () => {
+        const clusterName = refTo(stack, 'cluster/cluster', 'name');
+        const entries = Object.entries(resourcesOfType(json, 'aws_eks_access_entry'));
+        expect(entries.map(([, e]) => e)).toEqual(
+          settings.clusterAccess.map((e) => ({ cluster_name: clusterName, principal_arn: e.principalArn, type: 'STANDARD' })),
+        );
+        const associations = Object.values(resourcesOfType(json, 'aws_eks_access_policy_association'));
+        expect(associations).toEqual(
+          settings.clusterAccess.map((e, i) => ({
+            cluster_name: clusterName,
+            principal_arn: `\${aws_eks_access_entry.${entries[i]![0]}.principal_arn}`,
+            policy_arn: `arn:aws:eks::aws:cluster-access-policy/${e.access === 'admin' ? 'AmazonEKSClusterAdminPolicy' : 'AmazonEKSViewPolicy'}`,
+            access_scope: { type: 'cluster' },
+          })),
+        );
+      });
+
+      test('keeps the cluster on access entries only, with no implicit admin for its creator', () => {
+        expect(resourceAt(json, stack, 'cluster/cluster').access_config).toEqual({
+          authentication_mode: 'API',
+          bootstrap_cluster_creator_admin_permissions: false,
+        });
+      });
+
+      test('follows the settings it is given: IPv6 ranges, no security groups, one admin', () => {
+        const other = build('platform-us-east-1', {
+          region: 'us-east-1',
+          locations: [locationFixture(sampleLocation('sukhumvit-cafe'), { region: 'us-east-1', availabilityZones: ['us-east-1a', 'us-east-1b'] })],
+          backend: S3_BACKEND,
+          settings: regionSettingsFixture('us-east-1', { cidrs: ['10.100.0.0/22', '2001:db8:100::/48'] }),
+        });
+        const otherJson = synthJson(other);
+        const rules = Object.values(resourcesOfType(otherJson, 'aws_vpc_security_group_ingress_rule'));
+        expect(rules.map((r) => [r.cidr_ipv4 ?? r.cidr_ipv6, r.from_port, r.to_port])).toEqual([
+          ['10.100.0.0/22', 443, 443],
+          ['2001:db8:100::/48', 443, 443],
+        ]);
+        expect(Object.values(resourcesOfType(otherJson, 'aws_eks_access_policy_association')).map((a) => a.policy_arn)).toEqual([
+          'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy',
+        ]);
+      });
+    });
+
     test('gives eu-west-2 its own range and only its own zones', () => {
       const london = build('platform-eu-west-2', { region: 'eu-west-2', locations: locationsOf('eu-west-2'), backend: S3_BACKEND });
       const londonJson = synthJson(london);
@@ -186,6 +263,17 @@ describe('PlatformStack', () => {
   });
 
   describe('errors', () => {
+    test('fails when the settings are another region\'s', () => {
+      expect(() =>
+        build('platform-eu-west-1', {
+          region: 'eu-west-1',
+          locations: [locationFixture(sampleLocation('london-shoreditch'), { region: 'eu-west-1', availabilityZones: ['eu-west-1a', 'eu-west-1b'] })],
+          backend: S3_BACKEND,
+          settings: regionSettings('eu-west-2'),
+        }),
+      ).toThrow('settings.region must be "eu-west-1" (the stack\'s region), got "eu-west-2" (stack "platform-eu-west-1")');
+    });
+
     test('fails when the id is not platform-<region>', () => {
       expect(() => build('platform', { region: 'ap-southeast-1', locations: locationsOf('ap-southeast-1'), backend: S3_BACKEND })).toThrow(
         'id must be "platform-ap-southeast-1" (platform-<region>; it names the state file), got "platform"',

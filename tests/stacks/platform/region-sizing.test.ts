@@ -18,8 +18,8 @@ describe('regionNodeSizing', () => {
         maxSize: 5,
         // kanchanaburi (api 3..16 x 500m, ws 2..6 x 250m, 3 nginx) + sukhumvit (api 2..4 x 250m,
         // ws 2..3 x 100m, 2 nginx) + cluster add-ons
-        baselineDemand: { cpuMillicores: 5450, memoryMiB: 10080, pods: 33 },
-        peakDemand: { cpuMillicores: 13550, memoryMiB: 18464, pods: 53 },
+        baselineDemand: { cpuMillicores: 5470, memoryMiB: 10144, pods: 34 },
+        peakDemand: { cpuMillicores: 13570, memoryMiB: 18528, pods: 54 },
         zoneCount: 3,
       });
     });
