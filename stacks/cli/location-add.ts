@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { crossFileProblems, loadLocations, parseLocationText } from '../config/load-locations';
-import { TIERS, type Tier } from '../config/location';
+import { type Location, TIERS, type Tier } from '../config/location';
 import { formatProblem, LocationConfigError } from '../config/location-config-error';
 import { locationIdProblems } from '../config/location-schema';
 import { AWS_REGIONS, knownRegions } from '../config/regions';
@@ -99,6 +99,21 @@ export function addLocation(dir: string, o: AddLocationOptions): string {
   return target;
 }
 
+/**
+ * What to do after the file is written. The first location of a region also needs the region's
+ * section in platform.yaml (who reaches and deploys its cluster), which synth would otherwise
+ * demand only later.
+ */
+export function nextSteps(id: string, region: string, locations: readonly Pick<Location, 'id' | 'region'>[]): string[] {
+  const steps = [`next: review the file, \`npm run synth\` to generate its stacks, then \`npm run diff -- ${id}\` and \`npm run deploy -- ${id}\``];
+  if (!locations.some((l) => l.region === region && l.id !== id)) {
+    steps.push(
+      `${id} is the first location of ${region}: add regions.${region} to platform.yaml (clusterEndpointAccess and clusterAccess, README: "Platform settings") before synth`,
+    );
+  }
+  return steps;
+}
+
 function intOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a whole number, got "${value}"`);
@@ -136,8 +151,9 @@ function main(argv: string[]): number {
       owner: values.owner,
     });
     console.log(`wrote ${path.relative(process.cwd(), written)}\n`);
-    console.log(sizingTable(loadLocations(dir).filter((l) => l.id === positionals[0])));
-    console.log('\nnext: review the file, then `npm run synth` to generate its stacks');
+    const locations = loadLocations(dir);
+    console.log(sizingTable(locations.filter((l) => l.id === positionals[0])));
+    console.log(`\n${nextSteps(positionals[0]!, values.region, locations).join('\n')}`);
     return 0;
   } catch (err) {
     if (err instanceof LocationConfigError) {

@@ -22,7 +22,17 @@ export const LOCATION_ID_MAX_LENGTH = 28;
  * bucket name prefixes, so the id has none of these. `locationIdProblems` says which rule an id
  * breaks.
  */
-export const LOCATION_ID_PATTERN = new RegExp(`^(?=.{3,${LOCATION_ID_MAX_LENGTH}}$)(?!sthree-|amzn-s3-demo-)[a-z][a-z0-9]*(-[a-z0-9]+)*$`);
+export const LOCATION_ID_PATTERN = new RegExp(
+  `^(?=.{3,${LOCATION_ID_MAX_LENGTH}}$)(?!sthree-|amzn-s3-demo-|kube-)(?!(?:default|monitoring)$)[a-z][a-z0-9]*(-[a-z0-9]+)*$`,
+);
+
+/**
+ * Namespaces every region's cluster already has, which a location (its id is its namespace) must
+ * not take over: Kubernetes' own (`default`, `kube-*`) and the addons stack's `monitoring`
+ * (MONITORING_NAMESPACE in stacks/stacks/addons-stack.ts; a test keeps the two equal).
+ */
+export const CLUSTER_NAMESPACES: readonly string[] = ['default', 'monitoring'];
+export const CLUSTER_NAMESPACE_PREFIX = 'kube-';
 
 /**
  * What is wrong with a location id, each as the rest of an `id ...` message (without the value);
@@ -38,6 +48,9 @@ export function locationIdProblems(id: string): string[] {
   }
   if (id.includes('--')) {
     problems.push('must not contain two hyphens in a row: AWS refuses "--" in the RDS and ElastiCache names made from the id');
+  }
+  if (CLUSTER_NAMESPACES.includes(id) || id.startsWith(CLUSTER_NAMESPACE_PREFIX)) {
+    problems.push(`must not be a namespace the cluster already uses (${CLUSTER_NAMESPACES.join(', ')}, ${CLUSTER_NAMESPACE_PREFIX}*): the id is the location's namespace`);
   }
   const reservedPrefix = ['sthree-', 'amzn-s3-demo-'].find((prefix) => id.startsWith(prefix));
   if (reservedPrefix) {

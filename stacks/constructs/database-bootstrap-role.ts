@@ -9,7 +9,8 @@
 import { Construct } from 'constructs';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import type { Location } from '../config/location';
-import { APP_SERVICE_ACCOUNT_NAME, policyDocument } from './app-service-role';
+import { APP_SERVICE_ACCOUNT_NAME } from './app-service-role';
+import { irsaTrustPolicy } from './irsa-oidc-provider';
 
 /** Kubernetes service account of the bootstrap Job; the `<location>-app` stack creates it with this name. */
 export const DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME = 'db-bootstrap';
@@ -57,21 +58,8 @@ export class DatabaseBootstrapRole extends Construct {
       description: `IRSA role of the ${location.id} database bootstrap Job: reads the master secret`,
       // The Job runs for seconds; the shortest session IAM allows.
       maxSessionDuration: 3600,
-      assumeRolePolicy: policyDocument([
-        {
-          Sid: 'DatabaseBootstrapServiceAccount',
-          Effect: 'Allow',
-          Principal: { Federated: props.oidcProviderArn },
-          Action: 'sts:AssumeRoleWithWebIdentity',
-          Condition: {
-            // As for the app's role: `sub` names the one service account, `aud` the STS audience.
-            StringEquals: {
-              [`${props.oidcIssuerHostPath}:sub`]: this.serviceAccountSubject,
-              [`${props.oidcIssuerHostPath}:aud`]: 'sts.amazonaws.com',
-            },
-          },
-        },
-      ]),
+      // As for the app's role: `sub` names the one service account, `aud` the STS audience.
+      assumeRolePolicy: irsaTrustPolicy(props, { namespace, name: serviceAccountName }),
     });
     this.roleArn = this.role.arn;
   }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { addLocation, newLocationYaml, UsageError } from '../../stacks/cli/location-add';
+import { addLocation, newLocationYaml, nextSteps, UsageError } from '../../stacks/cli/location-add';
 import { loadLocations } from '../../stacks/config/load-locations';
 import { LocationConfigError } from '../../stacks/config/location-config-error';
 
@@ -59,6 +59,17 @@ describe('location:add', () => {
     });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('error: id must not contain two hyphens in a row: AWS refuses "--" in the RDS and ElastiCache names made from the id, got "patong--beach"\nusage: npm run location:add');
+  });
+
+  test('next steps: synth, diff and deploy the location; the first of a region also needs its platform.yaml section', () => {
+    const others = [{ id: 'sukhumvit-cafe', region: 'ap-southeast-1' }];
+    expect(nextSteps('patong-beach', 'ap-southeast-1', [...others, { id: 'patong-beach', region: 'ap-southeast-1' }])).toEqual([
+      'next: review the file, `npm run synth` to generate its stacks, then `npm run diff -- patong-beach` and `npm run deploy -- patong-beach`',
+    ]);
+    expect(nextSteps('times-square', 'us-east-1', [...others, { id: 'times-square', region: 'us-east-1' }])).toEqual([
+      'next: review the file, `npm run synth` to generate its stacks, then `npm run diff -- times-square` and `npm run deploy -- times-square`',
+      'times-square is the first location of us-east-1: add regions.us-east-1 to platform.yaml (clusterEndpointAccess and clusterAccess, README: "Platform settings") before synth',
+    ]);
   });
 
   test('fails when the region is unknown', () => {

@@ -51,6 +51,12 @@ describe('location file errors', () => {
     ['an id with a prefix S3 reserves', VALID.replace('id: test-cafe', 'id: sthree-cafe'), [
       `${FILE}: id must not start with "sthree-": AWS reserves it for S3 bucket names, and the asset bucket's name starts with the id, got "sthree-cafe"`,
     ]],
+    ['an id that is a namespace of the addons stack', VALID.replace('id: test-cafe', 'id: monitoring'), [
+      `${FILE}: id must not be a namespace the cluster already uses (default, monitoring, kube-*): the id is the location's namespace, got "monitoring"`,
+    ]],
+    ['an id in the kube- namespaces', VALID.replace('id: test-cafe', 'id: kube-system'), [
+      `${FILE}: id must not be a namespace the cluster already uses (default, monitoring, kube-*): the id is the location's namespace, got "kube-system"`,
+    ]],
     ['the id does not match the file name', VALID.replace('id: test-cafe', 'id: other-cafe'), [
       `${FILE}: id must match the file name "test-cafe", got "other-cafe"`,
     ]],

@@ -22,7 +22,9 @@ import {
   helmSetValues,
   readChartValues,
   readMonitoringValues,
+  MONITORING_NAMESPACE,
 } from '../../../stacks/stacks/addons-stack';
+import { CLUSTER_NAMESPACES, LOCATION_ID_PATTERN } from '../../../stacks/config/location-schema';
 import { PlatformStack } from '../../../stacks/stacks/platform-stack';
 import type { PlatformOutputs } from '../../../stacks/stack-contracts';
 import { regionSettings } from '../../support/platform-settings';
@@ -696,6 +698,11 @@ describe('readChartValues', () => {
       `${shown('templated')} must not contain "${template.slice(0, 2)}" (Terraform would read it as a template), got one on line 2`,
     );
   });
+});
+
+test('no location can take the namespace the addons stack installs monitoring in', () => {
+  expect(CLUSTER_NAMESPACES).toContain(MONITORING_NAMESPACE);
+  expect(LOCATION_ID_PATTERN.test(MONITORING_NAMESPACE)).toBe(false);
 });
 
 describe('AddonsStack ExternalDNS', () => {

@@ -55,7 +55,6 @@ describe('DatabaseBootstrapRole', () => {
     test('the trust policy admits the bootstrap service account of one cluster, for STS only', () => {
       expect(policy(blockOf(json, role.role).assume_role_policy).Statement).toEqual([
         {
-          Sid: 'DatabaseBootstrapServiceAccount',
           Effect: 'Allow',
           Principal: { Federated: OIDC_ARN },
           Action: 'sts:AssumeRoleWithWebIdentity',

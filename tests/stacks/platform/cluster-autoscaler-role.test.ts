@@ -7,11 +7,7 @@ import {
   clusterAutoscalerDiscoveryTagKeys,
   clusterAutoscalerPolicy,
 } from '../../../stacks/constructs/cluster-autoscaler-role';
-import { EksCluster } from '../../../stacks/constructs/eks-cluster';
-import { IrsaOidcProvider } from '../../../stacks/constructs/irsa-oidc-provider';
-import { LogsKmsKey } from '../../../stacks/constructs/logs-kms-key';
-import { Network } from '../../../stacks/constructs/network';
-import { constructStacks } from './fixtures';
+import { clusterWithIrsa, constructStacks } from './fixtures';
 import { parsePolicy, refTo, resourceAt, synthJson, expectIrsaTrust } from './synth-json';
 
 describe('ClusterAutoscalerRole', () => {
@@ -19,16 +15,7 @@ describe('ClusterAutoscalerRole', () => {
 
   function build(props: Partial<Omit<ClusterAutoscalerRoleProps, 'oidcProvider' | 'cluster'>> = {}) {
     const stack = newStack();
-    const logKey = new LogsKmsKey(stack, 'logs-key', { aliasName: 'test/logs', region: 'ap-southeast-1' });
-    const network = new Network(stack, 'network', {
-      name: 'restaurant-test',
-      region: 'ap-southeast-1',
-      cidrBlock: '10.10.0.0/16',
-      availabilityZones: ['ap-southeast-1a'],
-      flowLogKey: logKey,
-    });
-    const cluster = new EksCluster(stack, 'cluster', { name: 'restaurant-test', network, logKey });
-    const oidcProvider = new IrsaOidcProvider(stack, 'irsa', { cluster });
+    const { cluster, oidcProvider } = clusterWithIrsa(stack);
     const role = new ClusterAutoscalerRole(stack, 'ca', { oidcProvider, cluster, roleName: 'restaurant-test-cluster-autoscaler', ...props });
     return { stack, role };
   }

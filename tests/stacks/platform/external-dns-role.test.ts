@@ -1,15 +1,11 @@
 import type { HostedZone } from '../../../stacks/config/platform-settings';
-import { EksCluster } from '../../../stacks/constructs/eks-cluster';
 import {
   EXTERNAL_DNS_LIST_ACTIONS,
   EXTERNAL_DNS_SERVICE_ACCOUNT,
   ExternalDnsRole,
   externalDnsPolicy,
 } from '../../../stacks/constructs/external-dns-role';
-import { IrsaOidcProvider } from '../../../stacks/constructs/irsa-oidc-provider';
-import { LogsKmsKey } from '../../../stacks/constructs/logs-kms-key';
-import { Network } from '../../../stacks/constructs/network';
-import { constructStacks } from './fixtures';
+import { clusterWithIrsa, constructStacks } from './fixtures';
 import { expectIrsaTrust, parsePolicy, resourceAt, synthJson } from './synth-json';
 
 const ZONES: readonly HostedZone[] = [
@@ -22,16 +18,7 @@ describe('ExternalDnsRole', () => {
 
   function build(hostedZones: readonly HostedZone[] = ZONES) {
     const stack = newStack();
-    const logKey = new LogsKmsKey(stack, 'logs-key', { aliasName: 'test/logs', region: 'ap-southeast-1' });
-    const network = new Network(stack, 'network', {
-      name: 'restaurant-test',
-      region: 'ap-southeast-1',
-      cidrBlock: '10.10.0.0/16',
-      availabilityZones: ['ap-southeast-1a'],
-      flowLogKey: logKey,
-    });
-    const cluster = new EksCluster(stack, 'cluster', { name: 'restaurant-test', network, logKey });
-    const oidcProvider = new IrsaOidcProvider(stack, 'irsa', { cluster });
+    const { oidcProvider } = clusterWithIrsa(stack);
     const role = new ExternalDnsRole(stack, 'external-dns', { oidcProvider, hostedZones, roleName: 'restaurant-test-external-dns', partition: 'aws' });
     return { stack, role };
   }

@@ -2,6 +2,10 @@
 import * as path from 'node:path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Testing, TerraformStack } from '../../../stacks/cdktf';
+import { EksCluster } from '../../../stacks/constructs/eks-cluster';
+import { IrsaOidcProvider } from '../../../stacks/constructs/irsa-oidc-provider';
+import { LogsKmsKey } from '../../../stacks/constructs/logs-kms-key';
+import { Network } from '../../../stacks/constructs/network';
 import type { BackendConfig } from '../../../stacks/backend';
 import type { Location, WorkloadSizing } from '../../../stacks/config/location';
 import { loadLocations, locationsByRegion } from '../../../stacks/config/load-locations';
@@ -57,4 +61,21 @@ export function constructStacks(): () => TerraformStack {
     new AwsProvider(stack, 'aws', { region: 'ap-southeast-1' });
     return stack;
   };
+}
+
+/**
+ * What every IRSA role construct stands on, built in `stack`: a log key, a one-zone network, the
+ * cluster `restaurant-test` and its OIDC provider (ids `logs-key`, `network`, `cluster`, `irsa`).
+ */
+export function clusterWithIrsa(stack: TerraformStack, options: { partition?: string } = {}): { cluster: EksCluster; oidcProvider: IrsaOidcProvider } {
+  const logKey = new LogsKmsKey(stack, 'logs-key', { aliasName: 'test/logs', region: 'ap-southeast-1' });
+  const network = new Network(stack, 'network', {
+    name: 'restaurant-test',
+    region: 'ap-southeast-1',
+    cidrBlock: '10.10.0.0/16',
+    availabilityZones: ['ap-southeast-1a'],
+    flowLogKey: logKey,
+  });
+  const cluster = new EksCluster(stack, 'cluster', { name: 'restaurant-test', network, logKey, ...(options.partition ? { partition: options.partition } : {}) });
+  return { cluster, oidcProvider: new IrsaOidcProvider(stack, 'irsa', { cluster }) };
 }

@@ -1,8 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EksCluster } from '../../../stacks/constructs/eks-cluster';
-import { IrsaOidcProvider } from '../../../stacks/constructs/irsa-oidc-provider';
 import {
   LOAD_BALANCER_CONTROLLER_POLICY_FILE,
   LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
@@ -10,9 +8,7 @@ import {
   type LoadBalancerControllerRoleProps,
   loadBalancerControllerPolicy,
 } from '../../../stacks/constructs/load-balancer-controller-role';
-import { LogsKmsKey } from '../../../stacks/constructs/logs-kms-key';
-import { Network } from '../../../stacks/constructs/network';
-import { constructStacks } from './fixtures';
+import { clusterWithIrsa, constructStacks } from './fixtures';
 import { parsePolicy, refTo, resourceAt, resourcesOfType, synthJson, expectIrsaTrust } from './synth-json';
 
 interface Statement {
@@ -32,16 +28,7 @@ describe('LoadBalancerControllerRole', () => {
 
   function build(props: Partial<Omit<LoadBalancerControllerRoleProps, 'oidcProvider'>> = {}, partition?: string) {
     const stack = newStack();
-    const logKey = new LogsKmsKey(stack, 'logs-key', { aliasName: 'test/logs', region: 'ap-southeast-1' });
-    const network = new Network(stack, 'network', {
-      name: 'restaurant-test',
-      region: 'ap-southeast-1',
-      cidrBlock: '10.10.0.0/16',
-      availabilityZones: ['ap-southeast-1a'],
-      flowLogKey: logKey,
-    });
-    const cluster = new EksCluster(stack, 'cluster', { name: 'restaurant-test', network, logKey, ...(partition ? { partition } : {}) });
-    const oidcProvider = new IrsaOidcProvider(stack, 'irsa', { cluster });
+    const { oidcProvider } = clusterWithIrsa(stack, { partition });
     const role = new LoadBalancerControllerRole(stack, 'lbc', { oidcProvider, roleName: 'restaurant-test-aws-load-balancer-controller', ...props });
     return { stack, role };
   }
