@@ -8,9 +8,11 @@ export const NGINX_MIN_VERSION_FOR_RESOLVE = '1.27.3';
 
 /**
  * Pinned image for the Kubernetes nginx container: stable 1.28 (>= the version above) built to
- * run as a non-root user, listening on an unprivileged port, writing only below /tmp.
+ * run as a non-root user, listening on an unprivileged port, writing only below /tmp. From NGINX's
+ * Amazon ECR Public repository (the same image as Docker Hub's `nginxinc/nginx-unprivileged`), so
+ * the cluster pulls it through the region's ECR pull-through cache (`cachedImage`).
  */
-export const NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.28.0-alpine';
+export const NGINX_IMAGE = 'public.ecr.aws/nginx/nginx-unprivileged:1.28.0-alpine';
 
 /** The user (and group) id the unprivileged image runs as; use it for `runAsUser`/`fsGroup`. */
 export const NGINX_CONTAINER_UID = 101;
@@ -25,6 +27,18 @@ export const NGINX_CONTAINER_PORT = 8080;
  */
 export const NGINX_STATUS_PORT = 8081;
 export const NGINX_STATUS_PATH = '/nginx-status';
+
+/** The shared-memory zone counting `/ws` connections per client address (`limit_conn`). */
+export const WEBSOCKET_ADDRESS_LIMIT_ZONE = 'ws_per_address';
+
+/** What nginx tells a client refused by the per-address websocket limit to wait, in seconds. */
+export const WEBSOCKET_ADDRESS_LIMIT_RETRY_AFTER_SECONDS = 30;
+
+/** Ceiling for `worker_rlimit_nofile` (Linux's default `nr_open`); a container cannot raise its hard limit past it. */
+export const MAX_WORKER_RLIMIT_NOFILE = 1048576;
+
+/** nginx refuses a `limit_conn` number of 65536 or more ("connection limit must be less 65536"). */
+export const MAX_LIMIT_CONN = 65535;
 
 /** One upstream process reachable at a fixed address (static mode). */
 export interface UpstreamServer {
@@ -81,10 +95,27 @@ export interface NginxCommonSpec {
    */
   readonly forwardedProto?: ForwardedProto;
   /**
-   * Connections per worker, client and upstream sides together (a websocket costs two).
+   * Connections per worker, client and upstream sides together (a websocket costs two). The
+   * Kubernetes gateway sizes it from the ws HPA bounds (`nginx-gateway.ts`).
    * @default 4096
    */
   readonly workerConnections?: number;
+  /**
+   * Open files per worker (`worker_rlimit_nofile`): every connection is a descriptor, so at least
+   * workerConnections. nginx raises its soft limit to this at start; it cannot go past the
+   * container's hard limit (nginx then logs an alert and keeps the lower one).
+   * @default - workerConnections + 1024 (logs, listeners, the resolver socket, and slack)
+   */
+  readonly workerRlimitNofile?: number;
+  /**
+   * Concurrent `/ws` connections one client address may hold on this nginx (`limit_conn`, keyed on
+   * the client address nginx sees: the real one, the NLB preserves it). A restaurant's devices
+   * share one public address behind its Wi-Fi, so this must hold a whole location's devices; the
+   * gateway derives it from the location's seats. Over it, the upgrade is answered 429 with a JSON
+   * body and Retry-After.
+   * @default 100
+   */
+  readonly websocketConnectionsPerAddress?: number;
   /**
    * Requests per client connection before nginx closes it; raised from nginx's 1000 so load
    * generators and busy tablets are not forced to reconnect.
@@ -128,6 +159,23 @@ export interface NginxCommonSpec {
   readonly upstreamKeepaliveTimeoutSeconds?: number;
   /** @default 1024 */
   readonly gzipMinLengthBytes?: number;
+  /**
+   * Requests per second one client address may send through this nginx (`limit_req`, keyed on the
+   * address nginx accepted the connection from: the client's own, since the NLB preserves it).
+   * Checked before anything reaches the api, so a flood without a token, with forged tokens or to
+   * unknown routes costs the api nothing; the api limits per address location-wide as well
+   * (app/src/http/rate-limit.ts). Per nginx pod: the NLB spreads one address's connections over
+   * every pod, so a location admits about this times its nginx replicas.
+   * @default 100
+   */
+  readonly clientRequestsPerSecond?: number;
+  /**
+   * Requests above the rate one address may send at once before it meets 429 (`burst`, `nodelay`:
+   * served at once, not queued). A guest opening the menu sends a handful; a restaurant's devices
+   * behind one Wi-Fi address reconnecting after a deploy send more.
+   * @default 200
+   */
+  readonly clientRequestBurst?: number;
   /**
    * Port of the status server, which listens on 127.0.0.1 only and serves `stub_status` at
    * NGINX_STATUS_PATH (read by the exporter sidecar). Must differ from listenPort.
@@ -267,6 +315,8 @@ function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): Resol
     listenAddress: spec.listenAddress,
     workerProcesses: spec.workerProcesses ?? 'auto',
     workerConnections: spec.workerConnections ?? 4096,
+    workerRlimitNofile: spec.workerRlimitNofile ?? (spec.workerConnections ?? 4096) + 1024,
+    websocketConnectionsPerAddress: spec.websocketConnectionsPerAddress ?? 100,
     workerShutdownTimeoutSeconds: spec.workerShutdownTimeoutSeconds ?? 20,
     forwardedProto: spec.forwardedProto ?? '$scheme',
     clientKeepaliveRequests: spec.clientKeepaliveRequests ?? 10000,
@@ -278,6 +328,8 @@ function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): Resol
     upstreamKeepaliveRequests: spec.upstreamKeepaliveRequests ?? 10000,
     upstreamKeepaliveTimeoutSeconds: spec.upstreamKeepaliveTimeoutSeconds ?? 4,
     gzipMinLengthBytes: spec.gzipMinLengthBytes ?? 1024,
+    clientRequestsPerSecond: spec.clientRequestsPerSecond ?? 100,
+    clientRequestBurst: spec.clientRequestBurst ?? 200,
     statusListenPort: spec.statusListenPort ?? NGINX_STATUS_PORT,
     accessLogPath: spec.accessLogPath ?? '/dev/stdout',
     errorLogPath: spec.errorLogPath ?? 'stderr',
@@ -294,6 +346,8 @@ function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): Resol
   }
   for (const field of [
     'workerConnections',
+    'workerRlimitNofile',
+    'websocketConnectionsPerAddress',
     'workerShutdownTimeoutSeconds',
     'clientKeepaliveRequests',
     'clientKeepaliveTimeoutSeconds',
@@ -303,8 +357,16 @@ function resolveCommon(spec: NginxCommonSpec & { readonly mode: string }): Resol
     'upstreamKeepaliveRequests',
     'upstreamKeepaliveTimeoutSeconds',
     'gzipMinLengthBytes',
+    'clientRequestsPerSecond',
+    'clientRequestBurst',
   ] as const) {
     requirePositiveInteger(field, common[field]);
+  }
+  if (common.websocketConnectionsPerAddress > MAX_LIMIT_CONN) {
+    fail('websocketConnectionsPerAddress', `be a positive integer up to ${MAX_LIMIT_CONN}`, common.websocketConnectionsPerAddress);
+  }
+  if (common.workerRlimitNofile < common.workerConnections || common.workerRlimitNofile > MAX_WORKER_RLIMIT_NOFILE) {
+    fail('workerRlimitNofile', `be at least workerConnections (${common.workerConnections}) and at most ${MAX_WORKER_RLIMIT_NOFILE}`, common.workerRlimitNofile);
   }
   if (!FORWARDED_PROTO_VALUES.includes(common.forwardedProto)) {
     fail('forwardedProto', `be ${FORWARDED_PROTO_VALUES.map((v) => JSON.stringify(v)).join(' or ')}`, common.forwardedProto);
@@ -329,7 +391,9 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
   const forwardedHeaders = [
     'proxy_set_header Host $host;',
     'proxy_set_header X-Real-IP $remote_addr;',
-    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    // nginx is the first HTTP hop (the NLB forwards TCP and keeps the client's address), so a
+    // client-sent X-Forwarded-For is replaced, never extended: the api keys limits on it.
+    'proxy_set_header X-Forwarded-For $remote_addr;',
     `proxy_set_header X-Forwarded-Proto ${c.forwardedProto};`,
     'proxy_set_header X-Request-Id $request_id;',
   ];
@@ -355,6 +419,8 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     '# No `user` directive: the container already runs as a non-root user, and every path nginx',
     '# writes (pid, temp files) is configurable so the root filesystem can stay read-only.',
     `worker_processes ${c.workerProcesses};`,
+    '# Every connection is a file descriptor: at least worker_connections per worker.',
+    `worker_rlimit_nofile ${c.workerRlimitNofile};`,
     `pid ${c.pidFile};`,
     `error_log ${c.errorLogPath} warn;`,
     '# A graceful stop (SIGQUIT) closes connections still open after this, websockets included.',
@@ -395,6 +461,14 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     "        '' close;",
     '    }',
     '',
+    '    # /ws connections per client address. A state takes 64 bytes, so 4m holds ~64,000 addresses;',
+    '    # a full zone would refuse every new address, so it is far above any location\'s devices.',
+    `    limit_conn_zone $binary_remote_addr zone=${WEBSOCKET_ADDRESS_LIMIT_ZONE}:4m;`,
+    '',
+    '    # Requests per client address (the real one: the NLB preserves it). 10m holds ~160,000',
+    '    # addresses; a full zone refuses new ones, so it is far above any location\'s clients.',
+    `    limit_req_zone $binary_remote_addr zone=${REQUEST_RATE_ZONE}:10m rate=${c.clientRequestsPerSecond}r/s;`,
+    '',
     ...indent(1, upstreams.resolverLines),
     '    # The zone shares peer state (active connections, failures) across workers, so least_conn',
     '    # balances on the real totals; `resolve` in Kubernetes mode requires it as well.',
@@ -420,7 +494,24 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     `        listen ${listen};`,
     '        server_name _;',
     '',
-    '        add_header X-Request-Id $request_id always;',
+    '        # The edge headers, on every response (nginx\'s own errors included). The api sends the',
+    '        # request id and nosniff as well: hidden here, so each header arrives exactly once.',
+    ...indent(2, EDGE_HEADER_LINES),
+    ...indent(2, EDGE_HEADERS.map(([name]) => `proxy_hide_header ${name};`)),
+    '',
+    '        # Per client address, before anything reaches an upstream. info: below error_log\'s',
+    '        # level, because an error_log line carries the query string (a websocket access_token);',
+    '        # the access log records every refusal as a 429.',
+    `        limit_req zone=${REQUEST_RATE_ZONE} burst=${c.clientRequestBurst} nodelay;`,
+    '        limit_req_status 429;',
+    '        limit_req_log_level info;',
+    '',
+    '        # nginx\'s own errors (a malformed request, a body or URI too large, an unknown method,',
+    '        # the rate limit, an upstream down) in the API\'s JSON error format, keeping the status.',
+    '        # Errors the api answers itself pass through untouched (proxy_intercept_errors is off).',
+    '        # URIs, not named locations: a request whose line nginx could not parse has no URI, and',
+    '        # nginx cannot redirect it to a named location (it answers 500 instead).',
+    ...indent(2, NGINX_ERRORS.map((e) => `error_page ${e.status} ${NGINX_ERRORS_PATH}${e.status};`)),
     '',
     '        location / {',
     '            proxy_pass http://api;',
@@ -443,6 +534,33 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     '        }',
     '',
     '        location /ws {',
+    '            # One address may hold this many websockets (a restaurant behind one Wi-Fi address);',
+    '            # the ws service caps each token and table on top. info: below error_log\'s level,',
+    '            # because an error_log line carries the request line, query string (a browser\'s',
+    '            # access_token) included; the access log records each refusal as a 429 at',
+    '            # /ws/_too-many-connections.',
+    `            limit_conn ${WEBSOCKET_ADDRESS_LIMIT_ZONE} ${c.websocketConnectionsPerAddress};`,
+    '            limit_conn_status 429;',
+    '            limit_conn_log_level info;',
+    '            # A restaurant\'s devices reconnect together when a ws pod restarts: the request-rate',
+    '            # burst here (replacing the server\'s limit_req) admits as many upgrades at once as the',
+    '            # address may hold sockets; limit_conn above still bounds how many stay open.',
+    `            limit_req zone=${REQUEST_RATE_ZONE} burst=${Math.max(c.clientRequestBurst, c.websocketConnectionsPerAddress)} nodelay;`,
+    '            # An error_page here replaces the server\'s whole list: repeat it, with 429 answered below.',
+    ...indent(3, NGINX_ERRORS.filter((e) => e.status !== 429).map((e) => `error_page ${e.status} ${NGINX_ERRORS_PATH}${e.status};`)),
+    '            error_page 429 /ws/_too-many-connections;',
+    '            location = /ws/_too-many-connections {',
+    '                internal;',
+    '                # Refused by the server-wide request rate (limit_req), not by this connection limit.',
+    '                if ($limit_conn_status != REJECTED) {',
+    `                    rewrite ^ ${NGINX_ERRORS_PATH}429 last;`,
+    '                }',
+    '                default_type application/json;',
+    '                # add_header here replaces the inherited ones: repeat them.',
+    ...indent(4, EDGE_HEADER_LINES),
+    `                add_header Retry-After ${WEBSOCKET_ADDRESS_LIMIT_RETRY_AFTER_SECONDS} always;`,
+    `                return 429 '${apiErrorBody('too_many_connections', 'too many websocket connections from this address: close some, retry later')}\\n';`,
+    '            }',
     '            proxy_pass http://ws;',
     '            proxy_http_version 1.1;',
     '            proxy_set_header Upgrade $http_upgrade;',
@@ -462,6 +580,23 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     '            default_type text/plain;',
     '            return 200 "ok\\n";',
     '        }',
+    '',
+    '        # Probes and metrics are for the kubelet and Prometheus, which reach pods on their',
+    '        # internal port; the api\'s public port answers 404 for them too (defence in depth).',
+    '        location ~* ^/(healthz|readyz|metrics)(/.*)?$ {',
+    '            default_type application/json;',
+    `            return 404 '${apiErrorBody('not_found', 'route not found')}\\n';`,
+    '        }',
+    ...NGINX_ERRORS.flatMap((e) => [
+      '',
+      `        location = ${NGINX_ERRORS_PATH}${e.status} {`,
+      '            internal;',
+      '            default_type application/json;',
+      // add_header in a location replaces the inherited ones: repeat them with the extra header.
+      ...(e.headers ? indent(3, [...EDGE_HEADER_LINES, ...Object.entries(e.headers).map(([name, value]) => `add_header ${name} ${value} always;`)]) : []),
+      `            return ${e.sentStatus ?? e.status} '${apiErrorBody(e.code, e.message)}\\n';`,
+      '        }',
+    ]),
     '    }',
     '',
     '    # Status for the exporter sidecar: loopback only, on a port of its own, so the public',
@@ -484,6 +619,64 @@ function renderDocument(c: ResolvedCommon, upstreams: ModeUpstreams): string {
     '}',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Where nginx's own error responses live (internal locations: a client request there is a 404). */
+export const NGINX_ERRORS_PATH = '/_nginx-errors/';
+
+/** The request-rate zone (`limit_req`), per client address. */
+export const REQUEST_RATE_ZONE = 'requests_per_address';
+
+/** What nginx's own 429 tells a client to wait: the limit refills every second. */
+export const REQUEST_RATE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Headers on every response of the public server. HSTS: clients reach the API over TLS only (the
+ * NLB's 443); a year, as browsers' preload rules expect. nosniff: every body is JSON (or an image
+ * with its type), never to be guessed.
+ */
+export const EDGE_HEADERS: readonly (readonly [name: string, value: string])[] = [
+  ['X-Request-Id', '$request_id'],
+  ['Strict-Transport-Security', '"max-age=31536000; includeSubDomains"'],
+  ['X-Content-Type-Options', 'nosniff'],
+];
+const EDGE_HEADER_LINES = EDGE_HEADERS.map(([name, value]) => `add_header ${name} ${value} always;`);
+
+interface NginxError {
+  readonly status: number;
+  /** What the client gets, when nginx's internal status differs (494 is sent as 400). */
+  readonly sentStatus?: number;
+  readonly code: string;
+  readonly message: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Every status nginx answers by itself on the public server, with the API's error code for it
+ * (app/src/errors.ts and app/src/http/error-handler.ts use the same codes where both answer).
+ */
+export const NGINX_ERRORS: readonly NginxError[] = [
+  { status: 400, code: 'bad_request', message: 'malformed request' },
+  // Only for nginx's own 404s (its internal error locations); the api's pass through.
+  { status: 404, code: 'not_found', message: 'route not found' },
+  { status: 405, code: 'method_not_allowed', message: 'method not allowed' },
+  { status: 408, code: 'request_timeout', message: 'request not received in time' },
+  { status: 411, code: 'length_required', message: 'request body needs a Content-Length' },
+  { status: 413, code: 'payload_too_large', message: 'request body is too large' },
+  { status: 414, code: 'uri_too_long', message: 'request URI is too long' },
+  { status: 429, code: 'rate_limited', message: 'too many requests', headers: { 'Retry-After': String(REQUEST_RATE_RETRY_AFTER_SECONDS) } },
+  { status: 494, sentStatus: 400, code: 'header_too_large', message: 'request headers are too large' },
+  { status: 500, code: 'internal', message: 'internal error' },
+  { status: 501, code: 'not_implemented', message: 'request uses a feature nginx does not implement (Transfer-Encoding)' },
+  { status: 502, code: 'unavailable', message: 'service unavailable, retry later' },
+  { status: 503, code: 'unavailable', message: 'service unavailable, retry later' },
+  { status: 504, code: 'unavailable', message: 'service did not answer in time, retry later' },
+  { status: 505, code: 'http_version_not_supported', message: 'HTTP version not supported' },
+];
+
+/** `{"error":{"code","message","requestId"}}` for a `return` directive (single-quoted there). */
+function apiErrorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message, requestId: '$request_id' } });
 }
 
 function indent(level: number, lines: readonly string[]): string[] {

@@ -4,6 +4,7 @@
  * the downstream one. Stacks implement these interfaces so the app stack can be written and tested
  * against a contract rather than against another stack's internals.
  */
+import type { PullThroughCacheUrls } from './constructs/image-pull-through-cache';
 
 /** `platform-<region>`: network, cluster and image registries shared by a region's locations. */
 export interface PlatformOutputs {
@@ -23,6 +24,12 @@ export interface PlatformOutputs {
   /** OIDC issuer without the `https://` scheme, as IAM trust-policy condition keys need it. */
   readonly oidcIssuerHostPath: string;
   readonly ecrRepositoryUrls: { readonly api: string; readonly ws: string };
+  /**
+   * Where third-party images are pulled from, per upstream registry: the region's ECR
+   * pull-through cache (`<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`); `cachedImage` maps
+   * an upstream image name onto it.
+   */
+  readonly pullThroughCacheUrls: PullThroughCacheUrls;
   /** IRSA role of Alertmanager (`monitoring/kube-prometheus-stack-alertmanager`): publishes to the region's location alert topics. */
   readonly alertmanagerRoleArn: string;
 }

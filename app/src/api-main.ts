@@ -1,7 +1,8 @@
 /**
  * The order API process: parse the environment, build logger, metrics, database manager, Redis and
- * the app, listen on PORT, and shut down gracefully on SIGTERM/SIGINT (see http/server.ts): exit 0
- * when everything closed within SHUTDOWN_GRACE_MS, 1 otherwise or on a startup failure.
+ * the app, listen on PORT (the API, behind nginx), then on INTERNAL_PORT (probes and metrics: once
+ * it answers, the pod is ready), and shut down gracefully on SIGTERM/SIGINT (see http/server.ts):
+ * exit 0 when everything closed within SHUTDOWN_GRACE_MS, 1 otherwise or on a startup failure.
  */
 import { iamTokenProviders } from './aws/iam-auth';
 import { createInvalidationBus } from './cache/invalidation-bus';
@@ -11,6 +12,7 @@ import { createDatabaseManager } from './db/database-manager';
 import { jobClientConfig } from './db/job-connection';
 import { createOutboxRelay } from './events/outbox-relay';
 import { createApp } from './http/app';
+import { apiDependencyChecks } from './http/health';
 import { boundPort, listen, shutdown } from './http/server';
 import { createImageBackends } from './images/image-backends';
 import { registerMenuImageRoutes } from './images/menu-image-routes';
@@ -40,6 +42,7 @@ async function main(): Promise<number> {
     const redis = redisClient.redis;
     const db = createDatabaseManager(config, { logger, iamTokenProvider: iam.database, ...metrics.databaseHooks() });
     metrics.observePools(db);
+    metrics.observeDependencies(apiDependencyChecks(db, redis));
     const cache = createLayeredCache({ redis, registry: metrics.registry, logger });
     const bus = createInvalidationBus(config, { cache, publisher: redis, logger, iamTokenProvider: iam.redis });
     const images = createImageBackends(config);
@@ -72,12 +75,14 @@ async function main(): Promise<number> {
     });
     metrics.observeOrderEventOutbox(relay);
     relay.start();
-    const server = await listen(handle, config.PORT);
-    logger.info({ port: boundPort(server) }, 'listening');
+    const server = await listen(handle.app, config.PORT);
+    const internalServer = await listen(handle.internalApp, config.INTERNAL_PORT);
+    logger.info({ port: boundPort(server), internalPort: boundPort(internalServer) }, 'listening');
 
     await shutdownSignal(logger);
     const finished = await shutdown({
       server,
+      internalServer,
       handle,
       logger,
       graceMs: config.SHUTDOWN_GRACE_MS,

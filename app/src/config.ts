@@ -14,6 +14,19 @@ const hostList = z
   .string()
   .transform((v) => v.split(',').map((h) => h.trim()).filter((h) => h.length > 0));
 
+/** Port of the probes and metrics server (INTERNAL_PORT); the app stack's probes and scrape annotations use it. */
+export const DEFAULT_INTERNAL_PORT = 9090;
+
+/**
+ * Requests one client address may send per window, location-wide (Redis), counted before
+ * authentication: 4,000 per 10 s (400/s). A whole restaurant can sit behind one NAT address
+ * (guest Wi-Fi): the busiest sample location's declared peak of 480 orders a minute at about 40
+ * requests each (the capacity model's 6 writes and 34 reads) is 320/s. The short window gives a
+ * flooder's address its budget back soon after it stops.
+ */
+export const DEFAULT_CLIENT_RATE_LIMIT_REQUESTS = 4000;
+export const DEFAULT_CLIENT_RATE_LIMIT_WINDOW_SECONDS = 10;
+
 export const SERVICE_ROLES = ['api', 'ws', 'migrate', 'maintenance', 'db-bootstrap'] as const;
 
 /** `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<suffix>`. */
@@ -25,6 +38,20 @@ export const configSchema = z
     SERVICE_ROLE: z.enum(SERVICE_ROLES),
     LOCATION_ID: z.string().regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/),
     PORT: port.default(8080),
+    /**
+     * Probes (`/healthz`, `/readyz`) and Prometheus `/metrics`, for the kubelet and the scraper
+     * only: nginx never proxies to it and the public PORT answers 404 for those paths.
+     */
+    INTERNAL_PORT: port.default(DEFAULT_INTERNAL_PORT),
+    /**
+     * The API's public origin (`https://api.<location domain>`), the base of the URLs the api hands
+     * out (menu images with IMAGE_STORAGE=filesystem). Never taken from a request's Host header.
+     * @default - the address and port the process accepted the connection on
+     */
+    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** See DEFAULT_CLIENT_RATE_LIMIT_REQUESTS (app/src/http/rate-limit.ts applies it). */
+    CLIENT_RATE_LIMIT_REQUESTS: positiveInt.default(DEFAULT_CLIENT_RATE_LIMIT_REQUESTS),
+    CLIENT_RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(DEFAULT_CLIENT_RATE_LIMIT_WINDOW_SECONDS),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     SHUTDOWN_GRACE_MS: positiveInt.default(25000),
 
@@ -92,12 +119,26 @@ export const configSchema = z
     WS_MAX_PAYLOAD_BYTES: positiveInt.default(4096),
     /** XREAD BLOCK timeout of the stream consumer; bounds how long a silently dead Redis connection goes unnoticed. */
     WS_STREAM_BLOCK_MS: positiveInt.default(5000),
+    /**
+     * Open websockets one token subject (`sub`) may hold on this process; more are closed with 4002.
+     * Room for a guest token a whole table shares (10 guests, two tabs each) or a staff member's devices.
+     */
+    WS_MAX_SOCKETS_PER_SUBJECT: positiveInt.default(20),
+    /** Open websockets of one table's guests (every subject together) on this process; more are closed with 4002. */
+    WS_MAX_SOCKETS_PER_TABLE: positiveInt.default(40),
+    /** Client messages (and protocol pings) one socket may send at once; the bucket refills at WS_CLIENT_MESSAGES_PER_SECOND. */
+    WS_CLIENT_MESSAGE_BURST: positiveInt.default(20),
+    /** Sustained client messages per second per socket; a socket that empties its bucket is closed with 1008. */
+    WS_CLIENT_MESSAGES_PER_SECOND: positiveInt.default(2),
   })
   .strict()
   .superRefine((env, ctx) => {
     // The producer trims the streams by age; a longer window would promise replays of trimmed events.
     if (env.WS_REPLAY_WINDOW_MS > ORDER_STREAM_RETENTION_MS) {
       ctx.addIssue({ code: 'custom', path: ['WS_REPLAY_WINDOW_MS'], message: `must be at most ${ORDER_STREAM_RETENTION_MS} (the order streams' retention)` });
+    }
+    if (env.INTERNAL_PORT === env.PORT) {
+      ctx.addIssue({ code: 'custom', path: ['INTERNAL_PORT'], message: `must differ from PORT (${env.PORT}): the public port must not serve probes and metrics` });
     }
     if (env.DATABASE_AUTH === 'password' && !env.DATABASE_PASSWORD) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_PASSWORD'], message: 'is required when DATABASE_AUTH=password' });

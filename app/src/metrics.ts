@@ -52,6 +52,12 @@ export interface AppMetrics {
   readonly orderEventRelayPublished: Counter;
   /** `order_event_outbox_pending` reads this at scrape time (rows waiting for the relay). */
   observeOrderEventOutbox(outbox: { pending(): Promise<number> }): void;
+  /**
+   * `dependency_up{dependency}` runs these checks at scrape time: 1 when the dependency answered,
+   * 0 when not. Readiness never checks shared dependencies (http/health.ts); this gauge and the
+   * `DependencyDown` alert report them instead.
+   */
+  observeDependencies(checks: Readonly<Record<string, () => Promise<boolean>>>): void;
   /** The DatabaseManager option hooks that feed the query metrics. */
   databaseHooks(): Pick<DatabaseManagerOptions, 'onQuery' | 'onSlowQuery' | 'onPoolWait'>;
   /**
@@ -159,6 +165,19 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
       if (known.length > 0) this.set(Math.max(...known));
     },
   });
+  const dependencyChecks: Record<string, () => Promise<boolean>> = {};
+  new Gauge({
+    name: 'dependency_up',
+    help: 'Whether this process reached a shared dependency at scrape time (1) or not (0): database_primary (SELECT 1), redis (PING)',
+    labelNames: ['dependency'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const entries = Object.entries(dependencyChecks);
+      const results = await Promise.all(entries.map(([, check]) => check().catch(() => false)));
+      entries.forEach(([dependency], i) => this.set({ dependency }, results[i] ? 1 : 0));
+    },
+  });
   const orders: OrderLifecycleObserver = {
     created: () => ordersCreated.inc(),
     statusChanged: (order) => {
@@ -228,6 +247,7 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
     orderEventRelayFailures,
     orderEventRelayPublished,
     observeOrderEventOutbox: (outbox) => void outboxes.push(outbox),
+    observeDependencies: (checks) => void Object.assign(dependencyChecks, checks),
     databaseHooks: () => ({
       onQuery: (name: string, role: DatabaseRole, durationMs: number) => dbQueryDuration.observe({ query: name, role }, durationMs / 1000),
       onSlowQuery: (name: string, role: DatabaseRole) => dbSlowQueries.inc({ query: name, role }),

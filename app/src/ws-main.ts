@@ -1,7 +1,7 @@
 /**
  * The realtime (websocket) process: parse the environment, build logger, metrics, the two Redis
  * connections (commands, and the dedicated XREAD BLOCK reader) and the realtime server, listen on
- * PORT, and shut down on SIGTERM/SIGINT: readiness fails and upgrades are refused at once; after a
+ * PORT (websockets) and INTERNAL_PORT (probes, metrics), and shut down on SIGTERM/SIGINT: readiness fails and upgrades are refused at once; after a
  * short drain delay (so nginx and the Service stop sending reconnects here) every client is closed
  * with 1001 and reconnects to another pod, resuming from its last stream id; then the consumer,
  * the listener and Redis close. Exit 0 when all of it fits in SHUTDOWN_GRACE_MS, 1 otherwise or on
@@ -59,11 +59,17 @@ async function main(): Promise<number> {
       commands: commands.redis,
       reader: reader.redis,
     });
-    await new Promise<void>((resolve, reject) => {
-      realtime.server.once('error', reject);
-      realtime.server.listen(config.PORT, '0.0.0.0', () => resolve());
-    });
-    logger.info({ port: config.PORT }, 'listening');
+    for (const [server, port] of [
+      [realtime.server, config.PORT],
+      // Probes and metrics; once it answers, the pod is ready.
+      [realtime.internalServer, config.INTERNAL_PORT],
+    ] as const) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '0.0.0.0', () => resolve());
+      });
+    }
+    logger.info({ port: config.PORT, internalPort: config.INTERNAL_PORT }, 'listening');
 
     await shutdownSignal(logger);
     const finished = await shutdown(realtime, redisClients, logger, config.SHUTDOWN_GRACE_MS);

@@ -8,7 +8,11 @@
  * - api, dynamic: the HPA simulated over the peak-hour curve (which surges 20 % above the declared
  *   peak); demand above what the ready pods can serve at all is reported as unserved;
  * - ws: connections (seats x devices per seat) against max replicas x connections a pod's memory
- *   limit holds, from the measured memory per connection.
+ *   limit holds, from the measured memory per connection;
+ * - ws behind ip_hash: nginx pins each client address to one ws pod (the design asks for ip_hash),
+ *   and a restaurant's guest phones and screens mostly share the venue's one public address (its
+ *   Wi-Fi's NAT). The worst case, every device of the location on one pod, must fit in one pod's
+ *   memory limit; more replicas do not help it.
  */
 import type { Location } from '../config/location';
 import { CONNECTIONS_PER_SEAT } from '../config/sizing';
@@ -54,7 +58,55 @@ export interface CapacityVerdict {
     readonly maxReplicas: number;
     readonly connectionsAtPeak: number;
     readonly connectionsPerPod: number;
+    /** max replicas x connections per pod / connections at peak: devices spread over the pods. */
     readonly headroom: number;
+    /** nginx ip_hash's worst case: every device of the location behind one address, on one pod. */
+    readonly onePod: OnePodCheck;
+  };
+}
+
+export interface OnePodCheck {
+  /** Every device of the location at peak (seats x devices per seat). */
+  readonly connections: number;
+  /** What one pod's memory limit holds. */
+  readonly connectionsPerPod: number;
+  readonly memoryLimitMiB: number;
+  /** connectionsPerPod / connections. */
+  readonly headroom: number;
+  readonly verdict: Verdict;
+  /** The smallest ws memory limit that holds every device with REQUIRED_HEADROOM. */
+  readonly requiredMemoryLimitMiB: number;
+}
+
+/** Connections a ws pod with `memoryLimitMiB` holds, from the measured memory per connection. */
+export function wsConnectionsPerPod(memoryLimitMiB: number, measured: MeasuredCapacity): number {
+  return Math.max(0, Math.floor(((memoryLimitMiB * WS_MEMORY_BUDGET - measured.ws.baselineMemoryMiB) * 1024) / measured.ws.memoryPerConnectionKiB));
+}
+
+/** The ws memory limit whose pod holds `connections`. */
+export function wsMemoryLimitFor(connections: number, measured: MeasuredCapacity): number {
+  return Math.ceil(((connections * measured.ws.memoryPerConnectionKiB) / 1024 + measured.ws.baselineMemoryMiB) / WS_MEMORY_BUDGET);
+}
+
+function verdictOf(headroom: number): Verdict {
+  if (headroom < 1) return 'insufficient';
+  if (headroom < REQUIRED_HEADROOM) return 'tight';
+  return 'ok';
+}
+
+/** The ip_hash worst case of a location: all its devices behind one public address, so on one ws pod. */
+export function checkOnePod(location: Location, measured: MeasuredCapacity): OnePodCheck {
+  const connections = Math.ceil(location.business.seats * CONNECTIONS_PER_SEAT);
+  const { memoryLimitMiB } = location.sizing.ws;
+  const connectionsPerPod = wsConnectionsPerPod(memoryLimitMiB, measured);
+  const headroom = connections === 0 ? Infinity : connectionsPerPod / connections;
+  return {
+    connections,
+    connectionsPerPod,
+    memoryLimitMiB,
+    headroom,
+    verdict: verdictOf(headroom),
+    requiredMemoryLimitMiB: wsMemoryLimitFor(Math.ceil(connections * REQUIRED_HEADROOM), measured),
   };
 }
 
@@ -95,10 +147,8 @@ export function checkCapacity(location: Location, measured: MeasuredCapacity): C
 
   const wsSizing = location.sizing.ws;
   const connectionsAtPeak = Math.ceil(location.business.seats * CONNECTIONS_PER_SEAT);
-  const connectionsPerPod = Math.max(
-    0,
-    Math.floor(((wsSizing.memoryLimitMiB * WS_MEMORY_BUDGET - measured.ws.baselineMemoryMiB) * 1024) / measured.ws.memoryPerConnectionKiB),
-  );
+  const connectionsPerPod = wsConnectionsPerPod(wsSizing.memoryLimitMiB, measured);
+  const onePod = checkOnePod(location, measured);
   const wsHeadroom = connectionsAtPeak === 0 ? Infinity : (wsSizing.maxReplicas * connectionsPerPod) / connectionsAtPeak;
 
   const reasons: string[] = [];
@@ -121,6 +171,16 @@ export function checkCapacity(location: Location, measured: MeasuredCapacity): C
   } else if (wsHeadroom < REQUIRED_HEADROOM) {
     worsen('tight', `ws: headroom ${fmt(wsHeadroom)}x is under ${REQUIRED_HEADROOM}x`);
   }
+  if (onePod.verdict !== 'ok') {
+    const what =
+      onePod.verdict === 'insufficient'
+        ? `which holds ${onePod.connectionsPerPod} in its ${onePod.memoryLimitMiB} MiB memory limit`
+        : `headroom ${fmt(onePod.headroom)}x (${onePod.connectionsPerPod} in its ${onePod.memoryLimitMiB} MiB memory limit) is under ${REQUIRED_HEADROOM}x`;
+    worsen(
+      onePod.verdict,
+      `ws: nginx ip_hash puts all ${onePod.connections} devices of the venue (${location.business.seats} seats x ${CONNECTIONS_PER_SEAT}, one public address) on one pod, ${what}; raise sizing.ws.memoryLimitMiB to ${onePod.requiredMemoryLimitMiB}`,
+    );
+  }
 
   return {
     location: location.id,
@@ -136,6 +196,6 @@ export function checkCapacity(location: Location, measured: MeasuredCapacity): C
       requiredMaxReplicas,
       simulation: { steps, peakReplicas, secondsAtMax, unservedOrders },
     },
-    ws: { maxReplicas: wsSizing.maxReplicas, connectionsAtPeak, connectionsPerPod, headroom: wsHeadroom },
+    ws: { maxReplicas: wsSizing.maxReplicas, connectionsAtPeak, connectionsPerPod, headroom: wsHeadroom, onePod },
   };
 }

@@ -3,7 +3,7 @@
  * command lines that run them.
  *
  * A location's change reaches four stacks, deployed in this order:
- * 1. `platform-<region>`: the node group bounds grow with the region's locations, and the data
+ * 1. `platform-<region>`: the node groups' bounds grow with the region's locations, and the data
  *    stack reads the VPC and the cluster from it;
  * 2. `<location>-data`: creates the location's alert topic among the rest;
  * 3. `addons-<region>`: Alertmanager's route to that topic (until then the location's alerts

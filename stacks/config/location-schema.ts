@@ -4,7 +4,7 @@
  * after overrides) are in `resolve-location.ts`, which sees the derived values too.
  */
 import { z } from 'zod';
-import { TIERS } from './location';
+import { APPLY_TIMINGS, TIERS } from './location';
 
 /** Ids of the rules in stacks/policy: an area and a number, e.g. `RDS-003`, `K8S-010`. */
 export const POLICY_RULE_ID_PATTERN = /^[A-Z0-9]+-\d{3}$/;
@@ -137,6 +137,15 @@ export const locationFileSchema = z
     ),
     alertEmail: z.email(),
     databasePasswordVersion: int(1, 1000000).optional(),
+    /**
+     * When restarting changes (instance class, node type, engine version...) reach the database
+     * and Redis: in their weekly maintenance window (default) or during the apply.
+     */
+    applyChanges: z
+      .object({ database: z.enum(APPLY_TIMINGS), redis: z.enum(APPLY_TIMINGS) })
+      .partial()
+      .strict()
+      .optional(),
     overrides: sizingOverridesSchema.optional(),
     /** Policy rules this location is exempt from, each with the reason a reviewer accepted. */
     policyWaivers: z

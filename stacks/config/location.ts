@@ -6,6 +6,15 @@
 export const TIERS = ['small', 'medium', 'large'] as const;
 export type Tier = (typeof TIERS)[number];
 
+/**
+ * When AWS applies a change to the database or Redis that it would otherwise hold for the weekly
+ * maintenance window (instance class or node type, engine version, storage type...): in that
+ * window (`maintenance-window`, the default) or as soon as the apply sends it (`immediately`,
+ * Terraform's `apply_immediately`). Some changes ignore the choice; `npm run plan` says which.
+ */
+export const APPLY_TIMINGS = ['maintenance-window', 'immediately'] as const;
+export type ApplyTiming = (typeof APPLY_TIMINGS)[number];
+
 /** Business facts a restaurant manager can answer; the technical sizing is derived from them. */
 export interface BusinessSizing {
   /** Explicit tier, or the one derived from peak orders per minute. */
@@ -69,6 +78,11 @@ export interface Location {
    * when this number changes.
    */
   readonly databasePasswordVersion: number;
+  /**
+   * When changes that restart or fail over a node take effect, per service (`applyChanges` in the
+   * file; each defaults to `maintenance-window`).
+   */
+  readonly applyChanges: { readonly database: ApplyTiming; readonly redis: ApplyTiming };
   /** Policy rules waived for this location's stacks, each with its written reason. */
   readonly policyWaivers: readonly { readonly rule: string; readonly reason: string }[];
   /** The file this location came from, for error messages. */

@@ -1,8 +1,14 @@
 /**
- * Sizes a region's EKS node group from the locations it serves. The HPA bounds in each location's
- * sizing say how many pods can run at peak; the node group must hold all of them at once, plus the
- * cluster's own add-ons, with room left for bin-packing waste. A pure function, so
- * `npm run locations` and the tests can show the result without synthesizing anything.
+ * Sizes a region's EKS node groups, one per availability zone, from the locations it serves. The
+ * HPA bounds in each location's sizing say how many pods can run at peak; the nodes must hold all
+ * of them at once, plus the cluster's own add-ons, with room left for bin-packing waste. A pure
+ * function, so `npm run locations` and the tests can show the result without synthesizing anything.
+ *
+ * Why one group per zone: a managed node group spanning zones is one Auto Scaling group, and the
+ * cluster autoscaler cannot choose which zone it grows. A pod bound to a zonal EBS volume
+ * (Prometheus, Alertmanager: gp3, WaitForFirstConsumer) fits only in its volume's zone; with one
+ * group per zone the autoscaler grows exactly that zone, and `balance-similar-node-groups`
+ * (charts/cluster-autoscaler/values.yaml) keeps the zones level for everything else.
  */
 import type { Location, WorkloadSizing } from './location';
 
@@ -22,13 +28,23 @@ export interface NodeGroupSizing {
   readonly maxSize: number;
 }
 
-export interface RegionNodeSizing extends NodeGroupSizing {
+export interface RegionNodeSizing {
+  /** Distinct availability zones of the region's locations, sorted: one node group each. */
+  readonly zones: readonly string[];
+  /**
+   * Bounds of each zone's node group, the same for every zone (so the autoscaler's balancing
+   * sees similar groups): `minSize` spreads the baseline over the zones, `maxSize` lets the zones
+   * left after one zone fails hold the whole peak between them.
+   */
+  readonly perZone: NodeGroupSizing;
+  /** Nodes the region needs at every location's HPA minimum (at least MIN_NODES). */
+  readonly baselineNodes: number;
+  /** Nodes the region needs at every location's HPA maximum (at least one above baselineNodes). */
+  readonly peakNodes: number;
   /** Requests of every location's pods at their HPA minimum, plus cluster add-ons. */
   readonly baselineDemand: ResourceDemand;
   /** Requests of every location's pods at their HPA maximum, plus cluster add-ons. */
   readonly peakDemand: ResourceDemand;
-  /** Distinct availability zones of the region's locations. */
-  readonly zoneCount: number;
 }
 
 /**
@@ -68,12 +84,13 @@ export const NGINX_POD_REQUESTS = { cpuMillicores: 110, memoryMiB: 96 } as const
  */
 export const TARGET_NODE_UTILISATION = 0.8;
 
-/** Floor for the node group: one node can neither survive a drain nor spread across zones. */
+/** Floor for the region: one node can neither survive a drain nor spread across zones. */
 export const MIN_NODES = 2;
 
 /**
- * Ceiling we accept without a deliberate decision: beyond it, bigger instance types are cheaper to
- * run than more nodes (fewer DaemonSet copies), and a typo in a location file should not buy 300 nodes.
+ * Ceiling on the region's peak node count we accept without a deliberate decision: beyond it,
+ * bigger instance types are cheaper to run than more nodes (fewer DaemonSet copies), and a typo in
+ * a location file should not buy 300 nodes.
  */
 export const MAX_NODES = 100;
 
@@ -117,9 +134,17 @@ export function nodesFor(demand: ResourceDemand): number {
 }
 
 /**
- * The node group of one region. `minSize` keeps a node in every zone the locations use, so
- * zone-spread pods always have somewhere to go; `maxSize` holds every location at its HPA maximum
- * at once; `desiredSize` starts at the minimum and is the autoscaler's from then on.
+ * The node groups of one region, one per zone its locations use.
+ *
+ * - `minSize` per zone: the baseline (at least MIN_NODES) spread evenly, rounded up, and never
+ *   below one, so zone-spread pods and zonal volumes always find a node in every zone.
+ * - `maxSize` per zone: the region's peak on the zones that remain when one fails
+ *   (ceil(peak / (zones - 1))). The maximum is a ceiling, not a purchase: the autoscaler adds nodes
+ *   only for pending pods, so in normal operation the zones sit near peak / zones each; but when a
+ *   zone goes, its pods (and the HPAs' extra pods) land in the others, and a ceiling of
+ *   peak / zones would leave them pending exactly when the locations need them. The locations'
+ *   HPA bounds are planned for a lost zone too (PEAK_HEADROOM in sizing.ts).
+ * - `desiredSize` starts at the minimum and is the autoscaler's from then on.
  */
 export function regionNodeSizing(locations: readonly Location[]): RegionNodeSizing {
   const first = locations[0];
@@ -131,28 +156,32 @@ export function regionNodeSizing(locations: readonly Location[]): RegionNodeSizi
     );
   }
 
-  const zoneCount = new Set(locations.flatMap((l) => l.availabilityZones)).size;
+  const zones = [...new Set(locations.flatMap((l) => l.availabilityZones))].sort();
   const baselineDemand = addDemand([...locations.map((l) => locationDemand(l, 'minReplicas')), CLUSTER_ADDON_REQUESTS]);
   const peakDemand = addDemand([...locations.map((l) => locationDemand(l, 'maxReplicas')), CLUSTER_ADDON_REQUESTS]);
 
-  const minSize = Math.max(MIN_NODES, zoneCount, nodesFor(baselineDemand));
-  // One node above the minimum at least, so the autoscaler can replace a node before draining it.
-  const maxSize = Math.max(minSize + 1, nodesFor(peakDemand));
-  if (maxSize > MAX_NODES) {
+  const baselineNodes = Math.max(MIN_NODES, nodesFor(baselineDemand));
+  // One node above the baseline at least, so the autoscaler can replace a node before draining it.
+  const peakNodes = Math.max(baselineNodes + 1, nodesFor(peakDemand));
+  if (peakNodes > MAX_NODES) {
     const ids = locations.map((l) => l.id).join(', ');
     throw new Error(
-      `node group of region "${first.region}" would need ${maxSize} nodes of ${NODE_INSTANCE_TYPES[0]} at peak, more than the ${MAX_NODES} allowed ` +
+      `node groups of region "${first.region}" would need ${peakNodes} nodes of ${NODE_INSTANCE_TYPES[0]} at peak, more than the ${MAX_NODES} allowed ` +
         `(locations: ${ids}); lower the locations' maxReplicas or requests, or move the region to a larger instance type`,
     );
   }
 
+  const minSize = Math.max(1, Math.ceil(baselineNodes / zones.length));
+  // A region of one zone has no zone to fail over to: its one group holds the whole peak.
+  const zonesAfterOneFails = Math.max(1, zones.length - 1);
+  const maxSize = Math.max(minSize + 1, Math.ceil(peakNodes / zonesAfterOneFails));
+
   return {
-    instanceTypes: [...NODE_INSTANCE_TYPES],
-    minSize,
-    desiredSize: minSize,
-    maxSize,
+    zones,
+    perZone: { instanceTypes: [...NODE_INSTANCE_TYPES], minSize, desiredSize: minSize, maxSize },
+    baselineNodes,
+    peakNodes,
     baselineDemand,
     peakDemand,
-    zoneCount,
   };
 }

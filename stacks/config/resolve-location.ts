@@ -123,6 +123,10 @@ export function resolveLocation(file: string, expectedId: string, parsed: Locati
       tags: { ...parsed.tags },
       alertEmail: parsed.alertEmail,
       databasePasswordVersion: parsed.databasePasswordVersion ?? 1,
+      applyChanges: {
+        database: parsed.applyChanges?.database ?? 'maintenance-window',
+        redis: parsed.applyChanges?.redis ?? 'maintenance-window',
+      },
       policyWaivers: (parsed.policyWaivers ?? []).map((w) => ({ rule: w.rule, reason: w.reason })),
       sourceFile: file,
     },

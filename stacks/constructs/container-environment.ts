@@ -8,6 +8,7 @@
  * they pass through untouched (a list of replica hosts is joined with `Fn.join` when it is one).
  */
 import {
+  DEFAULT_INTERNAL_PORT,
   DEFAULT_WS_HEARTBEAT_INTERVAL_MS,
   type EnvironmentVariableName,
   SERVICE_ROLES,
@@ -68,8 +69,10 @@ const LONG_RUNNING_ROLES: readonly ServiceRole[] = ['api', 'ws'];
  *
  * - every role: database (IAM auth, TLS verified) and Redis (TLS, IAM user), region for the
  *   IAM token signers, and JWT settings (the contract requires them of every role);
- * - api and ws: port, shutdown grace, and the read replicas they spread reads over;
- * - api: the asset bucket and CDN it writes menu images to (IMAGE_STORAGE=s3) and invalidates;
+ * - api and ws: port, the internal port of probes and metrics (what the Deployment's probes and the
+ *   scrape annotations name), shutdown grace, and the read replicas they spread reads over;
+ * - api: the asset bucket and CDN it writes menu images to (IMAGE_STORAGE=s3) and invalidates, and
+ *   its public origin (`https://<domains.api>`), the base of the URLs it hands out;
  * - ws: the heartbeat nginx's websocket timeout is derived from;
  * - migrate and maintenance: the primary only (DDL, REFRESH MATERIALIZED VIEW);
  * - db-bootstrap: the primary, plus the master secret it alone is told about (DATABASE_USER is the
@@ -115,6 +118,7 @@ export function containerEnvironment(input: ContainerEnvironmentInput): Record<s
     }
     requirePositiveInteger('shutdownGraceMs', input.shutdownGraceMs, location);
     env.PORT = String(APP_HTTP_PORT);
+    env.INTERNAL_PORT = String(DEFAULT_INTERNAL_PORT);
     env.SHUTDOWN_GRACE_MS = String(input.shutdownGraceMs);
     env.DATABASE_REPLICA_HOSTS = joinHosts(data.database.replicaHosts);
   }
@@ -122,6 +126,7 @@ export function containerEnvironment(input: ContainerEnvironmentInput): Record<s
     env.ASSET_BUCKET = data.assets.bucketName;
     env.CDN_BASE_URL = `https://${data.assets.cdnDomainName}`;
     env.CDN_DISTRIBUTION_ID = data.assets.distributionId;
+    env.PUBLIC_BASE_URL = `https://${location.domains.api}`;
     // The app's default is the filesystem (local runs); pods share no disk, so production is S3.
     env.IMAGE_STORAGE = 's3';
   }

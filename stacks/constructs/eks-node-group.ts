@@ -1,25 +1,31 @@
 /**
- * A managed node group of an EKS cluster in the network's private subnets. A launch template
- * requires IMDSv2 and encrypts the gp3 root volume; the node role carries only the standard worker,
- * CNI and ECR-read policies (workloads get their own roles through IRSA).
+ * The managed node groups of an EKS cluster: one per availability zone of the network, each in its
+ * zone's private subnet, sharing one node role and one launch template. One group per zone lets the
+ * cluster autoscaler grow the zone a pending pod needs (a pod bound to a zonal EBS volume fits in
+ * no other); a group spanning zones is one Auto Scaling group that picks the zone itself. The
+ * launch template requires IMDSv2 and encrypts the gp3 root volume; the node role carries only the
+ * standard worker, CNI and ECR-read policies (workloads get their own roles through IRSA).
  */
 import { EksNodeGroup as EksNodeGroupResource } from '@cdktf/provider-aws/lib/eks-node-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
-import type { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Construct } from 'constructs';
 import { Token } from '../cdktf';
 import type { NodeGroupSizing } from '../config/region-sizing';
 import type { EksCluster } from './eks-cluster';
+import type { Network } from './network';
 
 export interface EksNodeGroupProps {
   readonly cluster: EksCluster;
-  /** Nodes never sit in public subnets; pass the network's private ones. */
-  readonly subnets: readonly Subnet[];
-  /** Instance types and bounds, from `regionNodeSizing`. */
+  /** One node group per zone of the network, in that zone's private subnet (never a public one). */
+  readonly network: Network;
+  /** Instance types and the bounds of each zone's group, from `regionNodeSizing(...).perZone`. */
   readonly sizing: NodeGroupSizing;
-  /** Node group name, unique in the cluster; also prefixes the node role and launch template. */
+  /**
+   * Prefix of the node group names (`<name>-<zone letter>`, unique in the cluster); also names
+   * the node role and launch template.
+   */
   readonly name: string;
   /**
    * Tags for the EC2 instances and volumes: provider default tags do not reach what the node
@@ -33,11 +39,23 @@ export interface EksNodeGroupProps {
   readonly amiType?: string;
 }
 
-/** The managed policies every EKS worker needs; nothing else is granted to the nodes. */
+/**
+ * The managed policies every EKS worker needs. The only other grant to the nodes is the ECR
+ * pull-through cache's first pull (`ImagePullThroughCache.grantPull`, which the platform stack
+ * gives this role): `AmazonEC2ContainerRegistryReadOnly` reads cached images but cannot create
+ * their repositories or import them from upstream.
+ */
 export const NODE_MANAGED_POLICIES = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'] as const;
 
-export class EksNodeGroup extends Construct {
+/** The node group of one availability zone. */
+export interface ZoneNodeGroup {
+  readonly zone: string;
   readonly resource: EksNodeGroupResource;
+}
+
+export class EksNodeGroup extends Construct {
+  /** One per zone of the network, in zone order. */
+  readonly zoneGroups: readonly ZoneNodeGroup[];
   readonly role: IamRole;
   readonly launchTemplate: LaunchTemplate;
 
@@ -95,38 +113,41 @@ export class EksNodeGroup extends Construct {
       })),
     });
 
-    this.resource = new EksNodeGroupResource(this, 'node-group', {
-      clusterName: cluster.name,
-      nodeGroupName: props.name,
-      nodeRoleArn: this.role.arn,
-      subnetIds: props.subnets.map((s) => s.id),
-      // Follows the control plane: a version bump upgrades the nodes right after it.
-      version: cluster.resource.version,
-      amiType,
-      capacityType: 'ON_DEMAND',
-      instanceTypes: [...sizing.instanceTypes],
-      launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
-      scalingConfig: { minSize: sizing.minSize, desiredSize: sizing.desiredSize, maxSize: sizing.maxSize },
-      updateConfig: { maxUnavailablePercentage: 33 },
-      nodeRepairConfig: { enabled: true },
-      // Nodes only join once their role can do so and the network add-ons are there to make them Ready.
-      dependsOn: [...attachments, ...cluster.networkAddons],
-      // No autoscaler tags here: EKS tags the group's Auto Scaling group itself with
-      // `k8s.io/cluster-autoscaler/enabled` and `k8s.io/cluster-autoscaler/<cluster>` (tags of this
-      // resource would not reach the Auto Scaling group anyway); see `cluster-autoscaler-role.ts`.
-      lifecycle: {
-        // The cluster autoscaler owns the current size; an apply must not undo its scaling.
-        ignoreChanges: ['scaling_config[0].desired_size'],
-      },
+    // Ids and names come from the zone letter (as the network's subnets do), never from a zone's
+    // position: adding a zone adds its group and leaves the others alone.
+    this.zoneGroups = props.network.zoneSubnets.map(({ zone, private: subnet }) => {
+      const letter = zone.slice(-1);
+      const resource = new EksNodeGroupResource(this, `node-group-${letter}`, {
+        clusterName: cluster.name,
+        nodeGroupName: `${props.name}-${letter}`,
+        nodeRoleArn: this.role.arn,
+        subnetIds: [subnet.id],
+        // Follows the control plane: a version bump upgrades the nodes right after it.
+        version: cluster.resource.version,
+        amiType,
+        capacityType: 'ON_DEMAND',
+        instanceTypes: [...sizing.instanceTypes],
+        launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
+        scalingConfig: { minSize: sizing.minSize, desiredSize: sizing.desiredSize, maxSize: sizing.maxSize },
+        updateConfig: { maxUnavailablePercentage: 33 },
+        nodeRepairConfig: { enabled: true },
+        // Nodes only join once their role can do so and the network add-ons are there to make them Ready.
+        dependsOn: [...attachments, ...cluster.networkAddons],
+        // No autoscaler tags here: EKS tags the group's Auto Scaling group itself with
+        // `k8s.io/cluster-autoscaler/enabled` and `k8s.io/cluster-autoscaler/<cluster>` (tags of this
+        // resource would not reach the Auto Scaling group anyway); see `cluster-autoscaler-role.ts`.
+        lifecycle: {
+          // The cluster autoscaler owns the current size; an apply must not undo its scaling.
+          ignoreChanges: ['scaling_config[0].desired_size'],
+        },
+      });
+      return { zone, resource };
     });
   }
 }
 
 function validate(id: string, props: EksNodeGroupProps, rootVolumeGiB: number): void {
   const { minSize, desiredSize, maxSize, instanceTypes } = props.sizing;
-  if (props.subnets.length === 0) {
-    throw new Error(`subnets must list at least one private subnet, got none (node group "${id}")`);
-  }
   if (instanceTypes.length === 0) {
     throw new Error(`sizing.instanceTypes must list at least one instance type, got none (node group "${id}")`);
   }

@@ -13,6 +13,7 @@ import { HorizontalPodAutoscalerV2 } from '@cdktf/provider-kubernetes/lib/horizo
 import { PodDisruptionBudgetV1 } from '@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1';
 import type { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
+import { DEFAULT_INTERNAL_PORT } from '../../app/src/config';
 import { Token } from '../cdktf';
 import type { WorkloadSizing } from '../config/location';
 import {
@@ -39,10 +40,20 @@ import type { LocationNamespace } from './location-namespace';
 
 /** Liveness: the process is alive; must not touch dependencies, or a database blip restarts every pod. */
 export const LIVENESS_PATH = '/healthz';
-/** Readiness: the process can serve (database and Redis reachable); failing it only removes the pod from DNS. */
+/**
+ * Readiness: the process can take traffic (listening, not draining). It checks no shared
+ * dependency: a Redis or RDS failover would otherwise take every pod out of the Service at once.
+ */
 export const READINESS_PATH = '/readyz';
-/** Where the app serves Prometheus metrics, on its HTTP port (issue #7 wires the scraping). */
+/** Where the app serves Prometheus metrics (scrape annotations below). */
 export const METRICS_PATH = '/metrics';
+/**
+ * The container port of probes and metrics (`INTERNAL_PORT` of the app's contract, named
+ * `internal`): the kubelet and Prometheus reach it; the Service and nginx do not, and the public
+ * port answers 404 for these paths.
+ */
+export const APP_INTERNAL_PORT = DEFAULT_INTERNAL_PORT;
+export const INTERNAL_PORT_NAME = 'internal';
 
 export interface HttpWorkloadProps {
   readonly namespace: LocationNamespace;
@@ -52,7 +63,7 @@ export interface HttpWorkloadProps {
   readonly image: string;
   /** Requests, limits and HPA bounds. */
   readonly sizing: WorkloadSizing;
-  /** From `containerEnvironment`; must contain `SHUTDOWN_GRACE_MS`. */
+  /** From `containerEnvironment`; must contain `SHUTDOWN_GRACE_MS` and `INTERNAL_PORT` (APP_INTERNAL_PORT). */
   readonly environment: Readonly<Record<string, string>>;
   readonly serviceAccount: ServiceAccountV1;
   /** Seconds from the start of termination (the preStop hook runs first) until SIGKILL. */
@@ -100,8 +111,10 @@ export class HttpWorkload extends Construct implements QuotaConsumer, PodGroup {
   readonly autoscaler: HorizontalPodAutoscalerV2;
   readonly disruptionBudget: PodDisruptionBudgetV1;
   readonly podSelector: Readonly<Record<string, string>>;
-  /** The container port, which is also the Service port and the metrics port. */
+  /** The container port, which is also the Service port (what nginx proxies to). */
   readonly port = APP_HTTP_PORT;
+  /** Probes and metrics; only the kubelet and the monitoring namespace reach it (network-policies.ts). */
+  readonly internalPort = APP_INTERNAL_PORT;
   /** `<name>.<namespace>.svc.cluster.local`: resolves to one address per ready pod. */
   readonly serviceDnsName: string;
   readonly peakResources: PeakResources;
@@ -126,7 +139,7 @@ export class HttpWorkload extends Construct implements QuotaConsumer, PodGroup {
     this.peakResources = peakOf(peakPodsDuringRollout(sizing.maxReplicas), [workloadResources(sizing)]);
 
     const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
-      httpGet: { path, port: 'http' },
+      httpGet: { path, port: INTERNAL_PORT_NAME },
       periodSeconds,
       timeoutSeconds: 2,
       failureThreshold,
@@ -147,7 +160,7 @@ export class HttpWorkload extends Construct implements QuotaConsumer, PodGroup {
             labels,
             annotations: {
               'prometheus.io/scrape': 'true',
-              'prometheus.io/port': String(APP_HTTP_PORT),
+              'prometheus.io/port': String(APP_INTERNAL_PORT),
               'prometheus.io/path': METRICS_PATH,
             },
           },
@@ -166,7 +179,10 @@ export class HttpWorkload extends Construct implements QuotaConsumer, PodGroup {
                 name,
                 image: props.image,
                 imagePullPolicy: 'IfNotPresent',
-                port: [{ name: 'http', containerPort: APP_HTTP_PORT, protocol: 'TCP' }],
+                port: [
+                  { name: 'http', containerPort: APP_HTTP_PORT, protocol: 'TCP' },
+                  { name: INTERNAL_PORT_NAME, containerPort: APP_INTERNAL_PORT, protocol: 'TCP' },
+                ],
                 env: environmentList(props.environment),
                 resources: resourceRequirements(workloadResources(sizing)),
                 securityContext: restrictedContainerSecurityContext(APP_CONTAINER_UID),
@@ -282,6 +298,11 @@ function validate(
   if (!Number.isInteger(preStop) || preStop < 0) fail('preStopSleepSeconds', 'be a non-negative integer', preStop);
   if (!Number.isInteger(grace) || grace <= preStop) {
     fail('terminationGracePeriodSeconds', `be an integer above preStopSleepSeconds (${preStop})`, grace);
+  }
+  // The probes and the scrape annotations name this port: a process listening elsewhere would
+  // never turn ready.
+  if (props.environment.INTERNAL_PORT !== String(APP_INTERNAL_PORT)) {
+    fail('environment.INTERNAL_PORT', `be "${APP_INTERNAL_PORT}", the port the probes and scrape annotations use`, props.environment.INTERNAL_PORT);
   }
   // The process gets SIGTERM only after the preStop hook; it must finish before SIGKILL.
   const budgetMs = (grace - preStop) * 1000;

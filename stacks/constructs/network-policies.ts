@@ -5,10 +5,12 @@
  *                                              │ └──────443──────▶ AWS APIs (STS, S3, CloudFront)
  *   migrate, maintenance ──5432, 6379, 443──▶ same as api
  *   db-bootstrap ──5432, 443──▶ RDS; STS and Secrets Manager (the master secret); no Redis
- *   every pod ──53──▶ kube-dns;  monitoring namespace ──metrics ports──▶ nginx exporter, api, ws
+ *   every pod ──53──▶ kube-dns
+ *   monitoring namespace ──9113──▶ nginx exporter; ──9090 (internal: /metrics)──▶ api, ws
  *
- * Enforcement needs a policy engine: on EKS, the VPC CNI with network policy enabled (platform
- * stack). It lets kubelet probes through from the node's own address.
+ * nginx reaches api and ws on their API port only, never on the internal port of probes and
+ * metrics. Enforcement needs a policy engine: on EKS, the VPC CNI with network policy enabled
+ * (platform stack). It lets kubelet probes through from the node's own address.
  */
 import { Construct } from 'constructs';
 import { NetworkPolicyV1, type NetworkPolicyV1Spec } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
@@ -33,7 +35,7 @@ export interface ComponentPods {
 export interface NetworkPoliciesProps {
   readonly namespace: LocationNamespace;
   readonly gateway: NginxGateway;
-  /** Workloads behind nginx: reachable from nginx (and the scraper) on their port only. */
+  /** Workloads behind nginx: reachable from nginx on their API port, from the scraper on their internal port. */
   readonly backends: readonly HttpWorkload[];
   /** Pods that talk to the database, Redis and AWS APIs: api, ws and the database jobs. */
   readonly dataClients: readonly PodGroup[];
@@ -150,8 +152,8 @@ export class NetworkPolicies extends Construct {
         policyTypes: ['Ingress'],
         ingress: [
           { from: [{ podSelector: podsOf(gateway) }], ports: [tcp(backend.port)] },
-          // Metrics are served on the same port as the API (`/metrics`).
-          { from: [monitoring], ports: [tcp(backend.port)] },
+          // Metrics are served on the internal port only (`/metrics`; the API port answers 404).
+          { from: [monitoring], ports: [tcp(backend.internalPort)] },
         ],
       });
     });

@@ -9,6 +9,12 @@
  * because behind a TLS-terminating NLB nginx cannot tell an HTTP connection from a decrypted
  * HTTPS one (that would need the PROXY protocol or a second target port), and a plain-HTTP
  * listener that served the API would send bearer tokens in the clear.
+ *
+ * Connection sizing (issue 12: one guest token opened 1,919 sockets until `worker_connections are
+ * not enough`, and other restaurants' kitchens could not connect): nginx's connection table holds
+ * every websocket the ws tier is planned for at its HPA maximum, with one nginx pod down, and
+ * `limit_conn` keeps one client address to a location's worth of devices, so a flood runs into the
+ * per-address limit (and the ws service's per-token caps), never into nginx's own ceiling.
  */
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
@@ -19,7 +25,11 @@ import { PodDisruptionBudgetV1 } from '@cdktf/provider-kubernetes/lib/pod-disrup
 import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 import { NGINX_CONTAINER_PORT, NGINX_CONTAINER_UID, NGINX_IMAGE, NGINX_STATUS_PATH, NGINX_STATUS_PORT, renderNginxConfig } from '../../nginx/nginx-config';
+import { WS_MEMORY_BUDGET } from '../capacity/capacity-check';
+import { loadMeasuredCapacity, type MeasuredCapacity } from '../capacity/measured-capacity';
 import { Token } from '../cdktf';
+import type { WorkloadSizing } from '../config/location';
+import { CONNECTIONS_PER_SEAT, CONNECTIONS_PER_WS_POD, PEAK_HEADROOM } from '../config/sizing';
 import {
   type ContainerResources,
   type PeakResources,
@@ -38,6 +48,7 @@ import {
   topologySpread,
 } from './kubernetes-conventions';
 import type { HttpWorkload } from './http-workload';
+import { cachedImage, type PullThroughCacheUrls } from './image-pull-through-cache';
 import type { LocationNamespace } from './location-namespace';
 
 /**
@@ -77,9 +88,10 @@ export { NGINX_STATUS_PATH, NGINX_STATUS_PORT };
 
 /**
  * Pinned exporter that turns `stub_status` into Prometheus metrics; the metric names it exposes
- * are listed in `nginx/stub-status.ts`, and the alert rules and dashboards use only those.
+ * are listed in `nginx/stub-status.ts`, and the alert rules and dashboards use only those. From
+ * NGINX's Amazon ECR Public repository, pulled through the region's ECR cache (`cachedImage`).
  */
-export const NGINX_PROMETHEUS_EXPORTER_IMAGE = 'nginx/nginx-prometheus-exporter:1.4.2';
+export const NGINX_PROMETHEUS_EXPORTER_IMAGE = 'public.ecr.aws/nginx/nginx-prometheus-exporter:1.4.2';
 export const NGINX_EXPORTER_PORT = 9113;
 /** The exporter's image is a static binary on `scratch`; any non-root uid runs it. */
 export const NGINX_EXPORTER_UID = 65534;
@@ -97,6 +109,65 @@ export const NGINX_EXPORTER_DEFAULT_RESOURCES: ContainerResources = {
   memoryRequestMiB: 32,
   memoryLimitMiB: 64,
 };
+
+/** nginx's connection table never goes below the renderer's default. */
+export const NGINX_MIN_WORKER_CONNECTIONS = 4096;
+/**
+ * Connection slots per worker kept for HTTP: client keep-alive connections and the api upstream
+ * pool (the api traffic never came near the former 4096 in total).
+ */
+export const NGINX_HTTP_CONNECTIONS_PER_WORKER = 1024;
+
+/**
+ * Websocket connections one ws pod is planned to carry: the sizing's CONNECTIONS_PER_WS_POD (what
+ * the HPA bounds are derived from), or fewer if the pod's memory limit holds fewer at the measured
+ * memory per connection (`stacks/capacity/measured-capacity.json`, as the capacity check counts).
+ */
+export function websocketConnectionsPerWsPod(ws: Pick<WorkloadSizing, 'memoryLimitMiB'>, measured: MeasuredCapacity = loadMeasuredCapacity()): number {
+  const memoryHeld = Math.floor(((ws.memoryLimitMiB * WS_MEMORY_BUDGET - measured.ws.baselineMemoryMiB) * 1024) / measured.ws.memoryPerConnectionKiB);
+  return Math.max(1, Math.min(CONNECTIONS_PER_WS_POD, memoryHeld));
+}
+
+export interface NginxConnectionSizingInput {
+  /** The ws HPA's maximum (`sizing.ws.maxReplicas`). */
+  readonly wsMaxReplicas: number;
+  /** See `websocketConnectionsPerWsPod`. */
+  readonly websocketConnectionsPerWsPod: number;
+  /** Fixed nginx replicas (`sizing.nginx.replicas`). */
+  readonly nginxReplicas: number;
+  /** `business.seats` of the location. */
+  readonly seats: number;
+}
+
+export interface NginxConnectionSizing {
+  /** Websockets one nginx pod must carry: the ws tier at its maximum, spread over the nginx pods left while one is down. */
+  readonly websocketsPerNginxPod: number;
+  /** Per worker: two connections per websocket (client and upstream) plus the HTTP share. */
+  readonly workerConnections: number;
+  /** The location's devices at peak, with the planning headroom. */
+  readonly websocketConnectionsPerAddress: number;
+}
+
+/**
+ * nginx's connection sizing for a location.
+ *
+ * - Every worker gets room for the whole pod's websockets: accepts are not balanced across workers
+ *   (no reuseport, accept_mutex off), and a slot costs a few hundred bytes.
+ * - One nginx pod may be down (rollout, PDB maxUnavailable 1): the others carry its clients.
+ * - Per address: a restaurant's devices share one public address behind its Wi-Fi (and guests on
+ *   mobile data may share a carrier's NAT), so the limit admits the whole location's devices at
+ *   peak, seats x CONNECTIONS_PER_SEAT x PEAK_HEADROOM (a reconnecting device briefly holds two
+ *   sockets). The NLB spreads one address's connections over the nginx pods, so an address can hold
+ *   at most replicas x this in all; the ws service's per-token and per-table caps sit on top.
+ */
+export function nginxConnectionSizing(input: NginxConnectionSizingInput): NginxConnectionSizing {
+  const websocketsPerNginxPod = Math.ceil((input.wsMaxReplicas * input.websocketConnectionsPerWsPod) / Math.max(1, input.nginxReplicas - 1));
+  return {
+    websocketsPerNginxPod,
+    workerConnections: Math.max(NGINX_MIN_WORKER_CONNECTIONS, 2 * websocketsPerNginxPod + NGINX_HTTP_CONNECTIONS_PER_WORKER),
+    websocketConnectionsPerAddress: Math.ceil(input.seats * CONNECTIONS_PER_SEAT * PEAK_HEADROOM),
+  };
+}
 
 /** Where the ConfigMap is mounted; nginx is started with `-c` on the file in it. */
 const CONFIG_DIR = '/etc/nginx/k8s';
@@ -128,6 +199,12 @@ export interface NginxGatewayProps {
    * (`LocationDataOutputs.apiCertificateArn`); the NLB's TLS listener serves it.
    */
   readonly tlsCertificateArn: string;
+  /**
+   * The region's ECR pull-through cache (`PlatformOutputs.pullThroughCacheUrls`): the nginx and
+   * exporter images are pulled through it.
+   * @default - pulled from their upstream registry (public.ecr.aws) directly
+   */
+  readonly pullThroughCacheUrls?: PullThroughCacheUrls;
   /**
    * Public host name (`domains.api`) that ExternalDNS (addons stack) points at the NLB. Set it
    * only when the platform settings name the hosted zone of that name; ExternalDNS manages only
@@ -163,6 +240,18 @@ export interface NginxGatewayProps {
    * @default - terminationGracePeriodSeconds - preStopSleepSeconds - 5, at least 1 (40 with the defaults)
    */
   readonly workerShutdownTimeoutSeconds?: number;
+  /**
+   * Websocket connections one ws pod carries, the base of nginx's `worker_connections` (and of
+   * `worker_rlimit_nofile`, which the renderer keeps above it).
+   * @default - websocketConnectionsPerWsPod(location.sizing.ws): CONNECTIONS_PER_WS_POD, or fewer if the memory limit holds fewer
+   */
+  readonly websocketConnectionsPerWsPod?: number;
+  /**
+   * `limit_conn` on `/ws`: concurrent websockets per client address on one nginx pod. At most the
+   * websockets one nginx pod is sized for.
+   * @default - ceil(business.seats x CONNECTIONS_PER_SEAT x PEAK_HEADROOM), see `nginxConnectionSizing`
+   */
+  readonly websocketConnectionsPerAddress?: number;
 }
 
 export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
@@ -213,6 +302,22 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
         `workerShutdownTimeoutSeconds must be a positive integer below terminationGracePeriodSeconds (${terminationGracePeriodSeconds}) minus preStopSleepSeconds (${preStopSleepSeconds}), i.e. below ${shutdownWindowSeconds}, got ${workerShutdownTimeoutSeconds} ${at}`,
       );
     }
+    const perWsPod = props.websocketConnectionsPerWsPod ?? websocketConnectionsPerWsPod(location.sizing.ws);
+    if (!Number.isInteger(perWsPod) || perWsPod < 1) {
+      throw new Error(`websocketConnectionsPerWsPod must be a positive integer, got ${perWsPod} ${at}`);
+    }
+    const sizing = nginxConnectionSizing({
+      wsMaxReplicas: location.sizing.ws.maxReplicas,
+      websocketConnectionsPerWsPod: perWsPod,
+      nginxReplicas: props.replicas,
+      seats: location.business.seats,
+    });
+    const perAddress = props.websocketConnectionsPerAddress ?? sizing.websocketConnectionsPerAddress;
+    if (!Number.isInteger(perAddress) || perAddress < 1 || perAddress > sizing.websocketsPerNginxPod) {
+      throw new Error(
+        `websocketConnectionsPerAddress must be an integer in 1..${sizing.websocketsPerNginxPod} (the websockets one nginx pod is sized for), got ${perAddress} ${at}`,
+      );
+    }
     const tlsCertificateArn = props.tlsCertificateArn;
     if (!Token.isUnresolved(tlsCertificateArn)) {
       const region = ACM_CERTIFICATE_ARN.exec(tlsCertificateArn ?? '')?.[1];
@@ -234,6 +339,8 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
       statusListenPort: NGINX_STATUS_PORT,
       // `auto` would start one worker per node CPU, not per CPU of this container's limit.
       workerProcesses: Math.max(1, Math.ceil(resources.cpuLimitMillicores / 1000)),
+      workerConnections: sizing.workerConnections,
+      websocketConnectionsPerAddress: perAddress,
       workerShutdownTimeoutSeconds,
       // nginx only ever sees the NLB's decrypted TCP, so `$scheme` would say http; clients can
       // reach it over TLS only (the Service exposes nothing but 443).
@@ -299,7 +406,7 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
             container: [
               {
                 name: 'nginx',
-                image: NGINX_IMAGE,
+                image: cachedImage(NGINX_IMAGE, props.pullThroughCacheUrls),
                 imagePullPolicy: 'IfNotPresent',
                 // Bypasses the image entrypoint, whose scripts try to rewrite files under /etc/nginx.
                 command: ['nginx', '-c', `${CONFIG_DIR}/${CONFIG_KEY}`, '-g', 'daemon off;'],
@@ -314,7 +421,7 @@ export class NginxGateway extends Construct implements QuotaConsumer, PodGroup {
               },
               {
                 name: 'exporter',
-                image: NGINX_PROMETHEUS_EXPORTER_IMAGE,
+                image: cachedImage(NGINX_PROMETHEUS_EXPORTER_IMAGE, props.pullThroughCacheUrls),
                 imagePullPolicy: 'IfNotPresent',
                 args: [
                   // The status server listens on the pod's loopback only: nothing outside the pod reaches it.

@@ -59,7 +59,10 @@ const MONITORING_INTERVALS_SECONDS = [1, 5, 10, 15, 30, 60] as const;
 const PEER_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 
 export interface PostgresWithReplicasProps {
-  /** Sizing (`sizing.database`), zones, naming and the password version come from the location. */
+  /**
+   * Sizing (`sizing.database`), zones, naming, the password version and when restarting changes
+   * apply (`applyChanges.database`: `apply_immediately` of every instance) come from the location.
+   */
   readonly location: Location;
   readonly vpcId: string;
   /** Database subnets, one per zone; the primary's standby and the replicas land in them. */
@@ -189,7 +192,8 @@ export class PostgresWithReplicas extends Construct {
       family: `postgres${engineMajorVersion}`,
       description: `PostgreSQL ${engineMajorVersion} settings of ${location.id}`,
       parameter: [
-        // Static: takes effect at the next reboot, which RDS performs in the maintenance window.
+        // Static: in effect from creation; a later change waits for a reboot, which RDS does not
+        // perform for it (the plan summary names such changes, stacks/plan/disruptive-changes.ts).
         { name: 'shared_preload_libraries', value: 'pg_stat_statements', applyMethod: 'pending-reboot' },
         { name: 'pg_stat_statements.track', value: 'all', applyMethod: 'immediate' },
         { name: 'log_min_duration_statement', value: String(logMinDurationStatementMs), applyMethod: 'immediate' },
@@ -252,6 +256,9 @@ export class PostgresWithReplicas extends Construct {
       autoMinorVersionUpgrade: true,
       copyTagsToSnapshot: true,
       maintenanceWindow,
+      // Changes that restart or fail over an instance (class, storage type, engine version...)
+      // wait for the maintenance window unless the location chose `immediately`.
+      applyImmediately: location.applyChanges.database === 'immediately',
       performanceInsightsEnabled: true,
       performanceInsightsKmsKeyId: encryptionKey.keyArn,
       performanceInsightsRetentionPeriod: performanceInsightsRetentionDays,
@@ -312,6 +319,9 @@ export class PostgresWithReplicas extends Construct {
           deletionProtection: false,
           skipFinalSnapshot: true,
           backupRetentionPeriod: 0,
+          // A replica starts with its source's storage but does not follow its source's
+          // autoscaling: without its own ceiling it fills up once the primary has grown past it.
+          maxAllocatedStorage: sizing.maxAllocatedStorageGiB,
           dependsOn: [...logGroupsOf(identifier, `replica-${i + 1}`), monitoringPolicy],
         }),
     );

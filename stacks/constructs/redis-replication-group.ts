@@ -63,7 +63,10 @@ const PEER_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 const LOG_TYPES = ['slow-log', 'engine-log'] as const;
 
 export interface RedisReplicationGroupProps {
-  /** Sizing (`sizing.redis`), zones and naming come from the location. */
+  /**
+   * Sizing (`sizing.redis`), zones, naming and when restarting changes apply
+   * (`applyChanges.redis`: the group's `apply_immediately`) come from the location.
+   */
   readonly location: Location;
   readonly vpcId: string;
   /** Private subnets, one per zone. */
@@ -225,6 +228,9 @@ export class RedisReplicationGroup extends Construct {
       snapshotRetentionLimit: snapshotRetentionDays,
       snapshotWindow,
       maintenanceWindow,
+      // A node type or engine version change waits for the maintenance window unless the
+      // location chose `immediately`; replica count changes are immediate either way.
+      applyImmediately: location.applyChanges.redis === 'immediately',
       finalSnapshotIdentifier: `${groupId}-final`,
       logDeliveryConfiguration: logGroups.map((logGroup, i) => ({
         destination: logGroup.name,

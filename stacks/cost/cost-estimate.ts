@@ -66,7 +66,9 @@ export function estimateMonthlyCost(resources: readonly PolicyResource[], region
         const nodes = Number(scaling.desired_size ?? scaling.min_size ?? 0);
         const type = String((v.instance_types as string[] | undefined)?.[0] ?? 'unknown');
         const price = hourly(prices.ec2InstanceHour, type, 'EC2');
-        if (price !== undefined) lines.push({ item: `EKS nodes ${nodes} x ${type} (desired; autoscaled)`, monthlyUsd: price * nodes * HOURS_PER_MONTH });
+        // One line per group: the platform has one node group per availability zone.
+        const what = typeof v.node_group_name === 'string' ? `EKS node group ${v.node_group_name}:` : 'EKS nodes';
+        if (price !== undefined) lines.push({ item: `${what} ${nodes} x ${type} (desired; autoscaled)`, monthlyUsd: price * nodes * HOURS_PER_MONTH });
         break;
       }
       case 'aws_nat_gateway': {

@@ -6,7 +6,9 @@
  * are fully planned (init, validate, plan, show -json) with plan-check settings, the stacks with
  * providers that cannot be installed here (kubernetes, helm) are structure-checked (init and
  * validate of a copy with `terraform_data` stand-ins). It evaluates the policy rules on each plan
- * (or on the synthesized JSON of stacks that were not planned), estimates monthly cost and writes
+ * (or on the synthesized JSON of stacks that were not planned), lists per planned stack the
+ * changes that restart or fail over a database or cache node and when they take effect
+ * (`disruptive-changes.ts`), estimates monthly cost and writes
  * `plan-summary.md` and `plan-summary.json`, which say which stacks were planned and which only
  * structure-checked. Exits 1 when any init, validate, plan or policy rule fails, naming the stack
  * and the step or rule; 2 when it cannot run (no Terraform, bad input).
@@ -23,6 +25,7 @@ import { ALL_RULES } from '../policy/rules';
 import { SettingsError } from '../settings-error';
 import { loadSynthInputs, REPO_ROOT } from '../synth-options';
 import { stackJsonPath, synthesize } from '../synthesize';
+import { serviceChanges } from './disruptive-changes';
 import { matchLocations } from './location-glob';
 import { coverageOf, failuresOf, renderMarkdown, reportJson, type PlanReport, type StackReport } from './plan-report';
 import { runPlans } from './plan-runner';
@@ -74,12 +77,14 @@ async function main(argv: string[]): Promise<number> {
 
   const waiversOf = (locationId: string | undefined) => locations.find((l) => l.id === locationId)?.policyWaivers ?? [];
   const reports: StackReport[] = plans.map((plan) => {
-    const input =
-      plan.status === 'planned'
-        ? policyInputFromPlan(plan.stack.stack, plan.stack.kind, JSON.parse(fs.readFileSync(plan.planJsonPath!, 'utf8')))
-        : policyInputFromSynth(plan.stack.stack, plan.stack.kind, JSON.parse(fs.readFileSync(stackJsonPath(synthOutdir, plan.stack.stack), 'utf8')));
+    const planJson = plan.status === 'planned' ? JSON.parse(fs.readFileSync(plan.planJsonPath!, 'utf8')) : undefined;
+    const input = planJson
+      ? policyInputFromPlan(plan.stack.stack, plan.stack.kind, planJson)
+      : policyInputFromSynth(plan.stack.stack, plan.stack.kind, JSON.parse(fs.readFileSync(stackJsonPath(synthOutdir, plan.stack.stack), 'utf8')));
     const policy = evaluatePolicies(input, ALL_RULES, waiversOf(plan.stack.location));
-    return { plan, policy, cost: estimateMonthlyCost(input.resources, plan.stack.region) };
+    const report: StackReport = { plan, policy, cost: estimateMonthlyCost(input.resources, plan.stack.region) };
+    // Which planned changes restart or fail over a database or cache node, and when.
+    return planJson ? { ...report, services: serviceChanges(planJson) } : report;
   });
 
   const unused = locations

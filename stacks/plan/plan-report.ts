@@ -1,7 +1,8 @@
 /**
  * The plan check's result for people (Markdown, fit for a pull-request comment) and for tools
  * (JSON): which stacks were fully planned and which only structure-checked, per location its
- * stacks' planned changes, policy results with rule ids, waivers and an estimated monthly cost;
+ * stacks' planned changes, the changes that restart or fail over a database or cache node and
+ * when they take effect, policy results with rule ids, waivers and an estimated monthly cost;
  * per region the shared stacks.
  */
 import * as path from 'node:path';
@@ -9,12 +10,18 @@ import type { CostEstimate } from '../cost/cost-estimate';
 import { USAGE_BASED_EXCLUSIONS } from '../cost/cost-estimate';
 import { PRICES_AS_OF } from '../cost/price-table';
 import type { RuleResult } from '../policy/policy-types';
+import { isDisruptive, type ServiceChange, type ServiceChangeReport, type ServiceNode } from './disruptive-changes';
 import type { StackPlan } from './plan-runner';
 
 export interface StackReport {
   readonly plan: StackPlan;
   readonly policy: readonly RuleResult[];
   readonly cost: CostEstimate;
+  /**
+   * Planned stacks: their database and cache nodes, and the planned changes that AWS defers,
+   * restarts or fails over (`serviceChanges` of the plan).
+   */
+  readonly services?: ServiceChangeReport;
 }
 
 /** How far real Terraform went with each stack, by stack name. */
@@ -80,9 +87,53 @@ function stackTable(stacks: readonly StackReport[]): string[] {
   ];
 }
 
+const SERVICE_NAMES = { database: 'the database', cache: 'Redis' } as const;
+const shownValue = (value: unknown) => (value === undefined ? '(known after apply)' : `\`${typeof value === 'string' ? value : JSON.stringify(value)}\``);
+
+/** `for the database (2 instances) in the maintenance window sun:20:00-sun:21:00 UTC; for Redis ...` */
+function nodeSchedule(nodes: readonly ServiceNode[]): string {
+  const groups = new Map<string, { service: ServiceNode['service']; count: number; text: string }>();
+  for (const node of nodes) {
+    const text = node.applyImmediately
+      ? 'during the apply (apply_immediately)'
+      : `in the maintenance window${node.maintenanceWindow ? ` ${node.maintenanceWindow} UTC` : ''}`;
+    const key = `${node.service} ${text}`;
+    const group = groups.get(key) ?? { service: node.service, count: 0, text };
+    group.count++;
+    groups.set(key, group);
+  }
+  return [...groups.values()]
+    .map((g) => `for ${SERVICE_NAMES[g.service]}${g.service === 'database' ? ` (${g.count} instance${g.count === 1 ? '' : 's'})` : ''} ${g.text}`)
+    .join('; ');
+}
+
+function serviceChangeLine(change: ServiceChange): string {
+  const what = change.attribute === '(resource)' ? '' : ` ${change.attribute} ${shownValue(change.before)} → ${shownValue(change.after)}`;
+  const label = isDisruptive(change) ? `**${change.disruption}**` : 'no restart';
+  return `  - ${label}: \`${change.address}\` (\`${change.name}\`)${what}: ${change.effect}; takes effect ${change.when}`;
+}
+
+/** What the plan does to the stack's database and cache nodes, and when. */
+function serviceDetails(s: StackReport): string[] {
+  const services = s.services;
+  if (!services || services.nodes.length === 0) return [];
+  const disruptive = services.changes.filter(isDisruptive).length;
+  const verdict =
+    services.changes.length === 0
+      ? 'No planned change restarts, fails over or waits on a node.'
+      : `${disruptive} planned change${disruptive === 1 ? '' : 's'} restart${disruptive === 1 ? 's' : ''} or fail${disruptive === 1 ? 's' : ''} over a node${
+          services.changes.length > disruptive ? `, ${services.changes.length - disruptive} more without a restart` : ''
+        }:`;
+  return [
+    `- \`${s.plan.stack.stack}\` database and cache: deferrable changes take effect ${nodeSchedule(services.nodes)} (\`applyChanges\` in the location file). ${verdict}`,
+    ...services.changes.map(serviceChangeLine),
+  ];
+}
+
 function details(stacks: readonly StackReport[]): string[] {
   const out: string[] = [];
   for (const s of stacks) {
+    out.push(...serviceDetails(s));
     if (s.plan.status === 'failed') out.push(`- \`${s.plan.stack.stack}\` terraform ${s.plan.error!.step}: ${s.plan.error!.message}`);
     if (s.plan.check === 'structure') out.push(`- \`${s.plan.stack.stack}\` was **structure-checked, not planned**: ${s.plan.reason}`);
     for (const r of s.policy.filter((p) => p.outcome !== 'pass')) {

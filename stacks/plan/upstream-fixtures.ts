@@ -36,6 +36,9 @@ const RULES: readonly FixtureRule[] = [
   { matches: (t, a) => t === 'aws_eks_cluster' && a === 'certificate_authority[0].data', value: () => Buffer.from('plan-check fixture CA').toString('base64') },
   { matches: (_t, a) => a === 'name', value: (c) => `fixture-${c.name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}` },
   { matches: (t, a) => t === 'aws_ecr_repository' && a === 'repository_url', value: (c) => `${FIXTURE_ACCOUNT_ID}.dkr.ecr.${c.region}.amazonaws.com/fixture/${c.hex.slice(0, 8)}` },
+  // The app stack builds `<registry_id>.dkr.ecr.<region>.amazonaws.com/<prefix>/...` from these.
+  { matches: (t, a) => t === 'aws_ecr_pull_through_cache_rule' && a === 'registry_id', value: () => FIXTURE_ACCOUNT_ID },
+  { matches: (t, a) => t === 'aws_ecr_pull_through_cache_rule' && a === 'ecr_repository_prefix', value: (c) => `fixture-${c.hex.slice(0, 8)}` },
   // IAM ARNs have no region, and consumers check role ARNs by shape (the addons stack does).
   { matches: (t, a) => t === 'aws_iam_role' && a === 'arn', value: (c) => `arn:aws:iam::${FIXTURE_ACCOUNT_ID}:role/fixture-${c.hex.slice(0, 12)}` },
   { matches: (_t, a) => a === 'arn', value: (c) => `arn:aws:${c.type.split('_')[1]}:${c.region}:${FIXTURE_ACCOUNT_ID}:fixture/${c.hex.slice(0, 12)}` },

@@ -37,7 +37,7 @@ export function unusedWaivers(results: readonly RuleResult[], waivers: readonly 
   return waivers.filter((w) => !used.has(w.rule));
 }
 
-/** `RDS-001..RDS-014, ECACHE-001..ECACHE-008, HELM-001`: the ids of `rules`, area by area. */
+/** `RDS-001..RDS-015, ECACHE-001..ECACHE-008, HELM-001`: the ids of `rules`, area by area. */
 export function ruleIdRanges(rules: readonly PolicyRule[]): string {
   const byArea = new Map<string, string[]>();
   for (const { id } of rules) {

@@ -536,7 +536,7 @@ export class AddonsStack extends TerraformStack {
       createNamespace: false,
       values: [clusterAutoscalerValues],
       set: helmSetValues({
-        // Finds the node group's Auto Scaling group by the tags EKS gives it (see cluster-autoscaler-role.ts).
+        // Finds each zone's node group's Auto Scaling group by the tags EKS gives it (see cluster-autoscaler-role.ts).
         'autoDiscovery.clusterName': platform.clusterName,
         awsRegion: props.region,
         'image.tag': CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetesVersion]!,

@@ -137,6 +137,8 @@ export class LocationAppStack extends TerraformStack {
       replicas: location.sizing.nginx.replicas,
       websocketHeartbeatIntervalMs: heartbeatMs,
       tlsCertificateArn: data.apiCertificateArn,
+      // nginx and its exporter come through the region's ECR pull-through cache, not Docker Hub.
+      pullThroughCacheUrls: platform.pullThroughCacheUrls,
       externalDnsHostname: props.apiNameInHostedZone ? location.domains.api : undefined,
     });
 

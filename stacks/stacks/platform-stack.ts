@@ -1,11 +1,11 @@
 /**
  * `platform-<region>`: what a region's locations share. A VPC over the union of their availability
- * zones, the EKS cluster and its node group (sized from the locations' HPA bounds), the IAM OIDC
- * provider for IRSA, the IRSA roles of the controllers the addons stack installs (AWS Load
+ * zones, the EKS cluster and one node group per zone (sized from the locations' HPA bounds), the
+ * IAM OIDC provider for IRSA, the IRSA roles of the controllers the addons stack installs (AWS Load
  * Balancer Controller, cluster autoscaler) and of Alertmanager (publishes to the locations' alert
- * topics), and the ECR repositories of the api and ws images. From the region's platform
- * settings: who reaches the private EKS endpoint (ingress on the cluster security group) and who
- * may act in the cluster (EKS access entries).
+ * topics), the ECR repositories of the api and ws images and the ECR pull-through cache of
+ * third-party images. From the region's platform settings: who reaches the private EKS endpoint
+ * (ingress on the cluster security group) and who may act in the cluster (EKS access entries).
  *
  * Nothing here reads AWS at synth or plan time (no data sources): zones come from the location
  * files, the VPC range from REGION_VPC_CIDRS, and the account id, where a policy needs it, from
@@ -25,6 +25,7 @@ import { ContainerRegistry } from '../constructs/container-registry';
 import { EksCluster } from '../constructs/eks-cluster';
 import { EksNodeGroup } from '../constructs/eks-node-group';
 import { ExternalDnsRole } from '../constructs/external-dns-role';
+import { ImagePullThroughCache, UPSTREAM_REGISTRIES, type PullThroughCacheUrls } from '../constructs/image-pull-through-cache';
 import { IrsaOidcProvider, type ServiceAccountRef } from '../constructs/irsa-oidc-provider';
 import { LoadBalancerControllerRole } from '../constructs/load-balancer-controller-role';
 import { LogsKmsKey } from '../constructs/logs-kms-key';
@@ -101,6 +102,7 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
   readonly oidcProviderArn: string;
   readonly oidcIssuerHostPath: string;
   readonly ecrRepositoryUrls: { readonly api: string; readonly ws: string };
+  readonly pullThroughCacheUrls: PullThroughCacheUrls;
   /** IRSA role ARNs of the controllers the addons stack installs (its `controllerRoles` prop). */
   readonly controllerRoles: ClusterControllerRoles;
   readonly alertmanagerRoleArn: string;
@@ -115,7 +117,9 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
   /** Present when the region's API names have hosted zones (`apiHostedZones`). */
   readonly externalDnsRole?: ExternalDnsRole;
   readonly registry: ContainerRegistry;
-  /** The node group's bounds and the demand they were derived from. */
+  /** ECR pull-through cache of the public registries third-party images come from. */
+  readonly imageCache: ImagePullThroughCache;
+  /** The zone node groups' bounds and the demand they were derived from. */
   readonly nodeSizing: RegionNodeSizing;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
@@ -129,7 +133,7 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
     applyBackend(this, id, props.backend);
     new AwsProvider(this, 'aws', { region, defaultTags: [{ tags }] });
 
-    const zones = [...new Set(props.locations.flatMap((l) => l.availabilityZones))].sort();
+    // The union of the locations' zones: the network's subnets and the node groups follow it.
     this.nodeSizing = regionNodeSizing(props.locations);
 
     const logKey = new LogsKmsKey(this, 'logs-key', { aliasName: `${name}/logs`, region });
@@ -137,7 +141,7 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
       name,
       region,
       cidrBlock,
-      availabilityZones: zones,
+      availabilityZones: this.nodeSizing.zones,
       flowLogKey: logKey,
       kubernetesClusterName: name,
     });
@@ -147,28 +151,32 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
     // the runner's or VPN's network: without these, only the cluster creator inside the VPC could.
     this.cluster.allowEndpointAccessFrom(props.settings.clusterEndpointAccess);
     for (const { principalArn, access } of props.settings.clusterAccess) this.cluster.grantAccess(principalArn, access);
+    // One managed node group per zone (`node-group-<zone letter>` inside this construct, which
+    // keeps its id, role and launch template): the cluster autoscaler can then grow the zone a
+    // pending pod needs, such as one bound to a zonal EBS volume.
     this.nodeGroup = new EksNodeGroup(this, 'node-group', {
       cluster: this.cluster,
       name: `${name}-general`,
-      subnets: this.network.privateSubnets,
-      sizing: this.nodeSizing,
+      network: this.network,
+      sizing: this.nodeSizing.perZone,
       instanceTags: tags,
     });
+    const nodeGroups = this.nodeGroup.zoneGroups.map((g) => g.resource);
     this.oidcProvider = new IrsaOidcProvider(this, 'irsa', { cluster: this.cluster });
 
     // CoreDNS and the EBS CSI controller are Deployments: they need nodes before EKS reports them
     // active. The EBS CSI driver provisions the gp3 volumes the monitoring stack asks for.
-    this.cluster.addAddon('coredns', { dependsOn: [this.nodeGroup.resource] });
+    this.cluster.addAddon('coredns', { dependsOn: nodeGroups });
     const ebsCsiRole = this.oidcProvider.createServiceAccountRole(this, 'ebs-csi-driver-role', {
       roleName: `${name}-ebs-csi-driver`,
       serviceAccount: { namespace: 'kube-system', name: 'ebs-csi-controller-sa' },
       managedPolicies: ['service-role/AmazonEBSCSIDriverPolicy'],
     });
-    this.cluster.addAddon('aws-ebs-csi-driver', { serviceAccountRoleArn: ebsCsiRole.arn, dependsOn: [this.nodeGroup.resource] });
+    this.cluster.addAddon('aws-ebs-csi-driver', { serviceAccountRoleArn: ebsCsiRole.arn, dependsOn: nodeGroups });
 
     // Roles of the controllers the addons stack installs with Helm: the AWS Load Balancer
     // Controller provisions the app stacks' Network Load Balancers, the cluster autoscaler resizes
-    // the node group when the HPAs add pods that do not fit.
+    // the zones' node groups when the HPAs add pods that do not fit.
     this.loadBalancerControllerRole = new LoadBalancerControllerRole(this, 'load-balancer-controller-role', {
       oidcProvider: this.oidcProvider,
       roleName: `${name}-aws-load-balancer-controller`,
@@ -200,6 +208,10 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
     });
 
     this.registry = new ContainerRegistry(this, 'registry', { repositories: ECR_REPOSITORIES, keyAliasName: `${name}/ecr` });
+    // Third-party images (nginx, its exporter) come through the region's ECR, not anonymously
+    // from Docker Hub; the nodes' role pulls them, so it may fill the cache on a first pull.
+    this.imageCache = new ImagePullThroughCache(this, 'image-cache', { region, partition });
+    this.imageCache.grantPull(this.nodeGroup.role);
 
     this.region = region;
     this.vpcId = this.network.vpc.id;
@@ -216,6 +228,7 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
       api: this.registry.repository('api').repositoryUrl,
       ws: this.registry.repository('ws').repositoryUrl,
     };
+    this.pullThroughCacheUrls = this.imageCache.urls;
     this.controllerRoles = {
       loadBalancerControllerRoleArn: this.loadBalancerControllerRole.arn,
       clusterAutoscalerRoleArn: this.clusterAutoscalerRole.arn,
@@ -233,11 +246,17 @@ export class PlatformStack extends TerraformStack implements PlatformOutputs {
       clusterEndpoint: { value: this.clusterEndpoint, description: 'EKS API endpoint (private)' },
       clusterCertificateAuthorityData: { value: this.clusterCertificateAuthorityData, description: 'EKS cluster CA, base64 PEM' },
       clusterSecurityGroupId: { value: this.clusterSecurityGroupId, description: 'EKS-managed security group of the control plane and nodes' },
-      nodeGroupName: { value: this.nodeGroup.resource.nodeGroupName, description: 'Managed node group name' },
+      nodeGroupNames: { value: nodeGroups.map((g) => g.nodeGroupName), description: 'Managed node group names, one per zone' },
       oidcProviderArn: { value: this.oidcProviderArn, description: 'IAM OIDC provider for IRSA' },
       oidcIssuerHostPath: { value: this.oidcIssuerHostPath, description: 'OIDC issuer without https://, for IRSA trust policies' },
       ecrApiRepositoryUrl: { value: this.ecrRepositoryUrls.api, description: 'ECR repository of the api image' },
       ecrWsRepositoryUrl: { value: this.ecrRepositoryUrls.ws, description: 'ECR repository of the ws image' },
+      ...Object.fromEntries(
+        (Object.keys(UPSTREAM_REGISTRIES) as (keyof PullThroughCacheUrls)[]).map((key) => [
+          `pullThroughCache${key[0]!.toUpperCase()}${key.slice(1)}Url`,
+          { value: this.pullThroughCacheUrls[key], description: `ECR pull-through cache of ${UPSTREAM_REGISTRIES[key].url} (registry and prefix of cached images)` },
+        ]),
+      ),
       loadBalancerControllerRoleArn: {
         value: this.controllerRoles.loadBalancerControllerRoleArn,
         description: `IRSA role of the AWS Load Balancer Controller (${serviceAccountPath(this.loadBalancerControllerRole.serviceAccount)})`,

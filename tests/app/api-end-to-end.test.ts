@@ -36,13 +36,14 @@ test('menu, idempotent order, status change and events through the api process',
   const [item] = await cluster.admin<{ id: string }>(`INSERT INTO menu_items (restaurant_id, category_id, name, price_cents) VALUES (${restaurant!.id}, ${category!.id}, 'Pad thai', 12000) RETURNING id::text`);
   const [table] = await cluster.admin<{ id: string }>(`INSERT INTO tables (restaurant_id, label, seats) VALUES (${restaurant!.id}, 'T1', 4) RETURNING id::text`);
 
-  const port = await freePort();
+  const [port, internalPort] = await Promise.all([freePort(), freePort()]);
   const { command, args } = appEntryCommand('api-main');
   const child = spawn(command, args, {
     env: apiProcessEnvironment({
       cluster,
       redis: redisServer,
       port,
+      internalPort,
       jwksUrl: `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks.json`,
       issuer: ISSUER,
       audience: AUDIENCE,
@@ -57,7 +58,7 @@ test('menu, idempotent order, status change and events through the api process',
   const base = `http://127.0.0.1:${port}/v1/restaurants/${restaurant!.id}`;
   try {
     for (let started = Date.now(); ; ) {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)) === 200) break;
+      if ((await fetch(`http://127.0.0.1:${internalPort}/readyz`).then((r) => r.status, () => 0)) === 200) break;
       if (Date.now() - started > 30_000) throw new Error(`api never became ready:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -232,7 +232,7 @@ async function main(): Promise<number> {
     await applySchema(cluster);
     const data = await seed(cluster);
 
-    const [apiPort, helloPort] = await Promise.all([freePort(), freePort()]);
+    const [apiPort, apiInternalPort, helloPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const api = appEntryCommand('api-main');
     const profileDir = path.join(REPO, 'bench-results', 'api-cpu-profile');
     if (PROFILE) fs.rmSync(profileDir, { recursive: true, force: true });
@@ -243,6 +243,7 @@ async function main(): Promise<number> {
           cluster,
           redis: redisServer,
           port: apiPort,
+          internalPort: apiInternalPort,
           jwksUrl: `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks.json`,
           issuer: ISSUER,
           audience: AUDIENCE,
@@ -257,7 +258,7 @@ async function main(): Promise<number> {
       [children[1]!.child.pid!, 'express hello-world'],
     ]);
     await Promise.all([
-      waitForStatus(`http://127.0.0.1:${apiPort}/readyz`, 'the api bundle to be ready', children[0]!),
+      waitForStatus(`http://127.0.0.1:${apiInternalPort}/readyz`, 'the api bundle to be ready', children[0]!),
       waitForStatus(`http://127.0.0.1:${helloPort}/hello`, 'the hello-world server', children[1]!),
     ]);
 

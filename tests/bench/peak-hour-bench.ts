@@ -137,7 +137,7 @@ async function main(): Promise<number> {
     load.start();
     process.stdout.write(`load: ${ORDER_RATE} orders/s, ${MENU_RATE} menu reads/s, ${restaurantIds.length} kitchen queue reads/s, status changes; ${WARMUP_S} s warm-up, ${DURATION_S} s measured\n`);
     await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
-    const apiUrls = platform.apis.map((a) => a.url);
+    const apiUrls = platform.apis.map((a) => a.internalUrl);
     const before = await scrapeApiMetrics(apiUrls);
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, DURATION_S * 1000));

@@ -73,7 +73,7 @@ function openFilesLimit(): string {
 }
 
 async function startWs(redis: RedisServer, jwksUrl: string): Promise<{ url: string; process: StartedProcess; port: number }> {
-  const port = await freePort();
+  const [port, internalPort] = await Promise.all([freePort(), freePort()]);
   const { command, args } = appEntryCommand('ws-main');
   const started = startProcess(command, args, {
     cwd: REPO,
@@ -82,6 +82,7 @@ async function startWs(redis: RedisServer, jwksUrl: string): Promise<{ url: stri
       SERVICE_ROLE: 'ws',
       LOCATION_ID: 'bench-cafe',
       PORT: String(port),
+      INTERNAL_PORT: String(internalPort),
       LOG_LEVEL: 'warn',
       DATABASE_PRIMARY_HOST: '127.0.0.1',
       DATABASE_NAME: 'unused',
@@ -96,9 +97,13 @@ async function startWs(redis: RedisServer, jwksUrl: string): Promise<{ url: stri
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       JWT_JWKS_URL: jwksUrl,
+      // The bench shares one token per identity over thousands of sockets to measure fan-out; the
+      // per-token and per-table caps (what protects a real location) would refuse most of them.
+      WS_MAX_SOCKETS_PER_SUBJECT: '1000000',
+      WS_MAX_SOCKETS_PER_TABLE: '1000000',
     },
   });
-  await waitFor(`ws-main on ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, () => started.output());
+  await waitFor(`ws-main on ${port}`, async () => (await fetch(`http://127.0.0.1:${internalPort}/readyz`)).status === 200, 30_000, () => started.output());
   return { url: `ws://127.0.0.1:${port}/ws`, process: started, port };
 }
 

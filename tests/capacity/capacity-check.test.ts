@@ -2,17 +2,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkCapacity, REQUIRED_HEADROOM } from '../../stacks/capacity/capacity-check';
+import { checkCapacity, checkOnePod, REQUIRED_HEADROOM, wsConnectionsPerPod, WS_MEMORY_BUDGET } from '../../stacks/capacity/capacity-check';
 import { capacitySummary, writeCapacityReport } from '../../stacks/capacity/capacity-report';
 import { loadMeasuredCapacity, type MeasuredCapacity } from '../../stacks/capacity/measured-capacity';
 import { cpuSecondsPerOrder, ordersPerMinuteAt, REQUEST_MIX_PER_ORDER } from '../../stacks/capacity/request-mix';
+import { capacityTable, onePodCell } from '../../stacks/cli/capacity-table';
 import type { Location } from '../../stacks/config/location';
 import { sampleLocation, sampleLocations } from '../stacks/app/upstream-fixture';
 
 const measured = loadMeasuredCapacity();
 
 /** A sample location with business numbers or sizing changed. */
-function variant(id: string, change: { peak?: number; seats?: number; apiMax?: number; wsMax?: number }): Location {
+function variant(id: string, change: { peak?: number; seats?: number; apiMax?: number; wsMax?: number; wsMemoryLimitMiB?: number }): Location {
   const base = sampleLocation(id);
   return {
     ...base,
@@ -20,7 +21,7 @@ function variant(id: string, change: { peak?: number; seats?: number; apiMax?: n
     sizing: {
       ...base.sizing,
       api: { ...base.sizing.api, maxReplicas: change.apiMax ?? base.sizing.api.maxReplicas },
-      ws: { ...base.sizing.ws, maxReplicas: change.wsMax ?? base.sizing.ws.maxReplicas },
+      ws: { ...base.sizing.ws, maxReplicas: change.wsMax ?? base.sizing.ws.maxReplicas, memoryLimitMiB: change.wsMemoryLimitMiB ?? base.sizing.ws.memoryLimitMiB },
     },
   };
 }
@@ -71,6 +72,57 @@ test('websocket connections beyond what the ws pods hold are insufficient', () =
   expect(result.reasons.some((r) => r.startsWith('ws: 2 pods hold '))).toBe(true);
 });
 
+describe('nginx ip_hash: every device of a venue behind its one public address, on one ws pod', () => {
+  test.each([
+    // [location, seats x 0.6 devices, ws memory limit MiB, connections one pod holds]
+    ['kanchanaburi-resort', 252, 512, 15923],
+    ['london-shoreditch', 84, 512, 15923],
+    ['sukhumvit-cafe', 22, 384, 10680],
+  ])('%s: %i devices on one pod of %i MiB, which holds %i: ok', (id, connections, memoryLimitMiB, perPod) => {
+    const onePod = checkOnePod(sampleLocation(id), measured);
+    expect(onePod).toMatchObject({ connections, memoryLimitMiB, connectionsPerPod: perPod, verdict: 'ok' });
+    expect(onePod.headroom).toBeCloseTo(perPod / connections, 9);
+    // The measured figures: 20 KiB per connection above a 98.6 MiB idle process, in 80 % of the limit.
+    expect(perPod).toBe(Math.floor(((memoryLimitMiB * WS_MEMORY_BUDGET - measured.ws.baselineMemoryMiB) * 1024) / measured.ws.memoryPerConnectionKiB));
+  });
+
+  test('a big venue on small ws pods is insufficient even when its devices spread over the pods would fit', () => {
+    // 2,000 seats: 1,200 devices. 128 MiB pods hold 194 each: ten of them hold 1,940 spread out, but
+    // ip_hash sends the whole venue (one address) to one of them.
+    const big = variant('london-shoreditch', { seats: 2000, wsMax: 10, wsMemoryLimitMiB: 128 });
+    const result = checkCapacity(big, measured);
+    expect(result.ws.headroom).toBeGreaterThanOrEqual(REQUIRED_HEADROOM);
+    expect(result.ws.onePod).toEqual({
+      connections: 1200,
+      connectionsPerPod: 194,
+      memoryLimitMiB: 128,
+      headroom: 194 / 1200,
+      verdict: 'insufficient',
+      requiredMemoryLimitMiB: 160,
+    });
+    expect(result.verdict).toBe('insufficient');
+    expect(result.reasons).toEqual([
+      'ws: nginx ip_hash puts all 1200 devices of the venue (2000 seats x 0.6, one public address) on one pod, which holds 194 in its 128 MiB memory limit; raise sizing.ws.memoryLimitMiB to 160',
+    ]);
+    // The limit it names is enough: the same venue on 160 MiB pods passes.
+    expect(checkCapacity(variant('london-shoreditch', { seats: 2000, wsMax: 10, wsMemoryLimitMiB: 160 }), measured).verdict).toBe('ok');
+    expect(capacityTable([result])).toContain('1200 / 194 (0.2x) insufficient');
+  });
+
+  test('a venue that fits one pod with less than the required headroom is tight', () => {
+    // 200 MiB pods hold 3,143 connections; 2,800 devices leave 1.12x.
+    const perPod = wsConnectionsPerPod(200, measured);
+    expect(perPod).toBe(3143);
+    const result = checkCapacity(variant('london-shoreditch', { seats: Math.floor(2800 / 0.6), wsMax: 10, wsMemoryLimitMiB: 200 }), measured);
+    expect(result.ws.onePod.verdict).toBe('tight');
+    expect(result.verdict).toBe('tight');
+    expect(result.reasons).toEqual([
+      `ws: nginx ip_hash puts all 2800 devices of the venue (4666 seats x 0.6, one public address) on one pod, headroom 1.1x (3143 in its 200 MiB memory limit) is under 1.25x; raise sizing.ws.memoryLimitMiB to ${result.ws.onePod.requiredMemoryLimitMiB}`,
+    ]);
+    expect(onePodCell(result.ws.onePod)).toBe('2800 / 3143 (1.1x) tight');
+  });
+});
+
 test('the measured capacity file is validated, naming the field', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capacity-'));
   const file = path.join(dir, 'measured.json');
@@ -88,6 +140,8 @@ test('the report has a table row and a chart per location, and JSON without the 
   const html = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
   expect(html.match(/<tr class="(ok|tight|insufficient)">/g)).toEqual(['<tr class="ok">', '<tr class="insufficient">']);
   expect(html.match(/<svg /g)).toHaveLength(2);
+  // The ip_hash worst case has its own column: the cafe's 22 devices on one 384 MiB pod.
+  expect(html).toContain('<td class="ok">22 of 10680 (384 MiB): ok</td>');
   const svg = fs.readFileSync(path.join(dir, 'london-shoreditch.svg'), 'utf8');
   expect(svg).toContain('london-shoreditch: api replicas over the simulated peak hour');
   expect(svg).toContain('max 3');
@@ -98,4 +152,5 @@ test('the report has a table row and a chart per location, and JSON without the 
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'capacity.json'), 'utf8'));
   expect(json).toEqual(JSON.parse(JSON.stringify(capacitySummary(results, measured))));
   expect(json.locations[1].api.simulation).not.toHaveProperty('steps');
+  expect(json.locations[0].ws.onePod).toMatchObject({ connections: 22, connectionsPerPod: 10680, verdict: 'ok' });
 });

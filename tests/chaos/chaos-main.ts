@@ -1,6 +1,9 @@
 /**
  * `npm run chaos`: every fault drill (drills.ts) on one local platform (3 api, 3 ws), a bigger load
  * than the jest drills, a table per drill and bench-results/chaos.json. Exit 1 if a drill failed.
+ * Every process is probed for readiness as the kubelet would (kubelet-probes.ts); the table shows
+ * how often an api turned NotReady and how long every api was NotReady at once (in a cluster: no
+ * endpoint in the api Service, 502 for the whole location).
  * Settings: CHAOS_ORDER_RATE (30 orders/s), CHAOS_WS_CLIENTS (30), CHAOS_DRILLS (all, comma-separated).
  */
 import * as fs from 'node:fs';
@@ -40,7 +43,7 @@ async function main(): Promise<number> {
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
   process.stdout.write(
     `\n${renderTable(
-      ['drill', 'result', 'orders acked', 'in db', 'lost', 'dup', 'client errors', 'error rate', 'recovery s', 'ws clients', 'ws reconnects', 'ws missing', 'ws recovery s', 'events not in stream', 'fault s'],
+      ['drill', 'result', 'orders acked', 'in db', 'lost', 'dup', 'client errors', 'error rate', 'recovery s', 'ws clients', 'ws reconnects', 'ws missing', 'ws recovery s', 'events not in stream', 'fault s', 'api NotReady', 'no api Ready s', 'no ws Ready s'],
       results.map((r) => [
         r.drill,
         r.passed ? 'passed' : 'FAILED',
@@ -57,6 +60,9 @@ async function main(): Promise<number> {
         (r.wsRecoveryMs / 1000).toFixed(2),
         String(r.eventsMissingFromStreams),
         (r.faultMs / 1000).toFixed(1),
+        String(r.readiness.targets.filter((t) => t.role === 'api').reduce((n, t) => n + t.transitions.filter((x) => !x.ready).length, 0)),
+        (r.apisAllNotReadyMs / 1000).toFixed(1),
+        (r.wssAllNotReadyMs / 1000).toFixed(1),
       ]),
     )}\n`,
   );

@@ -9,13 +9,23 @@
  * Each drill checks: the orders in the database are exactly the acknowledged idempotency keys (none
  * lost, none twice), every websocket client received every event of its room that is in the
  * stream, in order, once, after reconnecting; and measures the client-visible error rate and the
- * recovery time. Phases end on conditions (orders acknowledged, clients live), not on timers.
+ * recovery time. Phases end on conditions (orders acknowledged, clients live, probes made), not on
+ * timers.
+ *
+ * Throughout each drill every api and ws process is probed for readiness as the kubelet would
+ * (kubelet-probes.ts: the app stack's probe path, period, timeout and thresholds). The Redis outage
+ * lasts until every api has been probed failureThreshold + 1 times, long enough for the kubelet
+ * to take a pod out of its Service, and passes only if every api stayed Ready and served (a cached
+ * menu read on its own port at every probe) and no cached menu read or order create through nginx
+ * failed while Redis was down: Redis is a dependency every pod shares, so its outage must not
+ * empty the Service.
  */
 import Redis from 'ioredis';
 import { PeakLoad, type AttemptRecord } from '../support/load/peak-load';
 import { checkOrders, checkWs, concatStreams, eventsMissingFromStreams, highestOrderId, outboxPending, readStreams, wsCaughtUp, type OrderCheck, type StreamEntry, type WsCheck } from '../support/load/verify';
 import { waitFor } from '../support/services/processes';
 import type { LocalPlatform, ManagedProcess } from '../local/platform';
+import { allNotReadyMs, appStackReadinessProbes, KubeletReadinessProber, type HttpProbeSpec, type ProbedRole, type ReadinessReport } from './kubelet-probes';
 
 export const DRILLS = ['api-sigkill', 'ws-sigkill', 'replica-stop', 'redis-outage'] as const;
 export type DrillName = (typeof DRILLS)[number];
@@ -72,14 +82,36 @@ export interface DrillResult {
   /** How long the fault lasted (fault to repair). */
   readonly faultMs: number;
   readonly durationMs: number;
+  /** Client attempts (HTTP, through nginx) that failed while the fault lasted, by operation and status. */
+  readonly failuresDuringFault: Record<string, number>;
+  /** Readiness as the kubelet saw it, per api and ws process. */
+  readonly readiness: ReadinessReport;
+  /**
+   * While the fault lasted, how long every api (ws) process was NotReady at once: in a cluster, the
+   * time the Service had no endpoint and nginx answered 502 to every request of the location.
+   */
+  readonly apisAllNotReadyMs: number;
+  readonly wssAllNotReadyMs: number;
+}
+
+function countByOperation(attempts: readonly AttemptRecord[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const a of attempts) counts[`${a.op} ${a.status || 'transport'}`] = (counts[`${a.op} ${a.status || 'transport'}`] ?? 0) + 1;
+  return counts;
 }
 
 async function wsConnections(ws: ManagedProcess): Promise<number> {
-  const text = await fetch(`${ws.url}/metrics`).then((r) => r.text());
+  const text = await fetch(`${ws.internalUrl}/metrics`).then((r) => r.text());
   return [...text.matchAll(/^ws_connections\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-export async function runDrill(platform: LocalPlatform, drill: DrillName, settings: DrillSettings = TEST_DRILL_SETTINGS, log: (line: string) => void = () => undefined): Promise<DrillResult> {
+export async function runDrill(
+  platform: LocalPlatform,
+  drill: DrillName,
+  settings: DrillSettings = TEST_DRILL_SETTINGS,
+  log: (line: string) => void = () => undefined,
+  probes: Readonly<Record<ProbedRole, HttpProbeSpec>> = appStackReadinessProbes(),
+): Promise<DrillResult> {
   const started = Date.now();
   const restaurantIds = platform.restaurants.map((r) => r.id);
   const sinceOrderId = await highestOrderId(platform.cluster);
@@ -96,14 +128,26 @@ export async function runDrill(platform: LocalPlatform, drill: DrillName, settin
   const wait = (what: string, check: () => boolean | Promise<boolean>) => waitFor(`${drill}: ${what}`, async () => check(), settings.phaseTimeoutMs);
   let snapshot = new Map<string, StreamEntry[]>();
   let control: Redis | undefined;
+  const menuTokens = new Map<string, Promise<string>>();
+  const prober = new KubeletReadinessProber(platform, probes, (restaurantId) => {
+    let token = menuTokens.get(restaurantId);
+    if (!token) {
+      const tableId = platform.restaurants.find((r) => r.id === restaurantId)!.tableIds[0]!;
+      token = platform.identity.token({ role: 'guest', restaurant_id: restaurantId, table_id: tableId, sub: `kubelet-${drill}-${restaurantId}` }, '1h');
+      menuTokens.set(restaurantId, token);
+    }
+    return token;
+  });
   try {
     await load.prepare();
     load.start();
+    prober.start();
     await wait(`${settings.warmupOrders} orders acknowledged before the fault`, () => load.ackedSince(load.startedAt) >= settings.warmupOrders && load.allLive());
 
     const faultAt = Date.now();
     let repair: () => Promise<void>;
     let faultOver: () => boolean | Promise<boolean> = () => load.ackedSince(faultAt) >= settings.faultOrders;
+    let faultTimeoutMs = settings.phaseTimeoutMs;
     switch (drill) {
       case 'api-sigkill': {
         const victim = platform.apis[0]!;
@@ -137,14 +181,23 @@ export async function runDrill(platform: LocalPlatform, drill: DrillName, settin
         await control.connect();
         await control.call('CLIENT', 'PAUSE', '30000', 'WRITE');
         snapshot = await readStreams(platform.redis.url, restaurantIds);
+        // Closed while Redis still answers (the pause outlives the connection): ioredis'
+        // disconnect() on a connection the server has already dropped starts a 2 s timer that waits
+        // for a 'close' event which came before, and that timer kept the jest worker alive.
+        await control.quit();
+        control = undefined;
         log('stopping Redis');
         await platform.redis.stop();
-        control.disconnect();
+        // Long enough for the kubelet to act: failureThreshold failed probes take a pod out of its
+        // Service, so every api must have been probed once more than that while Redis is down.
+        const probesNeeded = probes.api.failureThreshold + 1;
+        faultOver = () => load.ackedSince(faultAt) >= settings.faultOrders && prober.everyProbedSince('api', faultAt, probesNeeded);
+        faultTimeoutMs = settings.phaseTimeoutMs + probesNeeded * (probes.api.periodSeconds + probes.api.timeoutSeconds) * 1000;
         repair = () => platform.redis.start();
         break;
       }
     }
-    await wait(`the fault to last ${settings.faultOrders} acknowledged orders`, faultOver);
+    await waitFor(`${drill}: the fault to last ${settings.faultOrders} acknowledged orders`, async () => faultOver(), faultTimeoutMs);
     const repairedAt = Date.now();
     log(`repairing after ${((repairedAt - faultAt) / 1000).toFixed(1)} s`);
     await repair();
@@ -152,6 +205,9 @@ export async function runDrill(platform: LocalPlatform, drill: DrillName, settin
     await load.drain(settings.phaseTimeoutMs);
     // Every event committed with its order; the relay appends what waited while Redis was down.
     await wait('the order event outbox to drain', async () => (await outboxPending(platform.cluster)) === 0);
+
+    await prober.stop();
+    const readiness = prober.report();
 
     const streams = concatStreams(snapshot, await readStreams(platform.redis.url, restaurantIds));
     await wait('every websocket client to receive the last event of its room', () => wsCaughtUp(load, streams)).catch(() => undefined);
@@ -161,8 +217,10 @@ export async function runDrill(platform: LocalPlatform, drill: DrillName, settin
 
     const after = load.attempts.filter((a) => a.at >= faultAt);
     const failed = after.filter((a) => !a.ok);
-    const failuresByOperation: Record<string, number> = {};
-    for (const f of failed) failuresByOperation[`${f.op} ${f.status || 'transport'}`] = (failuresByOperation[`${f.op} ${f.status || 'transport'}`] ?? 0) + 1;
+    const failuresByOperation = countByOperation(failed);
+    const failuresDuringFault = countByOperation(failed.filter((a) => a.at <= repairedAt));
+    const apisAllNotReadyMs = allNotReadyMs(readiness, 'api', faultAt, repairedAt);
+    const wssAllNotReadyMs = allNotReadyMs(readiness, 'ws', faultAt, repairedAt);
     const lastFailure = failed.reduce((latest: AttemptRecord | undefined, a) => (!latest || a.at > latest.at ? a : latest), undefined);
     const wsRecoveryMs = load.observers.reduce((worst, o) => {
       const closedAfter = o.closedAt.filter((t) => t >= faultAt);
@@ -175,6 +233,19 @@ export async function runDrill(platform: LocalPlatform, drill: DrillName, settin
     if (!orders.exact) problems.push(`orders: ${orders.lost} lost, ${orders.duplicates} duplicates, ${orders.unacknowledged} unacknowledged, ${orders.rejected.length} rejected, ${orders.ordersInDatabase} in the database for ${orders.acknowledged} acknowledged keys${orders.rejected.length ? `; first rejection: ${orders.rejected[0]}` : ''}`);
     if (orders.statusMismatches > 0) problems.push(`${orders.statusMismatches} orders' status in the database differs from the acknowledged one`);
     if (!ws.exact) problems.push(`websocket: ${ws.missing} events missing, ${ws.disorderedClients} clients with duplicates or disorder`);
+    if (drill === 'redis-outage') {
+      // Redis is shared by every api: its outage must leave every api Ready and serving.
+      for (const target of readiness.targets.filter((t) => t.role === 'api')) {
+        const notReady = target.transitions.filter((t) => !t.ready);
+        if (notReady.length > 0) {
+          problems.push(`readiness: api ${target.index} turned NotReady ${notReady.map((t) => `${((t.at - faultAt) / 1000).toFixed(1)} s after Redis stopped (probe ${t.cause})`).join(', ')}; ${target.failedProbes} of ${target.probes} probes failed`);
+        }
+        if (target.failedServingChecks.length > 0) problems.push(`api ${target.index}: ${target.failedServingChecks.length} of ${target.servingChecks} cached menu reads on its own port failed (${target.failedServingChecks[0]})`);
+      }
+      if (apisAllNotReadyMs > 0) problems.push(`readiness: every api was NotReady at once for ${(apisAllNotReadyMs / 1000).toFixed(1)} s of the outage: in a cluster the api Service was empty and nginx answered 502 to the whole location`);
+      const served = Object.entries(failuresDuringFault).filter(([key]) => key.startsWith('menu read') || key.startsWith('order create'));
+      if (served.length > 0) problems.push(`through nginx while Redis was down: ${served.map(([key, n]) => `${n} x ${key}`).join(', ')}`);
+    }
     return {
       drill,
       description: DRILL_DESCRIPTIONS[drill],
@@ -187,13 +258,20 @@ export async function runDrill(platform: LocalPlatform, drill: DrillName, settin
       failedAttemptsAfterFault: failed.length,
       clientErrorRate: after.length ? failed.length / after.length : 0,
       failuresByOperation,
+      failuresDuringFault,
+      readiness,
+      apisAllNotReadyMs,
+      wssAllNotReadyMs,
       recoveryMs: lastFailure ? lastFailure.at - faultAt : 0,
       wsRecoveryMs,
       faultMs: repairedAt - faultAt,
       durationMs: Date.now() - started,
     };
   } finally {
+    await prober.stop();
     load.close();
+    // Only a connection Redis still holds is left open here (quit() ran otherwise), so disconnect()
+    // ends with the socket's close and leaves no timer behind.
     control?.disconnect();
     // Leave the platform whole for the next drill whatever happened.
     await Promise.all([...platform.apis, ...platform.wss].map((p) => p.start().catch(() => undefined)));

@@ -1,16 +1,20 @@
 /**
  * The fault drills (drills.ts) as tests, one per drill, on one local platform (3 api, 3 ws, nginx,
- * PostgreSQL primary + replica, Redis) with a small load: 15 orders/s, 12 websocket clients.
+ * PostgreSQL primary + replica, Redis) with a small load: 15 orders/s, 12 websocket clients, and
+ * every process probed for readiness as the kubelet would (kubelet-probes.ts).
  * `npm run chaos` runs the same drills with more load and prints the report.
  */
 import { startLocalPlatform, type LocalPlatform } from '../local/platform';
 import { runDrill, TEST_DRILL_SETTINGS, type DrillName, type DrillResult } from './drills';
+import { appStackReadinessProbes } from './kubelet-probes';
 
 jest.setTimeout(90_000);
 
 let platform: LocalPlatform;
 
 beforeAll(async () => {
+  // Synthesizes the app stack once, for the probe settings the drills use.
+  appStackReadinessProbes();
   platform = await startLocalPlatform({ logLevel: 'warn' });
 }, 60_000);
 
@@ -53,8 +57,21 @@ test('replica-stop: reads move to the primary; no client sees an error, nothing 
   expect(result.eventsMissingFromStreams).toBe(0);
 });
 
-test('redis-outage: orders keep being taken and stay exact; clients get every event the streams hold, in order', async () => {
+test('redis-outage: every api stays Ready and serving under kubelet-style probing; cached menu and order create answer through nginx; orders exact; every event delivered in order', async () => {
   const result = await run('redis-outage');
+  const { api: probe } = result.readiness.probe;
+  const apis = result.readiness.targets.filter((t) => t.role === 'api');
+  expect(apis.map((a) => a.index)).toEqual(platform.apis.map((a) => a.index));
+  // The outage lasted long enough for the kubelet to act: more failed probes than its threshold were possible.
+  for (const api of apis) expect(api.probes).toBeGreaterThan(probe.failureThreshold);
+  // Redis is shared by every pod: no api left its Service, and each served cached reads on its own port.
+  expect(apis.map((a) => ({ api: a.index, turnedNotReady: a.transitions.filter((t) => !t.ready), failedServingChecks: a.failedServingChecks }))).toEqual(
+    apis.map((a) => ({ api: a.index, turnedNotReady: [], failedServingChecks: [] })),
+  );
+  expect(apis.every((a) => a.servingChecks > 0)).toBe(true);
+  expect(result.apisAllNotReadyMs).toBe(0);
+  // Through nginx, while Redis was down, no cached menu read and no order create failed.
+  expect(Object.keys(result.failuresDuringFault).filter((key) => key.startsWith('menu read') || key.startsWith('order create'))).toEqual([]);
   expectNoLossNoDuplicates(result);
   // The outbox kept the events of the orders taken while Redis was down; the relay appended them after the restart.
   expect(result.eventsMissingFromStreams).toBe(0);

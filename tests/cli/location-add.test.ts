@@ -105,9 +105,13 @@ describe('locations', () => {
     expect(lines.find((l) => l.startsWith('kanchanaburi-resort'))).toMatch(/db\.r6g\.xlarge\s+4\*\s+cache\.r6g\.large x3\s+3-16\*/);
     expect(lines.find((l) => l.startsWith('sukhumvit-cafe'))).toMatch(/\s+0\s+cache\.t4g\.small x2\s+2-4\s+2-3\s+2$/);
     // Then the capacity verdict of each (stacks/capacity/).
-    const verdictHeader = lines.findIndex((l) => /^location\s+orders\/min\s+api pods\s+api headroom\s+sim\. peak pods\s+ws headroom\s+capacity$/.test(l));
+    const verdictHeader = lines.findIndex((l) =>
+      /^location\s+orders\/min\s+api pods\s+api headroom\s+sim\. peak pods\s+ws headroom\s+venue on one ws pod \(ip_hash\)\s+capacity$/.test(l),
+    );
     expect(verdictHeader).toBeGreaterThan(0);
-    expect(lines.slice(verdictHeader).find((l) => l.startsWith('kanchanaburi-resort'))).toMatch(/^kanchanaburi-resort\s+480\s+3-16\s+[\d.]+x\s+\d+\s+[\d.]+x\s+ok$/);
+    expect(lines.slice(verdictHeader).find((l) => l.startsWith('kanchanaburi-resort'))).toMatch(
+      /^kanchanaburi-resort\s+480\s+3-16\s+[\d.]+x\s+\d+\s+[\d.]+x\s+252 \/ \d+ \([\d.]+x\) ok\s+ok$/,
+    );
   });
 
   test('exits 1 naming the file when a location is bad', () => {

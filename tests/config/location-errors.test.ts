@@ -31,7 +31,7 @@ describe('a valid location file', () => {
 describe('location file errors', () => {
   test.each<[string, string, string[]]>([
     ['an unknown top-level field', VALID + 'colour: blue\n', [
-      `${FILE}: colour is not a known field (allowed: id, displayName, region, availabilityZones, business, domains, tags, alertEmail, databasePasswordVersion, overrides, policyWaivers)`,
+      `${FILE}: colour is not a known field (allowed: id, displayName, region, availabilityZones, business, domains, tags, alertEmail, databasePasswordVersion, applyChanges, overrides, policyWaivers)`,
     ]],
     ['an unknown override section', VALID + 'overrides: {apii: {}}\n', [
       `${FILE}: overrides.apii is not a known field (allowed: database, redis, api, ws, nginx)`,
@@ -130,6 +130,15 @@ describe('location file errors', () => {
     ['the same host for api and cdn', VALID.replace('cdn: cdn.test.example.com', 'cdn: api.test.example.com'), [
       `${FILE}: domains.cdn must differ from domains.api, got "api.test.example.com" for both`,
     ]],
+    ['an apply timing AWS has no name for', VALID + 'applyChanges: {database: now}\n', [
+      `${FILE}: applyChanges.database must be one of maintenance-window, immediately, got "now"`,
+    ]],
+    ['an apply timing for a service the location does not have', VALID + 'applyChanges: {cache: immediately}\n', [
+      `${FILE}: applyChanges.cache is not a known field (allowed: database, redis)`,
+    ]],
+    ['apply timing as a yes/no', VALID + 'applyChanges: {redis: true}\n', [
+      `${FILE}: applyChanges.redis must be one of maintenance-window, immediately, got true`,
+    ]],
     ['a waiver without a reason', VALID + 'policyWaivers: [{rule: RDS-003, reason: "because"}]\n', [
       `${FILE}: policyWaivers[0].reason must be at least 20 characters long, got "because"`,
     ]],
@@ -158,7 +167,7 @@ describe('location file errors', () => {
     expect(problemsOf(text)).toEqual([
       `${FILE}: business.seats must be at least 1, got 0`,
       `${FILE}: alertEmail must be an e-mail address, got "nope"`,
-      `${FILE}: colour is not a known field (allowed: id, displayName, region, availabilityZones, business, domains, tags, alertEmail, databasePasswordVersion, overrides, policyWaivers)`,
+      `${FILE}: colour is not a known field (allowed: id, displayName, region, availabilityZones, business, domains, tags, alertEmail, databasePasswordVersion, applyChanges, overrides, policyWaivers)`,
     ]);
   });
 

@@ -64,4 +64,10 @@ alertEmail: ops@example.com
   test('the password version defaults to 1', () => {
     expect(parse(base).databasePasswordVersion).toBe(1);
   });
+
+  test('restarting changes wait for the maintenance window unless the file says immediately, per service', () => {
+    expect(parse(base).applyChanges).toEqual({ database: 'maintenance-window', redis: 'maintenance-window' });
+    expect(parse(base + 'applyChanges: {redis: immediately}\n').applyChanges).toEqual({ database: 'maintenance-window', redis: 'immediately' });
+    expect(parse(base + 'applyChanges: {database: immediately, redis: maintenance-window}\n').applyChanges).toEqual({ database: 'immediately', redis: 'maintenance-window' });
+  });
 });

@@ -23,6 +23,8 @@ export const LOOPBACK_OVERRIDES = {
   set: {
     LOCATION_ID: 'one platform for every sample restaurant, not one location',
     PORT: 'one loopback port per process instead of the pod port',
+    INTERNAL_PORT: 'one loopback probes-and-metrics port per process instead of the pod port',
+    PUBLIC_BASE_URL: "nginx's loopback address instead of the location's API name (menu image URLs)",
     NODE_ENV: 'development: loopback, no TLS',
     DATABASE_AUTH: 'password: no RDS IAM on loopback',
     DATABASE_PASSWORD: 'the harness credential (loopback only)',
@@ -51,6 +53,10 @@ export interface LocalEnvironmentInput {
   readonly identity: IdentityProvider;
   /** Required for api and ws (as in the stack). */
   readonly port?: number;
+  /** Probes and metrics; required for api and ws. */
+  readonly internalPort?: number;
+  /** nginx's URL (`http://127.0.0.1:<port>`); used by the api only. */
+  readonly publicBaseUrl?: string;
   readonly shutdownGraceMs?: number;
   readonly imageDir: string;
   /** @default 'info' */
@@ -102,6 +108,8 @@ export function localProcessEnvironment(input: LocalEnvironmentInput): Record<st
     LOG_LEVEL: input.logLevel ?? 'info',
   });
   if (input.port !== undefined && 'PORT' in production) env.PORT = String(input.port);
+  if (input.internalPort !== undefined && 'INTERNAL_PORT' in production) env.INTERNAL_PORT = String(input.internalPort);
+  if (input.publicBaseUrl !== undefined && 'PUBLIC_BASE_URL' in production) env.PUBLIC_BASE_URL = input.publicBaseUrl;
   // The same strict schema the process applies at start: fail here, naming the variable.
   parseConfig(env);
   return { PATH: process.env.PATH ?? '', ...env };

@@ -2,7 +2,9 @@
  * The nginx config the app stack ships (NginxGateway, Kubernetes mode) and the one the local
  * platform runs (static mode) must behave alike: after removing the upstream server lines, the
  * Kubernetes resolver, and where each nginx listens and writes its pid, logs and temp files, the
- * two files are identical line for line.
+ * two files are identical line for line. The connection sizing the gateway derives from a
+ * location's HPA bounds and seats (worker connections and files, the per-address websocket limit and
+ * request burst) may carry other numbers on loopback, but the same directives.
  */
 import { Testing } from '../../stacks/cdktf';
 import { LocationAppStack } from '../../stacks/stacks/location-app-stack';
@@ -11,6 +13,9 @@ import { renderLocalNginxConfig } from './local-nginx';
 
 /** Lines allowed to differ: upstream members and host placement (not behaviour). */
 const PLACEMENT_LINE = /^\s*(server\s+\S+(:\d+)?(\s.*)?;|resolver\s.*;|listen\s.*;|pid\s.*;|error_log\s.*;|access_log\s+\S+\s+json;|(client_body|proxy|fastcgi|uwsgi|scgi)_temp_path\s.*;)\s*$/;
+
+/** Numbers sized from the location (`nginxConnectionSizing` in nginx-gateway.ts); the directive itself must stay. */
+const SIZING_LINE = /^\s*(worker_connections \d+|worker_rlimit_nofile \d+|limit_conn ws_per_address \d+|limit_req zone=\w+ burst=\d+ nodelay);\s*$/;
 
 /** The lines that differ between two files (a plain LCS diff), with their side. */
 export function differingLines(a: string, b: string): { side: '-' | '+'; line: string }[] {
@@ -35,8 +40,16 @@ export function differingLines(a: string, b: string): { side: '-' | '+'; line: s
 
 function behaviouralDifferences(shipped: string, local: string): string[] {
   return differingLines(shipped, local)
-    .filter((d) => !PLACEMENT_LINE.test(d.line))
+    .filter((d) => !PLACEMENT_LINE.test(d.line) && !SIZING_LINE.test(d.line))
     .map((d) => `${d.side} ${d.line.trim()}`);
+}
+
+/** The sizing directives of a file, without their numbers. */
+function sizingDirectives(config: string): string[] {
+  return config
+    .split('\n')
+    .filter((line) => SIZING_LINE.test(line))
+    .map((line) => line.trim().replace(/\d+/g, 'N').replace(/;$/, ''));
 }
 
 describe('nginx: the shipped config and the local one', () => {
@@ -54,6 +67,17 @@ describe('nginx: the shipped config and the local one', () => {
 
   test('differ only in upstream server lines and where nginx listens and writes', () => {
     expect(behaviouralDifferences(shipped, local)).toEqual([]);
+  });
+
+  test('both size connections with the same directives; only the numbers are the location\'s', () => {
+    expect(sizingDirectives(shipped)).toEqual([
+      'worker_rlimit_nofile N',
+      'worker_connections N',
+      'limit_req zone=requests_per_address burst=N nodelay',
+      'limit_conn ws_per_address N',
+      'limit_req zone=requests_per_address burst=N nodelay',
+    ]);
+    expect(sizingDirectives(local)).toEqual(sizingDirectives(shipped));
   });
 
   test('the upstream server lines do differ: Service names there, loopback ports here', () => {

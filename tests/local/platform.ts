@@ -47,12 +47,16 @@ export interface ManagedProcess {
   readonly index: number;
   readonly port: number;
   readonly url: string;
+  /** Probes and metrics (`/healthz`, `/readyz`, `/metrics`); `url` answers 404 for them. */
+  readonly internalUrl: string;
+  /** Loopback port per container port name of the app stack (`http`, `internal`: http-workload.ts). */
+  readonly ports: Readonly<Record<'http' | 'internal', number>>;
   pid(): number | undefined;
   isRunning(): boolean;
   output(): string;
   /** Sends a signal and resolves once the process has exited. */
   kill(signal: NodeJS.Signals): Promise<void>;
-  /** Starts it again (after `kill`) and waits for /readyz. */
+  /** Starts it again (after `kill`) and waits for /readyz on the internal port. */
   start(): Promise<void>;
 }
 
@@ -89,16 +93,19 @@ async function ready(url: string): Promise<boolean> {
   return response.status === 200;
 }
 
-function managedProcess(role: 'api' | 'ws', index: number, port: number, env: Record<string, string>): ManagedProcess {
+function managedProcess(role: 'api' | 'ws', index: number, port: number, internalPort: number, env: Record<string, string>): ManagedProcess {
   const entry: AppEntry = role === 'api' ? 'api-main' : 'ws-main';
   let current: StartedProcess | undefined;
   const url = `http://127.0.0.1:${port}`;
+  const internalUrl = `http://127.0.0.1:${internalPort}`;
   const running = () => current !== undefined && current.child.exitCode === null && current.child.signalCode === null;
   const self: ManagedProcess = {
     role,
     index,
     port,
     url,
+    internalUrl,
+    ports: { http: port, internal: internalPort },
     pid: () => (running() ? current!.child.pid : undefined),
     isRunning: running,
     output: () => current?.output() ?? '',
@@ -112,7 +119,7 @@ function managedProcess(role: 'api' | 'ws', index: number, port: number, env: Re
       const started = current;
       await waitFor(`${role} ${index} ready on port ${port}`, async () => {
         if (started.child.exitCode !== null) throw new Error(`${role} ${index} exited ${started.child.exitCode}:\n${started.output()}`);
-        return ready(`${url}/readyz`);
+        return ready(`${internalUrl}/readyz`);
       }, 30_000, () => started.output());
     },
   };
@@ -142,7 +149,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const location = locations[0]!;
     const imageDir = path.join(runDir, 'menu-images');
     fs.mkdirSync(imageDir, { recursive: true });
-    const environment = (role: 'api' | 'ws' | 'migrate', port?: number) =>
+    const environment = (role: 'api' | 'ws' | 'migrate', port?: number, internalPort?: number, publicBaseUrl?: string) =>
       localProcessEnvironment({
         role,
         location,
@@ -150,6 +157,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         redis,
         identity: identity.provider,
         port,
+        internalPort,
+        publicBaseUrl,
         shutdownGraceMs: role === 'migrate' ? undefined : 5000,
         imageDir,
         logLevel: options.logLevel,
@@ -165,13 +174,17 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const restaurants = await seedRestaurants(cluster, locations);
 
     const ports = await Promise.all(Array.from({ length: apiCount + wsCount + 2 }, () => freePort()));
-    const apis = ports.slice(0, apiCount).map((port, i) => managedProcess('api', i, port, environment('api', port)));
-    const wss = ports.slice(apiCount, apiCount + wsCount).map((port, i) => managedProcess('ws', i, port, environment('ws', port)));
+    const internalPorts = await Promise.all(Array.from({ length: apiCount + wsCount }, () => freePort()));
+    const nginxPort = options.nginxPort ?? ports[apiCount + wsCount]!;
+    const baseUrl = `http://127.0.0.1:${nginxPort}`;
+    const apis = ports.slice(0, apiCount).map((port, i) => managedProcess('api', i, port, internalPorts[i]!, environment('api', port, internalPorts[i], baseUrl)));
+    const wss = ports
+      .slice(apiCount, apiCount + wsCount)
+      .map((port, i) => managedProcess('ws', i, port, internalPorts[apiCount + i]!, environment('ws', port, internalPorts[apiCount + i])));
     cleanups.push(() => Promise.all([...apis, ...wss].map((p) => p.kill('SIGTERM'))));
     log(`starting ${apiCount} api and ${wsCount} ws processes from app/dist...`);
     await Promise.all([...apis, ...wss].map((p) => p.start()));
 
-    const nginxPort = options.nginxPort ?? ports[apiCount + wsCount]!;
     const prefixDir = path.join(runDir, 'nginx');
     fs.mkdirSync(prefixDir, { recursive: true });
     const nginxConfigFile = path.join(prefixDir, 'nginx.conf');
@@ -190,7 +203,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       wss,
       restaurants,
       locations,
-      baseUrl: `http://127.0.0.1:${nginxPort}`,
+      baseUrl,
       wsUrl: `ws://127.0.0.1:${nginxPort}/ws`,
       nginxConfigFile,
       processIds: () => [...nginx.processIds(), ...[...apis, ...wss].map((p) => p.pid()).filter((p): p is number => p !== undefined)],

@@ -10,6 +10,7 @@ import { NGINX_EXPORTER_PORT } from '../../stacks/constructs/nginx-gateway';
 import { resourceAt, synthJson } from '../stacks/platform/synth-json';
 import { locationsOf, S3_BACKEND } from '../stacks/platform/fixtures';
 import { dashboards, ruleFiles } from './monitoring-files';
+import { INTERNAL_PORT_NAME } from '../../stacks/constructs/http-workload';
 
 const PLATFORM = {
   region: 'ap-southeast-1',
@@ -24,6 +25,11 @@ const PLATFORM = {
   oidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/oidc.eks.ap-southeast-1.amazonaws.com/id/0123456789ABCDEF',
   oidcIssuerHostPath: 'oidc.eks.ap-southeast-1.amazonaws.com/id/0123456789ABCDEF',
   ecrRepositoryUrls: { api: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/api', ws: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/ws' },
+  pullThroughCacheUrls: {
+    ecrPublic: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/ecr-public',
+    kubernetes: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/k8s',
+    quay: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/quay',
+  },
   alertmanagerRoleArn: 'arn:aws:iam::111122223333:role/restaurant-ap-southeast-1-alertmanager',
 };
 
@@ -83,11 +89,12 @@ describe('kube-prometheus-stack release of the synthesized addons stack', () => 
         { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'], target_label: 'component' },
       ]),
     );
-    // The component/port pairs kept: the app's http port, nginx's exporter (never the status port).
+    // The component/port pairs kept: the app's internal port (its http port answers 404 for
+    // /metrics), nginx's exporter (never the status port).
     const ports = relabel.find((r) => r.source_labels?.includes('__meta_kubernetes_pod_container_port_name'))!;
     const keep = new RegExp(`^(?:${ports.regex})$`);
-    expect(['api;http', 'ws;http', 'nginx;metrics'].every((pair) => keep.test(pair))).toBe(true);
-    expect(['nginx;http', 'migrate;http', 'api;metrics'].some((pair) => keep.test(pair))).toBe(false);
+    expect([`api;${INTERNAL_PORT_NAME}`, `ws;${INTERNAL_PORT_NAME}`, 'nginx;metrics'].every((pair) => keep.test(pair))).toBe(true);
+    expect(['api;http', 'ws;http', 'nginx;http', 'migrate;http', 'api;metrics'].some((pair) => keep.test(pair))).toBe(false);
     expect(NGINX_EXPORTER_PORT).not.toBe(NGINX_STATUS_PORT);
   });
 

@@ -37,6 +37,7 @@ describe('alert rules', () => {
   test.each([
     ['ApiLatencyP95High', /histogram_quantile\(0\.95,[\s\S]*http_request_duration_seconds_bucket[\s\S]*> 0\.2\s*$/, '5m'],
     ['ApiErrorRatioHigh', /status=~"5\.\."[\s\S]*> 0\.01\s*$/, '5m'],
+    ['DependencyDown', /max by \(location, dependency\) \(dependency_up\{component="api"\}\) == 0\s*$/, '2m'],
     ['DatabasePoolSaturated', /db_pool_waiting_clients[\s\S]*db_pool_idle_connections/, '5m'],
     ['DatabaseSlowQueries', /rate\(db_slow_queries_total/, '10m'],
     ['DatabaseReplicaLagHigh', /db_replica_lag_seconds[\s\S]*> 1\s*$/, '2m'],

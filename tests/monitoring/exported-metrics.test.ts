@@ -51,15 +51,16 @@ let wsMetrics = '';
 beforeAll(async () => {
   [cluster, redis, jwks] = await Promise.all([startPostgresCluster(), startRedis(), startJwksServer()]);
   await applySchema(cluster);
-  const port = await freePort();
+  const [port, internalPort] = await Promise.all([freePort(), freePort()]);
   const { command, args } = appEntryCommand('api-main');
   api = startProcess(command, args, {
-    env: { ...apiProcessEnvironment({ cluster, redis, port, jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, shutdownGraceMs: 4000 }), LOG_LEVEL: 'warn' },
+    env: { ...apiProcessEnvironment({ cluster, redis, port, internalPort, jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, shutdownGraceMs: 4000 }), LOG_LEVEL: 'warn' },
   });
   const apiBase = `http://127.0.0.1:${port}`;
+  const apiInternal = `http://127.0.0.1:${internalPort}`;
   [ws] = await Promise.all([
     startWsProcess({ redis, jwksUrl: jwks.url }),
-    waitFor('api ready', async () => (await fetch(`${apiBase}/readyz`).catch(() => undefined))?.status === 200, 30_000, () => api!.output()),
+    waitFor('api ready', async () => (await fetch(`${apiInternal}/readyz`).catch(() => undefined))?.status === 200, 30_000, () => api!.output()),
   ]);
 
   // Data for one restaurant, then the flows whose metrics the rules and dashboards read.
@@ -109,9 +110,9 @@ beforeAll(async () => {
   expect(refusedStatus).toBe(401);
 
   // The replica gauges appear once the health checker has run a round.
-  await waitFor('replica lag measured', async () => /^db_replica_lag_seconds\{/m.test(await (await fetch(`${apiBase}/metrics`)).text()), 15_000);
-  apiMetrics = await (await fetch(`${apiBase}/metrics`)).text();
-  wsMetrics = await (await fetch(`http://127.0.0.1:${ws!.port}/metrics`)).text();
+  await waitFor('replica lag measured', async () => /^db_replica_lag_seconds\{/m.test(await (await fetch(`${apiInternal}/metrics`)).text()), 15_000);
+  apiMetrics = await (await fetch(`${apiInternal}/metrics`)).text();
+  wsMetrics = await (await fetch(`${ws!.internalUrl}/metrics`)).text();
 }, 120_000);
 
 afterAll(async () => {

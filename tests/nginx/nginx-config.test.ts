@@ -10,6 +10,10 @@ import {
   NGINX_MIN_VERSION_FOR_RESOLVE,
   NGINX_STATUS_PATH,
   NGINX_STATUS_PORT,
+  EDGE_HEADERS,
+  NGINX_ERRORS,
+  NGINX_ERRORS_PATH,
+  REQUEST_RATE_ZONE,
   renderNginxConfig,
   websocketProxyTimeoutSeconds,
   type NginxConfigSpec,
@@ -83,7 +87,7 @@ describe('renderNginxConfig defaults', () => {
     const [major, minor, patch] = /:(\d+)\.(\d+)\.(\d+)-/.exec(NGINX_IMAGE)!.slice(1).map(Number);
     const [minMajor, minMinor, minPatch] = NGINX_MIN_VERSION_FOR_RESOLVE.split('.').map(Number);
     expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(minMajor * 1e6 + minMinor * 1e3 + minPatch);
-    expect(NGINX_IMAGE).toMatch(/^nginxinc\/nginx-unprivileged:/);
+    expect(NGINX_IMAGE).toMatch(/^public\.ecr\.aws\/nginx\/nginx-unprivileged:/);
     expect(NGINX_CONTAINER_UID).toBeGreaterThan(0);
   });
 
@@ -185,7 +189,7 @@ describe('api upstream and route', () => {
         'proxy_set_header Connection "";',
         'proxy_set_header Host $host;',
         'proxy_set_header X-Real-IP $remote_addr;',
-        'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+        'proxy_set_header X-Forwarded-For $remote_addr;',
         'proxy_set_header X-Forwarded-Proto $scheme;',
         'proxy_set_header X-Request-Id $request_id;',
         'proxy_connect_timeout 5s;',
@@ -241,7 +245,7 @@ describe('websocket upstream and route', () => {
         'proxy_http_version 1.1;',
         'proxy_set_header Upgrade $http_upgrade;',
         'proxy_set_header Connection $connection_upgrade;',
-        'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+        'proxy_set_header X-Forwarded-For $remote_addr;',
         'proxy_set_header X-Request-Id $request_id;',
         'proxy_buffering off;',
       ]),
@@ -333,6 +337,52 @@ describe('http features', () => {
   });
 });
 
+describe('public entry hardening', () => {
+  const config = renderNginxConfig(staticSpec());
+  const server = directives(block(config, 'server'));
+
+  test('HSTS, nosniff and one request id on every response; the upstream copies are hidden', () => {
+    expect(server).toEqual(
+      expect.arrayContaining([
+        'add_header X-Request-Id $request_id always;',
+        'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;',
+        'add_header X-Content-Type-Options nosniff always;',
+        'proxy_hide_header X-Request-Id;',
+        'proxy_hide_header Strict-Transport-Security;',
+        'proxy_hide_header X-Content-Type-Options;',
+      ]),
+    );
+    expect(EDGE_HEADERS.map(([name]) => name)).toEqual(['X-Request-Id', 'Strict-Transport-Security', 'X-Content-Type-Options']);
+  });
+
+  test('limits requests per client address: 100/s with a burst of 200 by default, 429 when over', () => {
+    expect(directives(block(config, 'http'))).toContain(`limit_req_zone $binary_remote_addr zone=${REQUEST_RATE_ZONE}:10m rate=100r/s;`);
+    expect(server).toEqual(expect.arrayContaining([`limit_req zone=${REQUEST_RATE_ZONE} burst=200 nodelay;`, 'limit_req_status 429;', 'limit_req_log_level info;']));
+    const tuned = renderNginxConfig(staticSpec({ clientRequestsPerSecond: 7, clientRequestBurst: 9 }));
+    expect(tuned).toContain('rate=7r/s;');
+    expect(tuned).toContain('burst=9 nodelay;');
+  });
+
+  test("every status nginx answers itself has an internal JSON location in the API's error format", () => {
+    for (const error of NGINX_ERRORS) {
+      expect(server).toContain(`error_page ${error.status} ${NGINX_ERRORS_PATH}${error.status};`);
+      const location = directives(block(config, `location = ${NGINX_ERRORS_PATH}${error.status}`));
+      expect(location.slice(0, 2)).toEqual(['internal;', 'default_type application/json;']);
+      const body = /^return (\d{3}) '(.*)\\n';$/.exec(location.at(-1)!)!;
+      expect(Number(body[1])).toBe(error.sentStatus ?? error.status);
+      expect(JSON.parse(body[2]!)).toEqual({ error: { code: error.code, message: error.message, requestId: '$request_id' } });
+    }
+    expect(NGINX_ERRORS.map((e) => e.status)).toEqual(expect.arrayContaining([400, 405, 413, 414, 429, 500, 502, 503, 504]));
+    const tooMany = directives(block(config, `location = ${NGINX_ERRORS_PATH}429`));
+    expect(tooMany).toEqual(expect.arrayContaining(['add_header Retry-After 1 always;', 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;']));
+  });
+
+  test('refuses the internal endpoints in any case and with a trailing path', () => {
+    const refusal = directives(block(config, 'location ~* ^/(healthz|readyz|metrics)(/.*)?$'));
+    expect(refusal).toEqual(['default_type application/json;', `return 404 '{"error":{"code":"not_found","message":"route not found","requestId":"$request_id"}}\\n';`]);
+  });
+});
+
 describe('server modes', () => {
   const UPSTREAM_SERVER_LINES = /^\s*(server |resolver )/;
   const withoutServerLines = (config: string) =>
@@ -399,6 +449,8 @@ describe('spec validation', () => {
       'nginx: websocketHeartbeatIntervalMs must be a positive integer, got -5',
     ],
     ['listenPort is out of range', staticSpec({ listenPort: 70000 }), 'nginx: listenPort must be an integer port in 1..65535, got 70000'],
+    ['the request rate is 0', staticSpec({ clientRequestsPerSecond: 0 }), 'nginx: clientRequestsPerSecond must be a positive integer, got 0'],
+    ['the burst is fractional', staticSpec({ clientRequestBurst: 2.5 }), 'nginx: clientRequestBurst must be a positive integer, got 2.5'],
     [
       'a server port is 0',
       staticSpec({ wsServers: [{ host: '127.0.0.1', port: 0 }] }),
@@ -683,14 +735,14 @@ describe('real nginx', () => {
       expect(apiA.sockets.size + apiB.sockets.size).toBeLessThan(20);
     });
 
-    test('forwards client address and request id, and returns the id to the client', async () => {
+    test('forwards the client address (replacing a forged X-Forwarded-For) and request id, and returns the id to the client once', async () => {
       const response = await get('/menu', { 'x-forwarded-for': '203.0.113.7' });
       const received = apiRequests.at(-1)!;
 
       expect(response.status).toBe(200);
       expect(response.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
       expect(received['x-request-id']).toBe(response.headers['x-request-id']);
-      expect(received['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+      expect(received['x-forwarded-for']).toBe('127.0.0.1');
       expect(received['x-real-ip']).toBe('127.0.0.1');
       expect(received['x-forwarded-proto']).toBe('http');
       expect(received.connection).toBeUndefined();

@@ -10,6 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PlanReport } from '../../stacks/plan/plan-report';
+import { policyInputFromPlan } from '../../stacks/policy/policy-resources';
+import { ALL_RULES } from '../../stacks/policy/rules';
 import { runPlans } from '../../stacks/plan/plan-runner';
 import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/plan/provider-installation';
 import { findTerraform, TerraformMissingError } from '../../stacks/plan/terraform-cli';
@@ -90,6 +92,33 @@ describe('npm run plan over the sample locations', () => {
     expect(markdown).toContain('Fully planned: `platform-ap-southeast-1`, ');
     expect(markdown).toMatch(/Structure-checked: `addons-ap-southeast-1`, .*`sukhumvit-cafe-app`/);
     expect(markdown).toContain('Costs are **estimates**');
+  });
+
+  test("names per data stack when deferrable database and cache changes take effect, from the plan's own windows", () => {
+    const markdown = fs.readFileSync(path.join(out, 'plan-summary.md'), 'utf8');
+    // Creations only: nothing restarts; the windows are maintenanceWindowsFor(region) as planned.
+    expect(markdown).toContain(
+      '- `kanchanaburi-resort-data` database and cache: deferrable changes take effect for the database (5 instances) in the maintenance window sun:20:00-sun:21:00 UTC; ' +
+        'for Redis in the maintenance window mon:20:00-mon:21:00 UTC (`applyChanges` in the location file). No planned change restarts, fails over or waits on a node.',
+    );
+    expect(markdown).toContain('- `london-shoreditch-data` database and cache: deferrable changes take effect for the database (');
+    const data = report.stacks.find((s) => s.plan.stack.stack === 'kanchanaburi-resort-data')!;
+    expect(data.services!.nodes.map((n) => [n.service, n.applyImmediately])).toEqual([...Array(5).fill(['database', false]), ['cache', false]]);
+    expect(report.stacks.find((s) => s.plan.stack.stack === 'platform-ap-southeast-1')!.services).toEqual({ nodes: [], changes: [] });
+  });
+
+  test('RDS-015 passes on the real plan of every data stack, and fails on the same plan once a replica stops autoscaling', () => {
+    for (const s of report.stacks.filter((x) => x.plan.stack.kind === 'data')) {
+      expect([s.plan.stack.stack, s.policy.find((r) => r.rule.id === 'RDS-015')?.outcome]).toEqual([s.plan.stack.stack, 'pass']);
+    }
+    const plan = JSON.parse(fs.readFileSync(path.join(out, 'stacks', 'kanchanaburi-resort-data', 'plan.json'), 'utf8'));
+    const [replica] = plan.resource_changes.filter((rc: { type: string; change: { after: Record<string, unknown> } }) => rc.type === 'aws_db_instance' && rc.change.after.backup_retention_period === 0);
+    // As the plan reads when the configuration leaves it unset: null after, nothing written.
+    replica.change.after.max_allocated_storage = null;
+    const written = plan.configuration.root_module.resources.find((r: { address: string }) => r.address === replica.address);
+    delete written.expressions.max_allocated_storage;
+    const rule = ALL_RULES.find((r) => r.id === 'RDS-015')!;
+    expect(rule.evaluate(policyInputFromPlan('kanchanaburi-resort-data', 'data', plan)).map((v) => v.address)).toEqual([replica.address]);
   });
 
   test('reads upstream outputs from fixture state files it lists', () => {

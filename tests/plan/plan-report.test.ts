@@ -1,3 +1,4 @@
+import { serviceChanges } from '../../stacks/plan/disruptive-changes';
 import { coverageOf, failuresOf, renderMarkdown, type PlanReport, type StackReport } from '../../stacks/plan/plan-report';
 
 const stack = (name: string, location?: string, kind: 'data' | 'platform' | 'app' = location ? 'data' : 'platform') => ({
@@ -66,5 +67,55 @@ describe('the plan summary', () => {
     expect(markdown).toContain('| `pilot-cafe-app` | structure-checked (28 stand-ins) | 0.1s / - | 0 passed | $0.00 |');
     expect(markdown).toContain('| `other-cafe-app` | **FAILED at init** (structure check) | - / - | 0 passed | $0.00 |');
     expect(markdown).toContain(`- \`pilot-cafe-app\` was **structure-checked, not planned**: ${NO_MIRROR}`);
+  });
+});
+
+describe('the database and cache section of the plan summary', () => {
+  const node = (address: string, type: string, before: Record<string, unknown> | null, after: Record<string, unknown>, actions: string[]) => ({
+    address: `${type}.${address}`, mode: 'managed', type, change: { actions, before, after, after_unknown: {} },
+  });
+  const primary = { identifier: 'pilot-cafe-postgres', instance_class: 'db.t4g.medium', multi_az: true, apply_immediately: false, maintenance_window: 'sun:20:00-sun:21:00' };
+  const replica = { ...primary, identifier: 'pilot-cafe-postgres-replica-1', multi_az: false };
+  const redis = { replication_group_id: 'pilot-cafe-redis', node_type: 'cache.t4g.small', num_cache_clusters: 2, apply_immediately: true, maintenance_window: 'mon:20:00-mon:21:00' };
+  const planned = (services: StackReport['services']): StackReport => ({
+    plan: { stack: stack('pilot-cafe-data', 'pilot-cafe'), check: 'plan', status: 'planned', stepMs: {}, changes: { add: 0, change: 3, destroy: 0 }, fixtures: [] },
+    policy: [],
+    cost: { monthlyUsd: 0, lines: [], unpriced: [] },
+    services,
+  });
+  const render = (s: StackReport) =>
+    renderMarkdown({ ok: true, coverage: coverageOf([s.plan]), terraformVersion: '1.11.4', providerSources: ['registry'], wallSeconds: 1, stacks: [s], unusedWaivers: [], failures: [] }, process.cwd());
+
+  test('names per stack the changes that restart or fail over a node, and when each takes effect', () => {
+    const markdown = render(
+      planned(
+        serviceChanges({
+          resource_changes: [
+            node('primary', 'aws_db_instance', primary, { ...primary, instance_class: 'db.r6g.large' }, ['update']),
+            node('replica', 'aws_db_instance', replica, { ...replica, instance_class: 'db.r6g.large' }, ['update']),
+            node('redis', 'aws_elasticache_replication_group', redis, { ...redis, node_type: 'cache.r6g.large', num_cache_clusters: 3 }, ['update']),
+          ],
+        }),
+      ),
+    );
+    expect(markdown).toContain(
+      '- `pilot-cafe-data` database and cache: deferrable changes take effect for the database (2 instances) in the maintenance window sun:20:00-sun:21:00 UTC; ' +
+        'for Redis during the apply (apply_immediately) (`applyChanges` in the location file). 3 planned changes restart or fail over a node, 1 more without a restart:\n' +
+        '  - **failover**: `aws_db_instance.primary` (`pilot-cafe-postgres`) instance_class `db.t4g.medium` → `db.r6g.large`: the standby gets the new class first, then a failover (connections drop, typically 60-120 s); takes effect in the next maintenance window sun:20:00-sun:21:00 UTC\n' +
+        '  - **restart**: `aws_db_instance.replica` (`pilot-cafe-postgres-replica-1`) instance_class `db.t4g.medium` → `db.r6g.large`: the instance is unavailable while it moves to a host of the new class; takes effect in the next maintenance window sun:20:00-sun:21:00 UTC\n' +
+        '  - **brief interruption**: `aws_elasticache_replication_group.redis` (`pilot-cafe-redis`) node_type `cache.t4g.small` → `cache.r6g.large`: new nodes of the new type are synced and DNS moves to them; reads and writes pause a few seconds when the old nodes go; takes effect during the apply (apply_immediately)\n' +
+        '  - no restart: `aws_elasticache_replication_group.redis` (`pilot-cafe-redis`) num_cache_clusters `2` → `3`: replicas are added at once (AWS offers no deferred addition); each copies the data from the primary; takes effect during the apply (AWS does not defer it)\n',
+    );
+  });
+
+  test('says when nothing restarts, and still names the windows a later change would wait for', () => {
+    const markdown = render(planned(serviceChanges({ resource_changes: [node('primary', 'aws_db_instance', null, primary, ['create'])] })));
+    expect(markdown).toContain(
+      '- `pilot-cafe-data` database and cache: deferrable changes take effect for the database (1 instance) in the maintenance window sun:20:00-sun:21:00 UTC (`applyChanges` in the location file). No planned change restarts, fails over or waits on a node.',
+    );
+  });
+
+  test('stays silent for stacks without database or cache nodes', () => {
+    expect(render(planned(serviceChanges({ resource_changes: [] })))).not.toContain('database and cache');
   });
 });

@@ -54,6 +54,16 @@ describe('upstream fixtures', () => {
     for (const role of roles) expect(role.value).toMatch(new RegExp(`^arn:aws:iam::${FIXTURE_ACCOUNT_ID}:role/fixture-[0-9a-f]{12}$`));
   });
 
+  test('cover the pull-through cache outputs the app stack builds the nginx images from', () => {
+    const app = stacks.get('sukhumvit-cafe-app')!;
+    const appReads = [...referencedOutputs(app).get('cross-stack-reference-input-platform-ap-southeast-1')!].filter((o) => o.includes('pull_through_cache'));
+    const outputs = fixtureOutputs('platform-ap-southeast-1', platform, appReads, 'ap-southeast-1');
+    expect(outputs.map((o) => [o.expression.replace(/_[0-9A-F]{8}\./, '.'), o.value.replace(/^fixture-[0-9a-f]{8}$/, 'fixture-x')]).sort()).toEqual([
+      ['${aws_ecr_pull_through_cache_rule.image-cache_rule-ecrPublic.ecr_repository_prefix}', 'fixture-x'],
+      ['${aws_ecr_pull_through_cache_rule.image-cache_rule-ecrPublic.registry_id}', FIXTURE_ACCOUNT_ID],
+    ]);
+  });
+
   test('fail naming the output when no rule covers its expression', () => {
     const upstream = { output: { weird: { value: '${aws_lambda_function.f.invoke_arn}' } } };
     expect(() => fixtureOutputs('platform-x', upstream, ['weird'], 'ap-southeast-1')).toThrow(

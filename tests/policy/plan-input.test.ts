@@ -162,6 +162,20 @@ describe('rules on a plan', () => {
     for (const id of ['RDS-001', 'RDS-003', 'RDS-004', 'RDS-005', 'RDS-014']) expect([id, messagesOf(id, input)]).toEqual([id, []]);
   });
 
+  test('RDS-015 compares a replica with its source through the configured source reference', () => {
+    const storage = (replicaCeiling: number | null) => {
+      const p = plan();
+      const [primary, replica] = p.resource_changes;
+      primary!.change.after = { ...primary!.change.after, allocated_storage: 100, max_allocated_storage: 500 };
+      replica!.change.after = { ...replica!.change.after, max_allocated_storage: replicaCeiling };
+      return policyInputFromPlan('testville-data', 'data', p);
+    };
+    expect(messagesOf('RDS-015', storage(500))).toEqual([]);
+    expect(messagesOf('RDS-015', storage(null))).toEqual([
+      "aws_db_instance.replica: max_allocated_storage is not set (defaults to 0, no storage autoscaling); its source aws_db_instance.primary grows up to 500 GiB and a replica does not follow its source's autoscaling, so it would fill up first: set max_allocated_storage to at least 500",
+    ]);
+  });
+
   test('an attribute unknown at plan time and not written counts as unset (the provider computes its default)', () => {
     expect(messagesOf('RDS-008', { ...input, resources: input.resources.map((r) => (r.address === 'aws_db_instance.primary' ? { ...r, values: { ...r.values, performance_insights_enabled: true } } : r)) })).toEqual([
       "aws_db_instance.primary: performance_insights_kms_key_id is not set (AWS-managed key); set it to the location's customer-managed KMS key",

@@ -116,6 +116,20 @@ describe.each([...built.locations.values()].map((l) => [l.location.id, l.locatio
     expect(upstreamValueOf(provider.host)[0]).toMatch(/^\$\{aws_eks_cluster\.[^.]+\.endpoint\}$/);
   });
 
+  test("nginx and its exporter are pulled through the region's ECR pull-through cache of ECR Public", () => {
+    const [nginx] = Object.values(resourcesOf(app, 'kubernetes_deployment_v1')).filter((d) => d.metadata.name === 'nginx');
+    const images = (nginx!.spec.template.spec.container as { image: string }[]).map((c) => c.image);
+    const remote = `\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${platformId}\\.outputs\\.[\\w-]+\\}`;
+    ['nginx/nginx-unprivileged:1.28.0-alpine', 'nginx/nginx-prometheus-exporter:1.4.2'].forEach((repository, i) => {
+      // <account from the platform>.dkr.ecr.<region>.amazonaws.com/<prefix from the platform>/<repository>:<tag>
+      expect(images[i]).toMatch(new RegExp(`^${remote}\\.dkr\\.ecr\\.${location.region}\\.amazonaws\\.com/${remote}/${repository}$`));
+      const [account, prefix] = upstreamValueOf(images[i]!);
+      const rule = /^\$\{aws_ecr_pull_through_cache_rule\.([\w-]+)\.registry_id\}$/.exec(account ?? '')?.[1];
+      expect(prefix).toBe(`\${aws_ecr_pull_through_cache_rule.${rule}.ecr_repository_prefix}`);
+      expect(resourcesOf(stack(platformId), 'aws_ecr_pull_through_cache_rule')[rule!]).toMatchObject({ ecr_repository_prefix: 'ecr-public', upstream_registry_url: 'public.ecr.aws' });
+    });
+  });
+
   test('the database admits only the cluster security group', () => {
     const rules = Object.values(resourcesOf(data, 'aws_vpc_security_group_ingress_rule'))
       .concat(Object.values(resourcesOf(data, 'aws_security_group_rule')).filter((r) => r.type === 'ingress'))

@@ -1,11 +1,19 @@
 /**
- * The express application of the order API, built from its dependencies (no globals, no
+ * The express applications of the order API, built from their dependencies (no globals, no
  * process.env), so tests build as many as they like against real services.
  *
- * Middleware order: request id, request log + metrics (on finish), the read-your-writes token
- * scope (consistency-token.ts), JSON body (limit), health and
- * metrics endpoints, `/v1`, 404, the error handler. Per-route: load shedding (non-critical classes
- * only) before authentication, then the rate limit keyed by the verified subject.
+ * Two applications on two ports. The public one (PORT, behind nginx) serves only `/v1` and answers
+ * 404 for everything else, `/healthz`, `/readyz` and `/metrics` included, in any case and with a
+ * trailing slash. The internal one (INTERNAL_PORT) serves those three for the kubelet and
+ * Prometheus, which reach pods directly; the NetworkPolicies admit only the monitoring namespace
+ * (and the kubelet) there.
+ *
+ * Public middleware order: request id, request log + metrics (on finish), default response
+ * headers (`Cache-Control: no-store`, `X-Content-Type-Options: nosniff`; routes that may be cached
+ * set their own), the per-address rate limit (before anything reads the request), the
+ * read-your-writes token scope (consistency-token.ts), JSON body (limit), the NUL refusal
+ * (input.ts), `/v1`, 404, the error handler. Per-route: load shedding (non-critical classes only)
+ * before authentication, then the rate limit keyed by the verified subject.
  *
  * No compression middleware: nginx in front gzips responses (and the `compression` package is not
  * a dependency).
@@ -25,8 +33,9 @@ import { createTokenVerifier, type KeySource, type TokenVerifier } from '../auth
 import { consistencyToken } from './consistency-token';
 import { errorHandler } from './error-handler';
 import { liveness, readiness } from './health';
+import { refuseUnstorableInput } from './input';
 import { createLoadShedder, type LoadSheddingOptions } from './load-shedding';
-import { createRateLimiter, type RateLimit, type RouteClass } from './rate-limit';
+import { createRateLimiters, type LimitClass, type RateLimit, type RouteClass } from './rate-limit';
 
 /** JSON bodies above this are refused with 413 (an order with 100 lines is a few KB). */
 export const JSON_BODY_LIMIT = '100kb';
@@ -53,20 +62,21 @@ export interface AppDependencies {
   readonly metrics: AppMetrics;
   /** JWKS key source: `remoteKeySet(config)` in production, `createLocalJWKSet` in tests. */
   readonly jwks: KeySource;
-  /** Rate limits use it (with an in-memory fallback) and readiness pings it. @default - memory-only limits, no Redis check */
+  /** Rate limits use it (with an in-memory fallback). @default - memory-only limits */
   readonly redis?: Redis;
-  /** @default DEFAULT_RATE_LIMITS */
-  readonly rateLimits?: Partial<Record<RouteClass, RateLimit>>;
+  /** @default DEFAULT_RATE_LIMITS, and `client` from CLIENT_RATE_LIMIT_REQUESTS per CLIENT_RATE_LIMIT_WINDOW_SECONDS */
+  readonly rateLimits?: Partial<Record<LimitClass, RateLimit>>;
   /** @default - DEFAULT_* thresholds, live event-loop delay, pool waiting from `db.poolStats()` */
   readonly loadShedding?: LoadSheddingOptions;
-  /** @default DEFAULT_READINESS_TIMEOUT_MS */
-  readonly readinessTimeoutMs?: number;
   /** Mounts the domain routes on the `/v1` router. */
   readonly routes?: (v1: Router, kit: RouteKit) => void;
 }
 
 export interface AppHandle {
+  /** The public API (PORT). */
   readonly app: Express;
+  /** Probes and metrics (INTERNAL_PORT): `/healthz`, `/readyz`, `/metrics`. */
+  readonly internalApp: Express;
   /** Readiness answers 503 from now on; requests are still served. */
   startDraining(): void;
   isDraining(): boolean;
@@ -84,7 +94,13 @@ export function createApp(deps: AppDependencies): AppHandle {
   const { config, db, logger, metrics } = deps;
   let draining = false;
   const verifyToken = createTokenVerifier({ issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, keys: deps.jwks });
-  const rateLimit = createRateLimiter({ redis: deps.redis, limits: deps.rateLimits, metrics, logger });
+  const limiters = createRateLimiters({
+    redis: deps.redis,
+    limits: { client: { points: config.CLIENT_RATE_LIMIT_REQUESTS, windowSeconds: config.CLIENT_RATE_LIMIT_WINDOW_SECONDS }, ...deps.rateLimits },
+    metrics,
+    logger,
+  });
+  const rateLimit = limiters.byRoute;
   const shedder = createLoadShedder(
     {
       poolWaiting: () => db.poolStats().reduce((sum, pool) => sum + pool.waiting, 0),
@@ -118,6 +134,9 @@ export function createApp(deps: AppDependencies): AppHandle {
     res.set('X-Request-Id', id);
     // While draining, tell nginx not to reuse this connection: its next request goes to another pod.
     if (draining) res.set('Connection', 'close');
+    // Responses carry bearer-token data: no cache may keep one unless its route says otherwise
+    // (the menu, settings and order status set their own Cache-Control).
+    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     const startedAt = performance.now();
     res.on('finish', () => {
       const durationMs = performance.now() - startedAt;
@@ -130,14 +149,10 @@ export function createApp(deps: AppDependencies): AppHandle {
     });
     next();
   });
+  app.use(limiters.byClient);
   app.use(consistencyToken());
   app.use(express.json({ limit: JSON_BODY_LIMIT }));
-
-  app.get('/healthz', liveness);
-  app.get('/readyz', readiness({ db, redis: deps.redis, isDraining: () => draining, timeoutMs: deps.readinessTimeoutMs }));
-  app.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  app.use(refuseUnstorableInput);
 
   const v1 = Router();
   v1.use(trackRouteBase);
@@ -152,8 +167,21 @@ export function createApp(deps: AppDependencies): AppHandle {
   });
   app.use(errorHandler(logger));
 
+  const internalApp = express();
+  internalApp.disable('x-powered-by');
+  internalApp.get('/healthz', liveness);
+  internalApp.get('/readyz', readiness({ isDraining: () => draining }));
+  internalApp.get('/metrics', async (_req, res) => {
+    res.set({ 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' }).send(await metrics.registry.metrics());
+  });
+  internalApp.use(() => {
+    throw notFound('route');
+  });
+  internalApp.use(errorHandler(logger));
+
   return {
     app,
+    internalApp,
     startDraining: () => {
       draining = true;
     },

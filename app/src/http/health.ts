@@ -1,25 +1,25 @@
 /**
- * Liveness and readiness. `/healthz` answers while the event loop turns (a wedged loop cannot
- * answer, and the kubelet's probe timeout restarts the pod); it checks no dependency, so an outage
- * of PostgreSQL never restarts every pod. `/readyz` touches the dependencies a request needs: the
- * primary (`SELECT 1` with a short timeout) and Redis (PING), and fails while draining so nginx and
- * the Service stop sending new work before the listener closes.
+ * Liveness, readiness and the dependency checks behind the `dependency_up` gauge. All of it is
+ * served on the internal port only (app.ts): the kubelet and Prometheus reach pods directly.
+ *
+ * `/healthz` answers while the event loop turns (a wedged loop cannot answer, and the kubelet's
+ * probe timeout restarts the pod). `/readyz` means "this process can take traffic": it is
+ * listening and not draining. Neither checks a dependency every pod shares (PostgreSQL, Redis): a
+ * Redis failover or an RDS Multi-AZ failover would mark every pod NotReady at once, empty the
+ * headless Service and make nginx answer 502 on every route, including the cached reads and the
+ * order path that keep working while Redis is down (the outbox holds the events). Dependency health
+ * goes to metrics instead (`dependency_up`, alert `DependencyDown`).
  */
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { DatabaseManager } from '../db/database-manager';
 
-/** @default 1000 ms: well inside the kubelet's default 1 s probe timeout plus its period. */
-export const DEFAULT_READINESS_TIMEOUT_MS = 1000;
+/** @default 1000 ms: one dependency check, well inside Prometheus' scrape timeout. */
+export const DEFAULT_DEPENDENCY_TIMEOUT_MS = 1000;
 
 export interface ReadinessOptions {
-  readonly db: Pick<DatabaseManager, 'read'>;
-  readonly redis?: Pick<Redis, 'ping' | 'status'>;
   readonly isDraining: () => boolean;
-  readonly timeoutMs?: number;
 }
-
-type CheckResult = 'ok' | string;
 
 function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -30,13 +30,34 @@ function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function check(run: () => Promise<unknown>, timeoutMs: number): Promise<CheckResult> {
+/** True when `run` resolves within `timeoutMs`. */
+export async function dependencyAnswers(run: () => Promise<unknown>, timeoutMs = DEFAULT_DEPENDENCY_TIMEOUT_MS): Promise<boolean> {
   try {
     await withTimeout(Promise.resolve().then(run), timeoutMs);
-    return 'ok';
-  } catch (error) {
-    return error instanceof Error ? error.message : 'failed';
+    return true;
+  } catch {
+    return false;
   }
+}
+
+/** The checks of the api's shared dependencies, by the `dependency` label of `dependency_up`. */
+export function apiDependencyChecks(
+  db: Pick<DatabaseManager, 'read'>,
+  redis: Pick<Redis, 'ping' | 'status'> | undefined,
+  timeoutMs = DEFAULT_DEPENDENCY_TIMEOUT_MS,
+): Record<string, () => Promise<boolean>> {
+  const checks: Record<string, () => Promise<boolean>> = {
+    database_primary: () => dependencyAnswers(() => db.read('SELECT 1', { consistency: 'primary', name: 'dependency_check' }), timeoutMs),
+  };
+  if (redis) {
+    checks.redis = () =>
+      dependencyAnswers(async () => {
+        // ioredis queues commands while disconnected; do not wait for a reconnect.
+        if (redis.status !== 'ready') throw new Error(`connection is ${redis.status}`);
+        await redis.ping();
+      }, timeoutMs);
+  }
+  return checks;
 }
 
 export const liveness: RequestHandler = (_req, res) => {
@@ -44,27 +65,11 @@ export const liveness: RequestHandler = (_req, res) => {
 };
 
 export function readiness(options: ReadinessOptions): RequestHandler {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS;
-  const { db, redis } = options;
-  return async (_req, res) => {
-    const [database, redisResult] = await Promise.all([
-      check(() => db.read('SELECT 1', { consistency: 'primary', name: 'readiness' }), timeoutMs),
-      redis
-        ? check(async () => {
-            // ioredis queues commands while disconnected; do not wait for a reconnect.
-            if (redis.status !== 'ready') throw new Error(`connection is ${redis.status}`);
-            await redis.ping();
-          }, timeoutMs)
-        : Promise.resolve(undefined),
-    ]);
-    const checks: Record<string, CheckResult> = { database };
-    if (redisResult !== undefined) checks.redis = redisResult;
+  return (_req, res) => {
     const draining = options.isDraining();
-    const failed = Object.entries(checks).filter(([, result]) => result !== 'ok').map(([name]) => name);
-    if (draining) failed.push('draining');
     res
-      .status(failed.length === 0 ? 200 : 503)
+      .status(draining ? 503 : 200)
       .set('Cache-Control', 'no-store')
-      .json({ status: failed.length === 0 ? 'ready' : 'not_ready', failed, checks, draining });
+      .json({ status: draining ? 'not_ready' : 'ready', draining });
   };
 }

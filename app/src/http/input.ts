@@ -3,6 +3,7 @@
  * zod failure into a 400 naming each field (`body.items.2.quantity`, `query.limit`,
  * `params.orderId`, `header.Idempotency-Key`, `body.color` for a field that is not allowed).
  */
+import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors';
 
@@ -30,6 +31,49 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
 export function throwFields(fields: { field: string; message: string }[]): never {
   throw new AppError('validation_failed', fields.map((f) => `${f.field}: ${f.message}`).join('; '), 400, { details: { fields } });
 }
+
+/** Bounds the walk of a hostile body; JSON bodies are already capped at JSON_BODY_LIMIT bytes. */
+export const MAX_INPUT_DEPTH = 32;
+
+/**
+ * Every string (value or key) in `value` that contains NUL (U+0000), as `where.path`, at most
+ * `limit` of them; and a node nested deeper than MAX_INPUT_DEPTH. PostgreSQL refuses NUL in text,
+ * so such a string would fail its statement whatever the column.
+ */
+export function unstorableFields(value: unknown, where: string, limit = 10): { field: string; message: string }[] {
+  const found: { field: string; message: string }[] = [];
+  const nul = 'must not contain the NUL character (\\u0000)';
+  const visit = (node: unknown, at: string, depth: number): void => {
+    if (found.length >= limit) return;
+    if (typeof node === 'string') {
+      if (node.includes('\u0000')) found.push({ field: at, message: nul });
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    if (depth >= MAX_INPUT_DEPTH) {
+      found.push({ field: at, message: `must not nest deeper than ${MAX_INPUT_DEPTH} levels` });
+      return;
+    }
+    for (const [key, child] of Object.entries(node)) {
+      if (key.includes('\u0000')) found.push({ field: `${at}.${key.replace(/\u0000/g, '\\u0000')}`, message: `name ${nul}` });
+      else visit(child, `${at}.${key}`, depth + 1);
+    }
+  };
+  visit(value, where, 0);
+  return found;
+}
+
+/**
+ * Refuses, with a 400 naming each field, a JSON body or query string holding a NUL character
+ * anywhere (order line notes, reservation guest names and notes, menu item names and
+ * descriptions: every text column), before any route reads it. Without it PostgreSQL's refusal
+ * (`invalid byte sequence for encoding "UTF8": 0x00`) surfaced as a 500.
+ */
+export const refuseUnstorableInput: RequestHandler = (req, _res, next) => {
+  const fields = [...unstorableFields(req.body, 'body'), ...unstorableFields(req.query, 'query')];
+  if (fields.length > 0) throwFields(fields);
+  next();
+};
 
 /**
  * Keyset pagination cursors: opaque to clients, base64url of a JSON tuple (the sort key of the last

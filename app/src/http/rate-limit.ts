@@ -2,7 +2,12 @@
  * Rate limiting per principal and route class, in Redis (rate-limiter-flexible), so the limit holds
  * across every API process of a location. The key is the token's `sub` when `authenticate` ran
  * before this middleware, else the client IP (`req.ip`, which honours `trust proxy`: nginx is the
- * only proxy in front of us).
+ * only proxy in front of us and sends the address it accepted the connection from).
+ *
+ * The `client` class comes first, before anything else reads the request (body parsing, token
+ * checks): a budget per client address for every request, so a flood without a token, with a
+ * forged one (each costs a signature check) or to unknown routes is refused cheaply. nginx limits
+ * per address as well, per nginx pod (nginx/nginx-config.ts); this one holds location-wide.
  *
  * Redis down: `rejectIfRedisNotReady` sends a request straight to the in-memory insurance limiter
  * (per process, so effectively limit x processes) instead of waiting for ioredis' offline queue.
@@ -15,12 +20,15 @@ import type { RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { optionalAuthClaims } from '../auth/middleware';
+import { DEFAULT_CLIENT_RATE_LIMIT_REQUESTS, DEFAULT_CLIENT_RATE_LIMIT_WINDOW_SECONDS } from '../config';
 import { tooManyRequests } from '../errors';
 import type { Logger } from '../logger';
 import type { AppMetrics } from '../metrics';
 
 export const ROUTE_CLASSES = ['read', 'write', 'analytics'] as const;
 export type RouteClass = (typeof ROUTE_CLASSES)[number];
+/** Route classes plus `client`, the per-address budget checked before authentication. */
+export type LimitClass = RouteClass | 'client';
 
 export interface RateLimit {
   /** Requests allowed per window. */
@@ -40,14 +48,28 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RouteClass, RateLimit>> = {
   analytics: { points: 30, windowSeconds: 60 },
 };
 
+/** Per client address, location-wide, before authentication; sized in app/src/config.ts. */
+export const DEFAULT_CLIENT_RATE_LIMIT: RateLimit = {
+  points: DEFAULT_CLIENT_RATE_LIMIT_REQUESTS,
+  windowSeconds: DEFAULT_CLIENT_RATE_LIMIT_WINDOW_SECONDS,
+};
+
 export interface RateLimiterOptions {
   readonly redis?: Redis;
-  readonly limits?: Partial<Record<RouteClass, RateLimit>>;
+  /** @default DEFAULT_RATE_LIMITS, and DEFAULT_CLIENT_RATE_LIMIT for `client` */
+  readonly limits?: Partial<Record<LimitClass, RateLimit>>;
   readonly metrics: AppMetrics;
   readonly logger: Logger;
 }
 
 export type RateLimitMiddleware = (routeClass: RouteClass) => RequestHandler;
+
+export interface RateLimiters {
+  /** Per principal (the token's subject, else the address) and route class; after `authenticate`. */
+  readonly byRoute: RateLimitMiddleware;
+  /** Per client address, for every request, before anything else reads it; sets headers only on 429. */
+  readonly byClient: RequestHandler;
+}
 
 function setHeaders(res: Response, limit: RateLimit, result: RateLimiterRes): void {
   res.set({
@@ -57,13 +79,11 @@ function setHeaders(res: Response, limit: RateLimit, result: RateLimiterRes): vo
   });
 }
 
-export function createRateLimiter(options: RateLimiterOptions): RateLimitMiddleware {
-  const limiters = new Map<RouteClass, { limit: RateLimit; limiter: RateLimiterAbstract }>();
-  for (const routeClass of ROUTE_CLASSES) {
-    const limit = options.limits?.[routeClass] ?? DEFAULT_RATE_LIMITS[routeClass];
-    const keyPrefix = `ratelimit:${routeClass}`;
+export function createRateLimiters(options: RateLimiterOptions): RateLimiters {
+  const build = (limitClass: LimitClass, limit: RateLimit): RateLimiterAbstract => {
+    const keyPrefix = `ratelimit:${limitClass}`;
     const memory = new RateLimiterMemory({ points: limit.points, duration: limit.windowSeconds, keyPrefix });
-    const limiter = options.redis
+    return options.redis
       ? new RateLimiterRedis({
           storeClient: options.redis,
           points: limit.points,
@@ -73,29 +93,45 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimitMiddlew
           insuranceLimiter: memory,
         })
       : memory;
-    limiters.set(routeClass, { limit, limiter });
-  }
-
-  return (routeClass) => {
-    const { limit, limiter } = limiters.get(routeClass)!;
-    return async (req, res, next) => {
-      const subject = optionalAuthClaims(res)?.sub;
-      const principal = subject === undefined ? `ip:${req.ip ?? 'unknown'}` : `sub:${subject}`;
-      let result: RateLimiterRes;
-      try {
-        result = await limiter.consume(principal);
-      } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) {
-          setHeaders(res, limit, rejection);
-          options.metrics.rateLimitRejections.inc({ route_class: routeClass });
-          throw tooManyRequests(rejection.msBeforeNext / 1000);
-        }
-        options.logger.warn({ err: rejection, routeClass }, 'rate limiter failed; request let through');
-        next();
-        return;
+  };
+  /** Consumes one point of `key`; throws the 429 when none is left, lets the request through when the limiter itself fails. */
+  const consume = async (limitClass: LimitClass, limit: RateLimit, limiter: RateLimiterAbstract, key: string, res: Response, headersOnPass: boolean): Promise<void> => {
+    let result: RateLimiterRes;
+    try {
+      result = await limiter.consume(key);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        setHeaders(res, limit, rejection);
+        options.metrics.rateLimitRejections.inc({ route_class: limitClass });
+        throw tooManyRequests(rejection.msBeforeNext / 1000);
       }
-      setHeaders(res, limit, result);
+      options.logger.warn({ err: rejection, limitClass }, 'rate limiter failed; request let through');
+      return;
+    }
+    if (headersOnPass) setHeaders(res, limit, result);
+  };
+
+  const routeLimiters = new Map<RouteClass, { limit: RateLimit; limiter: RateLimiterAbstract }>();
+  for (const routeClass of ROUTE_CLASSES) {
+    const limit = options.limits?.[routeClass] ?? DEFAULT_RATE_LIMITS[routeClass];
+    routeLimiters.set(routeClass, { limit, limiter: build(routeClass, limit) });
+  }
+  const clientLimit = options.limits?.client ?? DEFAULT_CLIENT_RATE_LIMIT;
+  const clientLimiter = build('client', clientLimit);
+
+  return {
+    byRoute: (routeClass) => {
+      const { limit, limiter } = routeLimiters.get(routeClass)!;
+      return async (req, res, next) => {
+        const subject = optionalAuthClaims(res)?.sub;
+        const principal = subject === undefined ? `ip:${req.ip ?? 'unknown'}` : `sub:${subject}`;
+        await consume(routeClass, limit, limiter, principal, res, true);
+        next();
+      };
+    },
+    byClient: async (req, res, next) => {
+      await consume('client', clientLimit, clientLimiter, `ip:${req.ip ?? 'unknown'}`, res, false);
       next();
-    };
+    },
   };
 }

@@ -6,13 +6,15 @@
  * fails with a 502. 65 s leaves room for any proxy timeout up to a minute; idle connections cost
  * little, and `server.close()` (Node >= 19) closes idle ones at shutdown at once.
  *
- * Shutdown: readiness fails first and the listener keeps serving for a short drain delay (so
- * nginx's resolver and the Service drop this pod before its port closes), then the listener stops,
- * in-flight requests finish, and `cleanup` closes pools and Redis. A hard deadline of the grace
- * period forces exit 1 if anything hangs.
+ * Shutdown: readiness (on the internal listener) fails first and the public listener keeps
+ * serving for a short drain delay (so nginx's resolver and the Service drop this pod before its
+ * port closes), then the public listener stops, in-flight requests finish, `cleanup` closes pools
+ * and Redis, and the internal listener closes last. A hard deadline of the grace period forces
+ * exit 1 if anything hangs.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import type { Logger } from '../logger';
 import type { AppHandle } from './app';
 
@@ -22,9 +24,10 @@ export const HEADERS_TIMEOUT_MS = 66_000;
 /** Longest drain delay; never more than a fifth of the grace period. */
 export const MAX_DRAIN_DELAY_MS = 5_000;
 
-export function listen(handle: AppHandle, port: number, host?: string): Promise<Server> {
+/** Listens with `app` (`handle.app` for the public port, `handle.internalApp` for the internal one). */
+export function listen(app: Express, port: number, host?: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = handle.app.listen(port, host ?? '0.0.0.0', (error?: Error) => (error ? reject(error) : resolve(server)));
+    const server = app.listen(port, host ?? '0.0.0.0', (error?: Error) => (error ? reject(error) : resolve(server)));
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.once('error', reject);
@@ -42,6 +45,12 @@ export interface ShutdownOptions {
   readonly graceMs: number;
   /** Closes pools and clients after the listener drained. */
   readonly cleanup: () => Promise<void>;
+  /**
+   * The probes and metrics listener: it keeps answering (readiness 503) while the public one
+   * drains, and closes last.
+   * @default - none
+   */
+  readonly internalServer?: Server;
   /** @default min(MAX_DRAIN_DELAY_MS, graceMs / 5) */
   readonly drainDelayMs?: number;
 }
@@ -64,6 +73,12 @@ export async function shutdown(options: ShutdownOptions): Promise<boolean> {
     await new Promise<void>((resolve) => server.close(() => resolve())).finally(() => clearInterval(sweeper));
     handle.close();
     await options.cleanup();
+    if (options.internalServer) {
+      const internal = options.internalServer;
+      const closed = new Promise<void>((resolve) => internal.close(() => resolve()));
+      internal.closeAllConnections();
+      await closed;
+    }
     return true as const;
   })();
   orderly.catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
@@ -72,6 +87,7 @@ export async function shutdown(options: ShutdownOptions): Promise<boolean> {
   if (!finished) {
     logger.error({ graceMs }, 'shutdown exceeded the grace period; closing connections');
     server.closeAllConnections();
+    options.internalServer?.closeAllConnections();
   }
   return finished;
 }

@@ -14,13 +14,24 @@ import type { UploadLimits } from './upload-validation';
 
 export type ImageConfig = Pick<
   AppConfig,
-  'IMAGE_STORAGE' | 'IMAGE_DIR' | 'IMAGE_MAX_BYTES' | 'IMAGE_MAX_PIXELS' | 'ASSET_BUCKET' | 'CDN_BASE_URL' | 'CDN_DISTRIBUTION_ID' | 'AWS_REGION' | 'S3_ENDPOINT'
+  | 'IMAGE_STORAGE'
+  | 'IMAGE_DIR'
+  | 'IMAGE_MAX_BYTES'
+  | 'IMAGE_MAX_PIXELS'
+  | 'ASSET_BUCKET'
+  | 'CDN_BASE_URL'
+  | 'CDN_DISTRIBUTION_ID'
+  | 'AWS_REGION'
+  | 'S3_ENDPOINT'
+  | 'PUBLIC_BASE_URL'
 >;
 
 export interface ImageBackends {
   readonly storage: ImageStorage;
   readonly cdn: CdnInvalidator;
   readonly limits: UploadLimits;
+  /** PUBLIC_BASE_URL: the base of filesystem-storage image URLs (menu-image-routes.ts). */
+  readonly publicBaseUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -41,6 +52,7 @@ export function createImageBackends(config: ImageConfig): ImageBackends {
     storage,
     cdn,
     limits,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
     close: async () => {
       await Promise.all([storage.close(), cdn.close()]);
     },

@@ -17,8 +17,9 @@ export interface ImageStorage {
   /** Deletes these keys; a key that does not exist is not an error. */
   delete(keys: readonly string[]): Promise<void>;
   /**
-   * The public URL of a key. `apiOrigin` is the API's origin as this request reached it
-   * (`https://api.example.com`); the filesystem storage serves from there, S3 from the CDN.
+   * The public URL of a key. `apiOrigin` is the API's configured public origin
+   * (`https://api.example.com`, PUBLIC_BASE_URL; never a request's Host header); the filesystem
+   * storage serves from there, S3 from the CDN.
    */
   urlFor(key: string, apiOrigin: string): string;
   close(): Promise<void>;

@@ -15,6 +15,7 @@
  * (Content-Encoding) are refused: images are compressed already, and inflating would let a small
  * request expand past the limit's intent.
  */
+import { isIPv6 } from 'node:net';
 import * as path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { AppError } from '../errors';
@@ -26,8 +27,22 @@ import type { ImageStorage } from './image-storage';
 import { createMenuImageService, type MenuImageService, type MenuImageServiceDependencies } from './menu-image-service';
 import { imageTooLarge } from './upload-validation';
 
-/** The routes need exactly what the service needs. */
-export type MenuImageRouteDependencies = MenuImageServiceDependencies;
+/** The routes need what the service needs, and where the API is reached. */
+export type MenuImageRouteDependencies = MenuImageServiceDependencies & {
+  /**
+   * The API's public origin (PUBLIC_BASE_URL): the base of filesystem-storage image URLs. Never
+   * the request's Host header, which any client can set (and a cache could then keep a poisoned
+   * URL).
+   * @default - the address and port this process accepted the connection on
+   */
+  readonly publicBaseUrl?: string;
+};
+
+/** `http://<address>:<port>` of the socket's local end: the process itself, not what the client claims. */
+function ownOrigin(req: Request): string {
+  const address = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  return `http://${isIPv6(address) ? `[${address}]` : address}:${req.socket.localPort}`;
+}
 
 interface BodyParserError {
   readonly type?: string;
@@ -72,8 +87,7 @@ export function registerMenuImageRoutes(v1: Router, kit: RouteKit, deps: MenuIma
         // The app-wide JSON parser took it: the client labelled the image application/json.
         throw new AppError('unsupported_media_type', 'request body must be the image bytes, not JSON', 415);
       }
-      const origin = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-      res.json(await service.replaceImage(restaurantId, itemId, body, origin));
+      res.json(await service.replaceImage(restaurantId, itemId, body, deps.publicBaseUrl ?? ownOrigin(req)));
     },
   );
 

@@ -72,7 +72,7 @@ export interface MenuItemImage {
 }
 
 export interface MenuImageService {
-  /** @param apiOrigin the API's origin as the request reached it (filesystem storage URLs) */
+  /** @param apiOrigin the API's public origin (filesystem storage URLs; see menu-image-routes.ts) */
   replaceImage(restaurantId: string, itemId: string, body: Buffer | undefined, apiOrigin: string): Promise<MenuItemImage>;
 }
 

@@ -43,7 +43,8 @@ export interface NewOrderLine {
 }
 
 /**
- * What `create_order_idempotent` (migration 20261128210000000_create-order-function.sql) decided.
+ * What `create_order_idempotent` (migrations 20261128210000000_create-order-function.sql and
+ * 20261129100000000_create-order-ordering-open.sql) decided.
  * `index` is the 0-based request line whose menu item does not exist or is not available.
  */
 export type CreateOrderOutcome =
@@ -51,6 +52,7 @@ export type CreateOrderOutcome =
   | { outcome: 'replayed'; status: number; body: unknown }
   | { outcome: 'in_progress' }
   | { outcome: 'different_body' }
+  | { outcome: 'ordering_closed' }
   | { outcome: 'unknown_table' }
   | { outcome: 'unavailable_item'; index: number }
   | { outcome: 'total_too_large' };

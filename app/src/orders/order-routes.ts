@@ -1,7 +1,8 @@
 /**
  * The order routes under /v1 (thin: parse, authorize by role and restaurant, call the service).
  *
- * POST  /restaurants/:restaurantId/orders                      guest (own table), staff, manager
+ * POST  /restaurants/:restaurantId/orders                      guest (own table), staff, manager;
+ *         409 ordering_closed while the settings say `ordering_open: false`
  * GET   /restaurants/:restaurantId/orders/:orderId             all roles; guests only their table's orders
  *         ?created_at=<ISO> (one partition; without it every partition is probed) &include=items
  * GET   /restaurants/:restaurantId/orders                      all roles; guests forced to their table

@@ -10,8 +10,15 @@
  * 1. `pg_try_advisory_xact_lock` on (restaurant, key): held by another transaction means the same
  *    key is being processed right now → 409 (the client retries later).
  * 2. An existing key row: same hash and completed → replay its stored status and body; same hash
- *    and in_progress → 409; another hash → 422.
- * 3. The table, then prices from menu_items (available, same restaurant, read once), total_cents;
+ *    and in_progress → 409; another hash → 422. A replay does not look at the settings: an order
+ *    created while ordering was open replays after it closed.
+ * 3. `ordering_open: false` in the restaurant's settings → 409 `ordering_closed`, for every role
+ *    that may create orders (guest, staff, manager): the setting says the kitchen takes no more
+ *    orders, and a staff-entered order lands in the same kitchen queue; a manager reopens ordering
+ *    with one PATCH when an exception is needed. Read from the restaurant row locked FOR SHARE in
+ *    the statement's transaction (not from the settings cache), so a create never commits after a
+ *    PATCH that closed ordering.
+ * 4. The table, then prices from menu_items (available, same restaurant, read once), total_cents;
  *    the order and its items; the key row, inserted completed with the response.
  * Every refusal is decided before the function's first write, and an error aborts the statement
  * with all it wrote: a rejected request (422 unknown item) writes nothing and stores nothing, so a
@@ -81,6 +88,8 @@ function responseOf(outcome: repo.CreateOrderOutcome, body: CreateOrderBody): { 
       throw keyInProgress();
     case 'different_body':
       throw unprocessable('idempotency key reused with a different body', { field: 'header.Idempotency-Key' });
+    case 'ordering_closed':
+      throw new AppError('ordering_closed', 'ordering is closed at this restaurant', 409, { details: { setting: 'ordering_open' } });
     case 'unknown_table':
       throw unprocessable(`table_id ${body.table_id} is not a table of this restaurant`, { field: 'body.table_id' });
     case 'unavailable_item': {

@@ -2,14 +2,16 @@
  * A small typed client for the realtime service (README.md documents the protocol for front-end
  * teams): connects with a bearer token, keeps the id of the last message, reconnects with
  * exponential backoff and full jitter, resumes from that id (missed events are replayed, none is
- * delivered twice), and surfaces `resync` when the server can no longer replay.
+ * delivered twice), and surfaces `resync` when the server can no longer replay. A connection-limit
+ * refusal (4002) waits out a long backoff instead: reconnecting at once would be refused again and
+ * keep the socket count up (a tab that loops is the flood the limit is there for).
  *
  * It depends on no Node API: pass `connect` to choose the WebSocket implementation (the `ws`
  * package in Node, with the token in the `Authorization` header; the browser's WebSocket, with
  * the token in the `access_token` query parameter, is the default where it exists).
  */
 import type { OrderEvent } from '../events/order-events';
-import { CLOSE_CODES, type RoomKind, type ServerMessage } from './protocol';
+import { CLOSE_CODES, type ResyncReason, type RoomKind, type ServerMessage } from './protocol';
 import { compareStreamIds } from './stream-ids';
 
 /** The subset of the WebSocket API the client uses (browser WebSocket and `ws` both have it). */
@@ -43,13 +45,20 @@ export interface RealtimeClientOptions {
   readonly initialBackoffMs?: number;
   /** @default 10000 */
   readonly maxBackoffMs?: number;
+  /**
+   * After a 4002 (too many connections for this token or table) the next attempt waits between
+   * half of this and all of it.
+   * @default 30000
+   */
+  readonly connectionLimitBackoffMs?: number;
   /** @default Math.random */
   readonly random?: () => number;
   readonly onEvent?: (event: OrderEvent, id: string) => void;
   readonly onReady?: (info: ReadyInfo) => void;
   /** Reload state from the REST API; live events continue after `id`. */
-  readonly onResync?: (id: string) => void;
-  readonly onClose?: (info: { code: number; reason: string; willReconnect: boolean }) => void;
+  readonly onResync?: (id: string, reason: ResyncReason | undefined) => void;
+  /** `retryInMs`: when the next attempt starts (undefined when it will not reconnect). */
+  readonly onClose?: (info: { code: number; reason: string; willReconnect: boolean; retryInMs?: number }) => void;
   readonly onError?: (error: Error) => void;
 }
 
@@ -59,6 +68,11 @@ const FATAL_CLOSE_CODES = new Set<number>([CLOSE_CODES.policyViolation, CLOSE_CO
 /** Full-jitter backoff: uniformly random up to min(max, initial * 2^attempt). */
 export function backoffDelayMs(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
   return Math.floor(random() * Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30)));
+}
+
+/** After a connection-limit refusal: between half of `limitBackoffMs` and all of it, never soon. */
+export function connectionLimitDelayMs(limitBackoffMs: number, random: () => number): number {
+  return Math.floor(limitBackoffMs / 2 + (random() * limitBackoffMs) / 2);
 }
 
 export class RealtimeClient {
@@ -124,15 +138,22 @@ export class RealtimeClient {
       this.socket = undefined;
       this.live = false;
       const willReconnect = !this.stopped && !FATAL_CLOSE_CODES.has(event.code);
-      this.options.onClose?.({ code: event.code, reason: String(event.reason ?? ''), willReconnect });
-      if (willReconnect) this.scheduleReconnect();
+      const retryInMs = willReconnect ? this.nextDelayMs(event.code) : undefined;
+      this.options.onClose?.({ code: event.code, reason: String(event.reason ?? ''), willReconnect, retryInMs });
+      if (retryInMs !== undefined) this.scheduleReconnect(retryInMs);
     };
   }
 
-  private scheduleReconnect(): void {
+  private nextDelayMs(closeCode?: number): number {
+    const random = this.options.random ?? Math.random;
+    const exponential = backoffDelayMs(this.attempt++, this.options.initialBackoffMs ?? 250, this.options.maxBackoffMs ?? 10_000, random);
+    if (closeCode !== CLOSE_CODES.connectionLimit) return exponential;
+    return Math.max(exponential, connectionLimitDelayMs(this.options.connectionLimitBackoffMs ?? 30_000, random));
+  }
+
+  private scheduleReconnect(delayMs = this.nextDelayMs()): void {
     if (this.stopped) return;
-    const delay = backoffDelayMs(this.attempt++, this.options.initialBackoffMs ?? 250, this.options.maxBackoffMs ?? 10_000, this.options.random ?? Math.random);
-    this.reconnectTimer = setTimeout(() => void this.open(), delay);
+    this.reconnectTimer = setTimeout(() => void this.open(), delayMs);
   }
 
   private onMessage(data: string): void {
@@ -158,7 +179,7 @@ export class RealtimeClient {
         return;
       case 'resync':
         this.lastSeenId = message.id;
-        this.options.onResync?.(message.id);
+        this.options.onResync?.(message.id, message.reason);
         return;
       case 'pong':
         return;

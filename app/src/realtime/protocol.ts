@@ -24,7 +24,21 @@ export const CLOSE_CODES = {
   slowConsumer: 4000,
   /** The access token expired: reconnect with a fresh token and resume. */
   tokenExpired: 4001,
+  /**
+   * Too many open connections for this token's subject or this table (`realtime-server.ts`): close
+   * a connection you no longer need; retry after a long backoff, never at once.
+   */
+  connectionLimit: 4002,
 } as const;
+
+/** Why the server answered a resume with `resync`. */
+export type ResyncReason =
+  /** The first missed event is older than the replay window. */
+  | 'outside_window'
+  /** Events after `last_id` may have been trimmed from the stream. */
+  | 'trimmed'
+  /** `last_id` is after the newest id the stream ever had: not an id this server gave out. */
+  | 'ahead_of_stream';
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   /** Replays every event after `last_id`, then continues live (the id of the last message received). */
@@ -43,10 +57,11 @@ export type ServerMessage =
   /** Replay (if any) is done; live events follow. `id` is the position to resume from. */
   | { type: 'ready'; id: string; room: RoomKind; replayed: number }
   /**
-   * The requested `last_id` is outside the replay window (or trimmed): reload state from the REST
-   * API. Live events continue after `id`, so reload after receiving this and apply later events.
+   * The requested `last_id` cannot be replayed (outside the replay window, trimmed, or ahead of the
+   * stream): reload state from the REST API. Live events continue after `id`, so reload after
+   * receiving this and apply later events.
    */
-  | { type: 'resync'; id: string }
+  | { type: 'resync'; id: string; reason: ResyncReason }
   | { type: 'pong'; id: string };
 
 /** Parses one client frame; undefined when it is not a valid client message. */

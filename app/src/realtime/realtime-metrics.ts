@@ -5,7 +5,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RoomKind } from './protocol';
 
-export type DropReason = 'slow_consumer' | 'heartbeat' | 'policy' | 'token_expired';
+/** `rate_limit`: the client sent messages (or protocol pings) faster than its token bucket allows. */
+export type DropReason = 'slow_consumer' | 'heartbeat' | 'policy' | 'token_expired' | 'rate_limit';
 export type UpgradeRejection = 'unauthorized' | 'bad_request' | 'not_found' | 'draining';
 
 export interface RealtimeMetrics {
@@ -16,6 +17,10 @@ export interface RealtimeMetrics {
   readonly replays: Counter;
   readonly replayedEvents: Counter;
   readonly resyncs: Counter;
+  /** Resumes whose `last_id` was ahead of the stream (also counted in `resyncs`). */
+  readonly resumesAheadOfStream: Counter;
+  /** Sockets closed with 4002 right after the handshake, by the cap that refused them (`ConnectionLimitKind`). */
+  readonly connectionLimitRefusals: Counter<'limit'>;
   readonly droppedClients: Counter<'reason'>;
   readonly upgradeRejections: Counter<'reason'>;
   readonly streamReadErrors: Counter;
@@ -60,7 +65,18 @@ export function createRealtimeMetrics(options: RealtimeMetricsOptions = {}): Rea
     }),
     replays: new Counter({ name: 'ws_replays_total', help: 'Resumes answered with a replay', registers: [registry] }),
     replayedEvents: new Counter({ name: 'ws_replayed_events_total', help: 'Events sent by replays', registers: [registry] }),
-    resyncs: new Counter({ name: 'ws_resyncs_total', help: 'Resumes answered with resync (outside the replay window or trimmed)', registers: [registry] }),
+    resyncs: new Counter({ name: 'ws_resyncs_total', help: 'Resumes answered with resync (outside the replay window, trimmed, or ahead of the stream)', registers: [registry] }),
+    resumesAheadOfStream: new Counter({
+      name: 'ws_resumes_ahead_of_stream_total',
+      help: 'Resumes whose last_id was after the newest id of the stream (answered with resync)',
+      registers: [registry],
+    }),
+    connectionLimitRefusals: new Counter({
+      name: 'ws_connection_limit_refusals_total',
+      help: 'Connections closed with 4002 at once because their token subject or table already had the most open sockets, by limit',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
     droppedClients: new Counter({
       name: 'ws_dropped_clients_total',
       help: 'Connections closed by the server, by reason',

@@ -1,9 +1,15 @@
 /**
- * The realtime service: an HTTP server with `/healthz`, `/readyz`, `/metrics` and the websocket
- * upgrade at `/ws`, the stream consumer that feeds every local room, and the heartbeat.
+ * The realtime service: an HTTP server with the websocket upgrade at `/ws`, an internal one
+ * (INTERNAL_PORT, for the kubelet and Prometheus only) with `/healthz`, `/readyz` and `/metrics`,
+ * the stream consumer that feeds every local room, and the heartbeat.
  *
- * Readiness fails while draining, and while this instance's Redis connection is down: clients
- * connecting then would wait for their first events anyway, and another pod may still reach Redis.
+ * Readiness fails only while draining. Not while Redis is down: every pod shares it, so a Redis
+ * failover would take every pod out of the Service at once and nginx would answer 502 to every
+ * upgrade; the open websockets stay up and resume delivery once Redis is back (stream-consumer.ts).
+ *
+ * Sockets over the per-subject or per-table cap (`connection-limits.ts`) are closed with 4002 right
+ * after the handshake: a browser sees that code (it never sees the status of a refused upgrade), so
+ * the client can back off instead of reconnecting in a loop.
  *
  * Shutdown (`drain`, then `close`): upgrades are refused with 503 and readiness fails; after the
  * drain delay every connection is closed with 1001 (the client reconnects to another pod and
@@ -16,6 +22,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
 import type { TokenVerifier } from '../auth/verify-token';
+import { ConnectionLimits, type ConnectionLimitKind } from './connection-limits';
 import { startHeartbeat } from './heartbeat';
 import { CLOSE_CODES, REALTIME_PATH } from './protocol';
 import type { RealtimeMetrics } from './realtime-metrics';
@@ -25,12 +32,28 @@ import { StreamConsumer } from './stream-consumer';
 import { streamIdSchema } from './stream-ids';
 import { authenticateUpgrade, refuseUpgrade } from './upgrade-auth';
 
-/** Readiness must answer within the kubelet's default 1 s probe timeout. */
-const READINESS_TIMEOUT_MS = 800;
+/**
+ * A socket refused by a connection cap gets this long to answer the 4002 close frame; then it is
+ * terminated, so a flooding client that ignores close frames holds nothing (ws would wait 30 s).
+ */
+const REFUSED_SOCKET_CLOSE_TIMEOUT_MS = 1000;
+
+const LIMIT_CLOSE_REASONS: Readonly<Record<ConnectionLimitKind, string>> = {
+  subject: 'too many connections for this token: close one, retry later',
+  table: 'too many connections for this table: close one, retry later',
+};
 
 export type RealtimeConfig = Pick<
   AppConfig,
-  'WS_HEARTBEAT_INTERVAL_MS' | 'WS_REPLAY_WINDOW_MS' | 'WS_MAX_BUFFERED_BYTES' | 'WS_MAX_PAYLOAD_BYTES' | 'WS_STREAM_BLOCK_MS'
+  | 'WS_HEARTBEAT_INTERVAL_MS'
+  | 'WS_REPLAY_WINDOW_MS'
+  | 'WS_MAX_BUFFERED_BYTES'
+  | 'WS_MAX_PAYLOAD_BYTES'
+  | 'WS_STREAM_BLOCK_MS'
+  | 'WS_MAX_SOCKETS_PER_SUBJECT'
+  | 'WS_MAX_SOCKETS_PER_TABLE'
+  | 'WS_CLIENT_MESSAGE_BURST'
+  | 'WS_CLIENT_MESSAGES_PER_SECOND'
 >;
 
 export interface RealtimeServerOptions {
@@ -46,6 +69,8 @@ export interface RealtimeServerOptions {
 
 export interface RealtimeServer {
   readonly server: http.Server;
+  /** Probes and metrics: listen on INTERNAL_PORT (ws-main.ts). */
+  readonly internalServer: http.Server;
   readonly connections: () => number;
   /** Refuses new upgrades (503) and fails readiness. */
   startDraining(): void;
@@ -59,6 +84,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   const { config, logger, metrics, commands } = options;
   const rooms = new RoomRegistry<Session>();
   const sockets = new Set<WebSocket>();
+  const limits = new ConnectionLimits({ maxPerSubject: config.WS_MAX_SOCKETS_PER_SUBJECT, maxPerTable: config.WS_MAX_SOCKETS_PER_TABLE });
   let draining = false;
 
   const consumer = new StreamConsumer({
@@ -92,6 +118,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     logger,
     replayWindowMs: config.WS_REPLAY_WINDOW_MS,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    messageRate: { burst: config.WS_CLIENT_MESSAGE_BURST, perSecond: config.WS_CLIENT_MESSAGES_PER_SECOND },
   };
 
   const server = http.createServer((req, res) => {
@@ -102,15 +129,24 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   });
   server.keepAliveTimeout = 65_000;
 
+  // Probes and metrics are on the internal server only: every other request here is a 404.
   async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.method !== 'GET') return void res.writeHead(405, { Allow: 'GET' }).end();
+    json(res, 404, { error: 'not_found' });
+  }
+
+  const internalServer = http.createServer((req, res) => {
+    void handleInternal(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'internal endpoint failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+
+  async function handleInternal(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') return void res.writeHead(405, { Allow: 'GET' }).end();
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
-    if (path === '/readyz') {
-      const redis = await ping(commands);
-      const failed = [...(redis === 'ok' ? [] : ['redis']), ...(draining ? ['draining'] : [])];
-      return json(res, failed.length === 0 ? 200 : 503, { status: failed.length === 0 ? 'ready' : 'not_ready', failed, checks: { redis }, draining });
-    }
+    if (path === '/readyz') return json(res, draining ? 503 : 200, { status: draining ? 'not_ready' : 'ready', draining });
     if (path === '/metrics') {
       res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
       return void res.end(await metrics.registry.metrics());
@@ -152,6 +188,16 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       sockets.add(ws);
       ws.once('close', () => sockets.delete(ws));
       ws.on('error', (error) => logger.debug({ err: error.message }, 'websocket error'));
+      // Counted here, synchronously, once the handshake is done: no race between check and count,
+      // and no slot held by a handshake that never completed.
+      const admission = limits.admit(credentials.claims);
+      if (!admission.admitted) {
+        metrics.connectionLimitRefusals.inc({ limit: admission.limit });
+        ws.close(CLOSE_CODES.connectionLimit, LIMIT_CLOSE_REASONS[admission.limit]);
+        setTimeout(() => ws.terminate(), REFUSED_SOCKET_CLOSE_TIMEOUT_MS).unref();
+        return;
+      }
+      ws.once('close', admission.release);
       heartbeat.watch(ws);
       new Session(ws, credentials, sessionDependencies).start(lastId?.data);
     });
@@ -159,6 +205,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
 
   return {
     server,
+    internalServer,
     connections: () => sockets.size,
     startDraining: () => {
       draining = true;
@@ -180,26 +227,15 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      if (internalServer.listening) {
+        const internalClosed = new Promise<void>((resolve) => internalServer.close(() => resolve()));
+        internalServer.closeAllConnections();
+        await internalClosed;
+      }
     },
   };
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
-}
-
-async function ping(redis: Redis): Promise<string> {
-  if (redis.status !== 'ready') return `connection is ${redis.status}`;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      redis.ping(),
-      new Promise((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READINESS_TIMEOUT_MS} ms`)), READINESS_TIMEOUT_MS))),
-    ]);
-    return 'ok';
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    clearTimeout(timer);
-  }
 }

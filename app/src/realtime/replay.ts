@@ -9,13 +9,17 @@
  * rather than leave a gap; the cursor delivers each id once, in order, by comparing it with the
  * last id it delivered.
  *
- * Resync instead of replay when events after `last_id` may be gone (trimmed) or when the first
- * missed event is older than the replay window: the client reloads from the REST API.
+ * Resync instead of replay when events after `last_id` may be gone (trimmed), when the first
+ * missed event is older than the replay window, or when `last_id` is ahead of the stream (an id
+ * this server never gave out: a client bug, another location's id, or a Redis that lost its data).
+ * Replaying "nothing" from an id ahead of the stream would be silent and wrong: every later event
+ * with a smaller id would be dropped as already seen. The client reloads from the REST API.
  */
 import type { Redis } from 'ioredis';
 import { orderStreamName } from '../events/order-events';
+import type { ResyncReason } from './protocol';
 import { decodeEntry, prefixedCommandKey, type DeliverableEntry } from './stream-entry';
-import { compareStreamIds, streamIdTimeMs } from './stream-ids';
+import { compareStreamIds, STREAM_START_ID, streamIdTimeMs } from './stream-ids';
 
 /** XRANGE page size: bounds the memory and event-loop time of one replay step. */
 export const REPLAY_PAGE_SIZE = 500;
@@ -70,6 +74,11 @@ export class DeliveryCursor {
     if (compareStreamIds(id, this.lastId) > 0) this.lastId = id;
   }
 
+  /** Moves the position back to `id` (a client's id ahead of the stream); buffered events after it are kept. */
+  rewindTo(id: string): void {
+    if (compareStreamIds(id, this.lastId) < 0) this.lastId = id;
+  }
+
   /** Ends the replay: returns the buffered live events still to send, in order; live from now on. */
   finishReplay(): DeliverableEntry[] {
     const pending = this.buffer.filter((entry) => this.advance(entry.id));
@@ -91,6 +100,8 @@ export interface StreamRetention {
   readonly length: number;
   /** Entries ever added (Redis >= 7); undefined on older servers. */
   readonly entriesAdded?: number;
+  /** The newest id the stream ever generated (XINFO `last-generated-id`); undefined for a missing stream. */
+  readonly lastGeneratedId?: string;
 }
 
 /**
@@ -102,6 +113,16 @@ export function trimmedPast(lastId: string, retention: StreamRetention): boolean
   if (retention.firstId === undefined || compareStreamIds(lastId, retention.firstId) >= 0) return false;
   if (retention.entriesAdded === undefined) return true;
   return retention.entriesAdded > retention.length;
+}
+
+/**
+ * True when `lastId` is after everything the stream has handed out: after its last generated id,
+ * or, for a stream that does not exist (yet, or any more), after the Redis server's clock (where
+ * the next generated id will start).
+ */
+export function aheadOfStream(lastId: string, retention: StreamRetention, serverTimeMs: number): boolean {
+  if (retention.lastGeneratedId !== undefined) return compareStreamIds(lastId, retention.lastGeneratedId) > 0;
+  return streamIdTimeMs(lastId) > serverTimeMs;
 }
 
 /** True when the first missed event is older than the replay window. */
@@ -121,10 +142,25 @@ export async function readRetention(redis: Redis, restaurantId: string): Promise
   const field = (name: string) => reply[reply.indexOf(name) + 1];
   const first = field('first-entry') as [string, string[]] | null | undefined;
   const entriesAdded = reply.includes('entries-added') ? Number(field('entries-added')) : undefined;
-  return { firstId: first ? first[0] : undefined, length: Number(field('length')), entriesAdded };
+  const lastGeneratedId = reply.includes('last-generated-id') ? field('last-generated-id') : undefined;
+  return {
+    firstId: first ? first[0] : undefined,
+    length: Number(field('length')),
+    entriesAdded,
+    lastGeneratedId: typeof lastGeneratedId === 'string' ? lastGeneratedId : undefined,
+  };
 }
 
-export type ReplayOutcome = { kind: 'replayed'; count: number } | { kind: 'resync' };
+/** Redis's clock in milliseconds (stream ids are taken from it, not from this pod's clock). */
+async function serverTimeMs(redis: Redis): Promise<number> {
+  const [seconds, microseconds] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000);
+}
+
+export type ReplayOutcome =
+  | { kind: 'replayed'; count: number }
+  /** `streamId`: where the stream stands (an `ahead_of_stream` client is moved back to it). */
+  | { kind: 'resync'; reason: ResyncReason; streamId?: string };
 
 export interface ReplayOptions {
   readonly redis: Redis;
@@ -146,14 +182,20 @@ export interface ReplayOptions {
 export async function replayMissed(options: ReplayOptions): Promise<ReplayOutcome> {
   const { redis, restaurantId, cursor } = options;
   const now = options.nowMs ?? Date.now;
-  if (trimmedPast(cursor.position, await readRetention(redis, restaurantId))) return { kind: 'resync' };
+  const retention = await readRetention(redis, restaurantId);
+  // TIME only for a missing stream: an existing one knows its last id.
+  const redisNowMs = retention.lastGeneratedId === undefined ? await serverTimeMs(redis) : 0;
+  if (aheadOfStream(cursor.position, retention, redisNowMs)) {
+    return { kind: 'resync', reason: 'ahead_of_stream', streamId: retention.lastGeneratedId ?? STREAM_START_ID };
+  }
+  if (trimmedPast(cursor.position, retention)) return { kind: 'resync', reason: 'trimmed' };
   const key = prefixedCommandKey(redis, restaurantId);
   let count = 0;
   let first = true;
   for (;;) {
     if (!options.isOpen()) return { kind: 'replayed', count };
     const page = await redis.xrange(key, `(${cursor.position}`, '+', 'COUNT', REPLAY_PAGE_SIZE);
-    if (first && page.length > 0 && outsideWindow(page[0]![0], now(), options.windowMs)) return { kind: 'resync' };
+    if (first && page.length > 0 && outsideWindow(page[0]![0], now(), options.windowMs)) return { kind: 'resync', reason: 'outside_window' };
     first = false;
     for (const [id, fields] of page) {
       const entry = decodeEntry(restaurantId, id, fields);

@@ -1,6 +1,6 @@
 /**
- * One websocket connection: its room, its delivery cursor, replays on request, client messages,
- * backpressure and token expiry.
+ * One websocket connection: its room, its delivery cursor, replays on request, client messages
+ * (rate-limited per connection), backpressure and token expiry.
  *
  * Lifecycle: join the room (live events are buffered from here), wait until the instance reads the
  * restaurant's stream, then either replay from the client's `last_id` or start at the stream's
@@ -12,9 +12,10 @@ import type { Redis } from 'ioredis';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../logger';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../auth/verify-token';
+import { MessageRateLimit } from './message-rate-limit';
 import { CLOSE_CODES, parseClientMessage, type ServerMessage } from './protocol';
 import { roomFor, type Room, type RoomRegistry } from './rooms';
-import type { RealtimeMetrics } from './realtime-metrics';
+import type { DropReason, RealtimeMetrics } from './realtime-metrics';
 import { DeliveryCursor, replayMissed } from './replay';
 import type { DeliverableEntry } from './stream-entry';
 import type { StreamConsumer } from './stream-consumer';
@@ -36,6 +37,8 @@ export interface SessionDependencies {
   readonly logger: Logger;
   readonly replayWindowMs: number;
   readonly maxBufferedBytes: number;
+  /** Per-connection token bucket for client messages and protocol pings. */
+  readonly messageRate: { readonly burst: number; readonly perSecond: number };
 }
 
 export class Session {
@@ -45,6 +48,7 @@ export class Session {
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly delivered: { inc(): void };
+  private readonly messageRate: MessageRateLimit;
 
   constructor(
     readonly socket: WebSocket,
@@ -53,6 +57,7 @@ export class Session {
   ) {
     this.room = roomFor(credentials.claims);
     this.delivered = deps.metrics.messagesDelivered.labels({ room: this.room.kind });
+    this.messageRate = new MessageRateLimit(deps.messageRate);
   }
 
   /** Joins the room and starts delivery; `lastId` (query parameter) replays what the client missed. */
@@ -61,6 +66,8 @@ export class Session {
     this.cursor.beginReplay(STREAM_START_ID);
     rooms.join(this.room, this);
     this.socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    // ws answers protocol pings by itself; a flood of them costs a pong each, so they share the bucket.
+    this.socket.on('ping', () => this.withinRate());
     this.socket.once('close', () => this.onClose());
     this.armExpiry();
     this.enqueue(async () => {
@@ -88,7 +95,16 @@ export class Session {
     return !this.cursor.isReplaying;
   }
 
+  /** Takes a token for one client frame; closes with 1008 when the client is over its rate. */
+  private withinRate(): boolean {
+    if (this.closed) return false;
+    if (this.messageRate.take()) return true;
+    this.drop('rate_limit', CLOSE_CODES.policyViolation, 'message rate limit exceeded');
+    return false;
+  }
+
   private onMessage(data: RawData, isBinary: boolean): void {
+    if (!this.withinRate()) return;
     const message = isBinary ? undefined : parseClientMessage(data.toString());
     if (!message) {
       this.drop('policy', CLOSE_CODES.policyViolation, 'invalid message');
@@ -119,8 +135,13 @@ export class Session {
     if (this.closed || outcome === undefined) return;
     if (outcome.kind === 'resync') {
       metrics.resyncs.inc();
+      if (outcome.reason === 'ahead_of_stream') {
+        // Back to where the stream stands, or every later event would look already delivered.
+        metrics.resumesAheadOfStream.inc();
+        this.cursor.rewindTo(outcome.streamId ?? STREAM_START_ID);
+      }
       this.cursor.skipTo(consumer.position(this.room.restaurantId) ?? this.cursor.position);
-      this.send({ type: 'resync', id: this.cursor.position });
+      this.send({ type: 'resync', id: this.cursor.position, reason: outcome.reason });
       this.goLive(0);
       return;
     }
@@ -153,7 +174,7 @@ export class Session {
   }
 
   /** Closes the connection for `reason`; it stops receiving at once (the close frame may take a while to flush). */
-  private drop(reason: 'slow_consumer' | 'policy' | 'token_expired', code: number, text: string): void {
+  private drop(reason: Exclude<DropReason, 'heartbeat'>, code: number, text: string): void {
     if (this.closed) return;
     this.deps.metrics.droppedClients.inc({ reason });
     this.detach();

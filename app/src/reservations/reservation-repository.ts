@@ -12,6 +12,7 @@ export interface ReservationRow {
   readonly reservation_date: string;
   readonly reservation_time: string;
   readonly party_size: number;
+  readonly duration_minutes: number;
   readonly status: ReservationStatus;
   readonly notes: string | null;
   readonly created_at: string;
@@ -26,15 +27,31 @@ const COLUMNS = [
   `to_char(reservation_date, 'YYYY-MM-DD') AS reservation_date`,
   `to_char(reservation_time, 'HH24:MI') AS reservation_time`,
   'party_size',
+  'duration_minutes',
   'status',
   'notes',
   iso('created_at'),
   iso('updated_at'),
 ].join(', ');
 
-export async function restaurantExists(client: PoolClient, restaurantId: string): Promise<boolean> {
-  const { rowCount } = await client.query({ name: 'reservations.restaurant_exists', text: 'SELECT 1 FROM restaurants WHERE id = $1', values: [restaurantId] });
-  return rowCount === 1;
+/** The restaurant's wall clock now, to the minute, as the API writes dates and times. */
+export interface RestaurantClock {
+  readonly timezone: string;
+  /** YYYY-MM-DD */
+  readonly today: string;
+  /** HH:MM */
+  readonly time: string;
+}
+
+/** Undefined when the restaurant does not exist. */
+export async function restaurantClock(client: PoolClient, restaurantId: string): Promise<RestaurantClock | undefined> {
+  const { rows } = await client.query<RestaurantClock>({
+    name: 'reservations.restaurant_clock',
+    text: `SELECT timezone, to_char(now() AT TIME ZONE timezone, 'YYYY-MM-DD') AS today, to_char(now() AT TIME ZONE timezone, 'HH24:MI') AS time
+             FROM restaurants WHERE id = $1`,
+    values: [restaurantId],
+  });
+  return rows[0];
 }
 
 export async function tableBelongsTo(client: PoolClient, restaurantId: string, tableId: string): Promise<boolean> {
@@ -79,6 +96,7 @@ export interface NewReservation {
   readonly date: string;
   readonly time: string;
   readonly partySize: number;
+  readonly durationMinutes: number;
   readonly tableId: string | null;
   readonly notes: string | null;
 }
@@ -86,9 +104,9 @@ export interface NewReservation {
 export async function insertReservation(client: PoolClient, restaurantId: string, r: NewReservation): Promise<ReservationRow> {
   const { rows } = await client.query<ReservationRow>({
     name: 'reservations.insert',
-    text: `INSERT INTO reservations (restaurant_id, guest_name, reservation_date, reservation_time, party_size, table_id, notes)
-           VALUES ($1, $2, $3::date, $4::time, $5, $6, $7) RETURNING ${COLUMNS}`,
-    values: [restaurantId, r.guestName, r.date, r.time, r.partySize, r.tableId, r.notes],
+    text: `INSERT INTO reservations (restaurant_id, guest_name, reservation_date, reservation_time, party_size, duration_minutes, table_id, notes)
+           VALUES ($1, $2, $3::date, $4::time, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    values: [restaurantId, r.guestName, r.date, r.time, r.partySize, r.durationMinutes, r.tableId, r.notes],
   });
   return rows[0]!;
 }

@@ -5,7 +5,8 @@
  * GET   /restaurants/:restaurantId/reservations                            ?date=YYYY-MM-DD (required)
  *         &status &limit (1..100, default 50) &cursor                      by time, then id
  * POST  /restaurants/:restaurantId/reservations                            { guest_name, reservation_date,
- *         reservation_time (HH:MM), party_size, table_id?, notes? }
+ *         reservation_time (HH:MM), party_size, duration_minutes? (15..720, default 120), table_id?, notes? }
+ *         422 when it starts in the past; 409 reservation_conflict when the table is booked then
  * PATCH /restaurants/:restaurantId/reservations/:reservationId/status      { status }
  *
  * Parameters are validated before the restaurant check, so a malformed id is a 400 naming it.

@@ -12,6 +12,8 @@ export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 50;
+/** How long a booking holds its table unless the request says (the column's default, migration 20261129100100000_reservation-table-overlaps). */
+export const DEFAULT_DURATION_MINUTES = 120;
 
 const bodyId = z.union([databaseId, z.number().int().positive().max(Number.MAX_SAFE_INTEGER)], { message: 'must be a positive integer id' }).transform((v) => String(v));
 /** A calendar date in the restaurant's timezone; zod checks the day exists (no 2026-02-30). */
@@ -38,6 +40,8 @@ export const createReservationBody = z.strictObject({
   /** The restaurant's wall clock, minutes precision. */
   reservation_time: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a time (HH:MM, 00:00 to 23:59)'),
   party_size: z.number().int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100'),
+  /** How long the booking holds its table (reservations_duration_minutes_check). @default DEFAULT_DURATION_MINUTES */
+  duration_minutes: z.number().int('must be an integer').min(15, 'must be at least 15').max(720, 'must be at most 720').optional(),
   table_id: bodyId.optional(),
   notes: z.string().max(1000, 'must be at most 1000 characters').optional(),
 });

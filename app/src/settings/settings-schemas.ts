@@ -14,7 +14,10 @@ const percent = z.number().min(0, 'must not be negative').max(30, 'must be at mo
 const day = z.array(z.strictObject({ open: clock, close: clock })).max(4, 'must have at most 4 periods');
 
 export const restaurantSettings = z.strictObject({
-  /** Guests may place orders (false: the kitchen is closed, the menu still shows). */
+  /**
+   * Orders may be placed (false: the kitchen is closed, the menu still shows, and POST orders answers
+   * 409 `ordering_closed` to every role; create_order_idempotent reads it). Absent means open.
+   */
   ordering_open: z.boolean().optional(),
   tax_rate_percent: percent.optional(),
   service_charge_percent: percent.optional(),

@@ -48,6 +48,15 @@ function engineOf(input: PolicyInput, values: Readonly<Record<string, unknown>>)
   return typeof sourceEngine === 'string' ? sourceEngine : undefined;
 }
 
+/**
+ * The most storage an instance can reach, in GiB: its autoscaling ceiling, or its allocation when
+ * it does not autoscale (`max_allocated_storage` absent or 0, the provider's "off").
+ */
+function storageCeilingGiB(values: Readonly<Record<string, unknown>>): number | undefined {
+  const ceiling = toNumber(values.max_allocated_storage);
+  return ceiling !== undefined && ceiling > 0 ? ceiling : toNumber(values.allocated_storage);
+}
+
 /** Runs `check` on primaries only. */
 const eachPrimary = (check: (values: Readonly<Record<string, unknown>>, resource: PolicyResource) => string | undefined) =>
   eachResource(DB_INSTANCE, (resource, values) => (isReplica(resource, values) ? undefined : check(values, resource)));
@@ -266,5 +275,35 @@ export const RDS_RULES: readonly PolicyRule[] = [
       return undefined;
     }),
   },
+  {
+    id: 'RDS-015',
+    title: 'RDS read replicas can grow their storage as far as their source',
+    appliesTo: AWS_STACKS,
+    // A replica starts with its source's storage, but storage autoscaling is per instance: a
+    // source that autoscales grows past a replica that does not, and replication stops when the
+    // replica is full. A replica of an in-stack source passes when its ceiling (its
+    // max_allocated_storage, or its allocation without autoscaling) reaches the source's; absent
+    // or 0 means no autoscaling (provider default). A source outside the stack cannot be read, so
+    // such a replica must autoscale. Without configuration an unknown value is not judged.
+    evaluate: eachResource(DB_INSTANCE, (resource, values, input) => {
+      if (!isReplica(resource, values) || unknownWithoutConfiguration(resource, 'max_allocated_storage')) return undefined;
+      const own = toNumber(values.max_allocated_storage);
+      const autoscales = own !== undefined && own > 0;
+      const ownValue = `max_allocated_storage is ${
+        autoscales ? String(own) : own === 0 ? '0 (no storage autoscaling)' : shown(values.max_allocated_storage, '0, no storage autoscaling')
+      }`;
+      const source = sourceInstance(input, values);
+      if (!source) {
+        return autoscales || resource.unknown.has('replicate_source_db')
+          ? undefined
+          : `${ownValue}; its source is outside this stack, so how far the source grows is unknown here: set max_allocated_storage so the replica can grow with it`;
+      }
+      const sourceCeiling = storageCeilingGiB(effectiveValues(source));
+      if (sourceCeiling === undefined) return undefined;
+      // A replica without its own allocation has its source's, as RDS created it.
+      const ownCeiling = storageCeilingGiB(values) ?? toNumber(effectiveValues(source).allocated_storage);
+      if (ownCeiling !== undefined && ownCeiling >= sourceCeiling) return undefined;
+      return `${ownValue}; its source ${source.address} grows up to ${sourceCeiling} GiB and a replica does not follow its source's autoscaling, so it would fill up first: set max_allocated_storage to at least ${sourceCeiling}`;
+    }),
+  },
 ];
-

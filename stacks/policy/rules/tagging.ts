@@ -33,6 +33,8 @@ export const TAGGABLE_AWS_TYPES: ReadonlySet<string> = new Set([
 export const UNTAGGABLE_AWS_TYPES: ReadonlySet<string> = new Set([
   'aws_acm_certificate_validation', 'aws_cloudfront_cache_policy', 'aws_cloudfront_function', 'aws_cloudfront_origin_access_control',
   'aws_cloudfront_response_headers_policy', 'aws_cloudwatch_dashboard', 'aws_cloudwatch_log_metric_filter', 'aws_ecr_lifecycle_policy',
+  // A creation template's `resource_tags` go to the repositories it creates, not to the template.
+  'aws_ecr_pull_through_cache_rule', 'aws_ecr_repository_creation_template',
   'aws_eks_access_policy_association', 'aws_iam_role_policy', 'aws_iam_role_policy_attachment', 'aws_kms_alias', 'aws_kms_grant',
   'aws_kms_key_policy', 'aws_route', 'aws_route53_record', 'aws_route_table_association', 'aws_s3_bucket_acl',
   'aws_s3_bucket_cors_configuration', 'aws_s3_bucket_lifecycle_configuration', 'aws_s3_bucket_logging', 'aws_s3_bucket_notification',

@@ -191,6 +191,8 @@ describe('a new location: the first bootstrap, then the migrations as app', () =
     );
     expect(owners.map((o) => o.owner)).toEqual(['app']);
     expect(owners[0]!.n).toBeGreaterThan(5);
+    // btree_gist (the reservations' exclusion constraint) is trusted: the database owner creates it, no master needed.
+    expect(await sql("SELECT extname, extowner::regrole::text AS owner FROM pg_extension WHERE extname = 'btree_gist'")).toEqual([{ extname: 'btree_gist', owner: 'app' }]);
     await superuser.query('ALTER ROLE app PASSWORD NULL');
   });
 

@@ -19,6 +19,8 @@ const MIGRATIONS = [
   '20261128190600000_daily-revenue-summary',
   '20261128210000000_create-order-function',
   '20261128220000000_order-event-outbox',
+  '20261129100000000_create-order-ordering-open',
+  '20261129100100000_reservation-table-overlaps',
 ];
 
 const SCHEMA_RELATIONS = [
@@ -108,7 +110,7 @@ describe('migrate (node-pg-migrate runner)', () => {
     expect(await relationNames(db)).toEqual(BOOKKEEPING);
     const { rows: sequences } = await db.query(`SELECT relname FROM pg_class WHERE relkind = 'S' AND relname <> 'pgmigrations_id_seq'`);
     expect(sequences).toEqual([]);
-    const { rows: functions } = await db.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND prokind = 'f' AND proname IN ('touch_updated_at', 'is_iana_time_zone')`);
+    const { rows: functions } = await db.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND prokind = 'f' AND proname IN ('touch_updated_at', 'is_iana_time_zone', 'reservation_slot')`);
     expect(functions).toEqual([]);
     expect(await up(cluster)).toEqual({ direction: 'up', names: MIGRATIONS });
   });

@@ -27,11 +27,11 @@ afterAll(async () => {
 
 const GRACE_MS = 4000;
 
-test('serves with remote JWKS, answers readyz 503 while draining on SIGTERM, exits 0 within the grace period', async () => {
-  const port = await freePort();
+test('serves with remote JWKS, answers readyz 503 on the internal port while draining on SIGTERM, exits 0 within the grace period', async () => {
+  const [port, internalPort] = await Promise.all([freePort(), freePort()]);
   const { command, args } = appEntryCommand('api-main');
   const child = spawn(command, args, {
-    env: apiProcessEnvironment({ cluster, redis: redisServer, port, jwksUrl: `http://127.0.0.1:${jwksPort}/jwks.json`, issuer: ISSUER, audience: AUDIENCE, shutdownGraceMs: GRACE_MS }),
+    env: apiProcessEnvironment({ cluster, redis: redisServer, port, internalPort, jwksUrl: `http://127.0.0.1:${jwksPort}/jwks.json`, issuer: ISSUER, audience: AUDIENCE, shutdownGraceMs: GRACE_MS }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -39,10 +39,11 @@ test('serves with remote JWKS, answers readyz 503 while draining on SIGTERM, exi
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;
+  const internal = `http://127.0.0.1:${internalPort}`;
   try {
     const startedAt = Date.now();
     for (;;) {
-      const ready = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
+      const ready = await fetch(`${internal}/readyz`).then((r) => r.status, () => 0);
       if (ready === 200) break;
       if (Date.now() - startedAt > 20_000) throw new Error(`api never became ready:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -50,13 +51,25 @@ test('serves with remote JWKS, answers readyz 503 while draining on SIGTERM, exi
     const token = await mint.sign({ sub: 'staff-1', role: 'staff', restaurant_id: '3' });
     const whoami = await fetch(`${base}/v1/whoami`, { headers: { Authorization: `Bearer ${token}` } });
     expect(whoami.status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(404);
+    expect(await (await fetch(`${internal}/metrics`)).text()).toContain('dependency_up{dependency="redis"} 1');
+
+    // Redis down: the pod stays ready (every pod shares Redis); the gauge reports it instead.
+    await redisServer.stop();
+    try {
+      expect((await fetch(`${internal}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`${internal}/metrics`)).text()).toContain('dependency_up{dependency="redis"} 0');
+      expect((await fetch(`${base}/v1/whoami`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    } finally {
+      await redisServer.start();
+    }
 
     child.kill('SIGTERM');
     // The listener stays open for the drain delay (grace / 5) with readiness failing: poll until
     // readiness turns 503 (or the listener is gone, which would fail the expectation below).
-    let draining: { status: number; failed: string[] } | undefined;
+    let draining: { status: number; draining: boolean } | undefined;
     for (let i = 0; i < 200 && child.exitCode === null; i++) {
-      const r = await fetch(`${base}/readyz`).then(async (res) => ({ status: res.status, failed: ((await res.json()) as { failed?: string[] }).failed ?? [] }), () => undefined);
+      const r = await fetch(`${internal}/readyz`).then(async (res) => ({ status: res.status, draining: ((await res.json()) as { draining?: boolean }).draining ?? false }), () => undefined);
       if (!r) break;
       if (r.status === 503) {
         draining = r;
@@ -64,7 +77,7 @@ test('serves with remote JWKS, answers readyz 503 while draining on SIGTERM, exi
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    expect(draining).toEqual({ status: 503, failed: expect.arrayContaining(['draining']) });
+    expect(draining).toEqual({ status: 503, draining: true });
 
     // Exit code 0 means it stopped before the grace deadline (at the deadline it exits 1).
     const code = await exited;

@@ -33,21 +33,21 @@ afterAll(() => running.close());
 
 describe('request ids', () => {
   test('a well-formed incoming X-Request-Id is echoed and logged', async () => {
-    const { headers } = await getJson(`${running.url}/healthz`, { headers: { 'X-Request-Id': 'abc-123-def-456' } });
+    const { headers } = await getJson(`${running.url}/v1/whoami`, { headers: { 'X-Request-Id': 'abc-123-def-456' } });
     expect(headers.get('x-request-id')).toBe('abc-123-def-456');
-    expect(running.lines.some((l) => l.requestId === 'abc-123-def-456' && l.route === '/healthz' && l.status === 200)).toBe(true);
+    expect(running.lines.some((l) => l.requestId === 'abc-123-def-456' && l.route === '/v1/whoami' && l.status === 401)).toBe(true);
   });
 
   test.each([['too short', 'abc'], ['log injection', 'abc-123\nfake line'.replace('\n', '%0A')], ['too long', 'a'.repeat(200)]])(
     'a malformed incoming id (%s) is replaced by a generated one',
     async (_case, incoming) => {
-      const { headers } = await getJson(`${running.url}/healthz`, { headers: { 'X-Request-Id': incoming } });
+      const { headers } = await getJson(`${running.url}/v1/whoami`, { headers: { 'X-Request-Id': incoming } });
       expect(headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     },
   );
 
   test('without an incoming id one is generated', async () => {
-    const { headers } = await getJson(`${running.url}/healthz`);
+    const { headers } = await getJson(`${running.url}/v1/whoami`);
     expect(headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
@@ -126,17 +126,38 @@ describe('errors', () => {
 });
 
 describe('health and metrics', () => {
-  test('/healthz is 200', async () => {
-    const { status, body } = await getJson(`${running.url}/healthz`);
+  test('/healthz is 200 on the internal port', async () => {
+    const { status, body } = await getJson(`${running.internalUrl}/healthz`);
     expect(status).toBe(200);
     expect(body).toEqual({ status: 'ok' });
+  });
+
+  test('/readyz is 200 on the internal port', async () => {
+    const { status, body } = await getJson(`${running.internalUrl}/readyz`);
+    expect(status).toBe(200);
+    expect(body).toEqual({ status: 'ready', draining: false });
+  });
+
+  test.each(['/healthz', '/readyz', '/metrics', '/HEALTHZ', '/Metrics', '/readyz/', '/metrics/', '/METRICS/'])(
+    'the public port answers 404 JSON for %s',
+    async (path) => {
+      const { status, body, headers } = await getJson(`${running.url}${path}`);
+      expect(status).toBe(404);
+      expect(body).toEqual({ error: { code: 'not_found', message: 'route not found', requestId: headers.get('x-request-id') } });
+    },
+  );
+
+  test('the internal port serves nothing of the API', async () => {
+    const { status, body } = await getJson(`${running.internalUrl}/v1/test/items/1`);
+    expect(status).toBe(404);
+    expect(body.error.code).toBe('not_found');
   });
 
   test('/metrics labels requests by route pattern, never by raw URL', async () => {
     await getJson(`${running.url}/v1/test/items/12345`);
     await getJson(`${running.url}/v1/test/items/67890`);
     await getJson(`${running.url}/v1/unknown/98765`);
-    const { status, body, headers } = await getJson(`${running.url}/metrics`);
+    const { status, body, headers } = await getJson(`${running.internalUrl}/metrics`);
     expect(status).toBe(200);
     expect(headers.get('content-type')).toContain('text/plain');
     expect(body).toContain('http_request_duration_seconds_count{route="/v1/test/items/:itemId",method="GET",status="200"} 2');

@@ -42,7 +42,7 @@ describe('load shedding', () => {
     expect(analytics!.headers.get('retry-after')).toBe('5');
     expect(analytics!.body.error).toMatchObject({ code: 'unavailable', details: { reason } });
     expect(order!.status).toBe(201);
-    const metrics = await getJson(`${running.url}/metrics`);
+    const metrics = await getJson(`${running.internalUrl}/metrics`);
     expect(metrics.body).toContain(`load_shed_rejections_total{route_class="analytics",reason="${reason}"} 1`);
   });
 });

@@ -16,11 +16,21 @@ test('shutdown lets an in-flight request finish, then runs cleanup and resolves 
   const inFlight = getJson(`${app.url}/v1/test/slow`);
   await arrived; // shut down only once the request is really in flight
   let cleaned = false;
-  const finished = await shutdown({ server: app.server, handle: app.handle, logger: app.deps.logger, graceMs: 2000, drainDelayMs: 0, cleanup: async () => void (cleaned = true) });
+  const finished = await shutdown({
+    server: app.server,
+    internalServer: app.internalServer,
+    handle: app.handle,
+    logger: app.deps.logger,
+    graceMs: 2000,
+    drainDelayMs: 0,
+    cleanup: async () => void (cleaned = true),
+  });
   expect(finished).toBe(true);
   expect(cleaned).toBe(true);
   expect((await inFlight).status).toBe(200);
-  await expect(fetch(`${app.url}/healthz`)).rejects.toThrow();
+  // Both listeners are closed: the public one first, the probes' one last.
+  await expect(fetch(`${app.url}/v1/test/slow`)).rejects.toThrow();
+  await expect(fetch(`${app.internalUrl}/healthz`)).rejects.toThrow();
 });
 
 test('shutdown resolves false at the grace deadline when cleanup hangs', async () => {
@@ -30,6 +40,9 @@ test('shutdown resolves false at the grace deadline when cleanup hangs', async (
   const finished = await shutdown({ server: app.server, handle: app.handle, logger: app.deps.logger, graceMs: 300, drainDelayMs: 0, cleanup: () => new Promise(() => undefined) });
   expect(finished).toBe(false);
   expect(Date.now() - startedAt).toBeLessThan(2_000); // the 300 ms deadline, with room for a noisy machine
+  // The hung cleanup never reaches the internal listener; the process would exit here, the test closes it.
+  app.internalServer.closeAllConnections();
+  await new Promise<void>((resolve) => app.internalServer.close(() => resolve()));
 });
 
 test('the logger redacts authorization headers, cookies, passwords and tokens', () => {

@@ -65,9 +65,13 @@ export function stubDatabase(overrides: Partial<DatabaseManager> = {}): Database
 }
 
 export interface RunningApp {
+  /** The public API (what nginx proxies to). */
   readonly url: string;
+  /** Probes and metrics (the internal port). */
+  readonly internalUrl: string;
   readonly handle: AppHandle;
   readonly server: Server;
+  readonly internalServer: Server;
   readonly lines: Record<string, unknown>[];
   readonly deps: AppDependencies;
   close(): Promise<void>;
@@ -78,17 +82,22 @@ export async function startApp(overrides: Partial<AppDependencies> & { jwks: Key
   const { logger, lines } = memoryLogger(config);
   const deps: AppDependencies = { config, db: stubDatabase(), logger, metrics: createMetrics({ defaultMetrics: false }), ...overrides };
   const handle = createApp(deps);
-  const server = await listen(handle, 0, '127.0.0.1');
+  const server = await listen(handle.app, 0, '127.0.0.1');
+  const internalServer = await listen(handle.internalApp, 0, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${boundPort(server)}`,
+    internalUrl: `http://127.0.0.1:${boundPort(internalServer)}`,
     handle,
     server,
+    internalServer,
     lines,
     deps,
     close: async () => {
       handle.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const listener of [server, internalServer]) {
+        listener.closeAllConnections();
+        await new Promise<void>((resolve) => listener.close(() => resolve()));
+      }
     },
   };
 }

@@ -265,6 +265,85 @@ describe('refusals of the create function write nothing', () => {
   });
 });
 
+describe('ordering_open: false in the settings closes ordering', () => {
+  /** Sets the setting as the settings PATCH does (true, false) or removes it (null). */
+  async function setOrderingOpen(open: boolean | null): Promise<void> {
+    await pg.query(
+      `UPDATE restaurants SET settings = CASE WHEN $2::jsonb IS NULL THEN settings - 'ordering_open' ELSE settings || jsonb_build_object('ordering_open', $2::jsonb) END WHERE id = $1`,
+      [seed.restaurant, open === null ? null : JSON.stringify(open)],
+    );
+  }
+  afterEach(() => setOrderingOpen(null));
+
+  const expectClosed = (r: { status: number; body: any }) => {
+    expect(r.status).toBe(409);
+    expect(r.body.error).toMatchObject({ code: 'ordering_closed', message: 'ordering is closed at this restaurant', details: { setting: 'ordering_open' } });
+  };
+
+  test.each(['guest', 'staff', 'manager'] as const)('a %s gets 409 ordering_closed, and nothing is written', async (role) => {
+    await setOrderingOpen(false);
+    const before = await counts();
+    expectClosed(await call('POST', ordersPath(), { token: await token(role), key: newKey(), body: orderBody(seed.tables[0]) }));
+    expect(await counts()).toEqual(before);
+  });
+
+  test('closed is checked before the table and the prices: an unknown item is still 409 ordering_closed', async () => {
+    await setOrderingOpen(false);
+    const before = await counts();
+    expectClosed(await call('POST', ordersPath(), { token: await token('staff'), key: newKey(), body: orderBody(undefined, [{ menu_item_id: seed.unavailable, quantity: 1 }]) }));
+    expect(await counts()).toEqual(before);
+  });
+
+  test('a retry of an order created while open still replays after closing; a key refused while closed creates once reopened', async () => {
+    const staff = await token('staff');
+    const createdKey = newKey();
+    // Another restaurant closing changes nothing here.
+    await pg.query(`UPDATE restaurants SET settings = settings || '{"ordering_open": false}' WHERE id = $1`, [seed.other]);
+    const created = await call('POST', ordersPath(), { token: staff, key: createdKey, body: orderBody() }).finally(() =>
+      pg.query(`UPDATE restaurants SET settings = settings - 'ordering_open' WHERE id = $1`, [seed.other]),
+    );
+    expect(created.status).toBe(201);
+    await setOrderingOpen(false);
+    const before = await counts();
+    const replay = await call('POST', ordersPath(), { token: staff, key: createdKey, body: orderBody() });
+    expect(replay.status).toBe(201);
+    expect(replay.body).toEqual(created.body);
+
+    const refusedKey = newKey();
+    expectClosed(await call('POST', ordersPath(), { token: staff, key: refusedKey, body: orderBody() }));
+    expect(await counts()).toEqual(before);
+    const { rows } = await pg.query('SELECT 1 FROM idempotency_keys WHERE restaurant_id = $1 AND key = $2', [seed.restaurant, refusedKey]);
+    expect(rows).toEqual([]);
+
+    // Explicitly true is open, like absent.
+    await setOrderingOpen(true);
+    const reopened = await call('POST', ordersPath(), { token: staff, key: refusedKey, body: orderBody() });
+    expect(reopened.status).toBe(201);
+    expect(reopened.body.id).not.toBe(created.body.id);
+  });
+
+  test('a create arriving while a settings change that closes ordering is in flight waits for it, then is refused', async () => {
+    const holder = await connect(cluster);
+    try {
+      // The settings PATCH's statement, held uncommitted.
+      await holder.query('BEGIN');
+      await holder.query(`UPDATE restaurants SET settings = settings || '{"ordering_open": false}' WHERE id = $1`, [seed.restaurant]);
+      const before = await counts();
+      const pending = call('POST', ordersPath(), { token: await token('staff'), key: newKey(), body: orderBody() });
+      // The create's FOR SHARE on the restaurant row waits for the holder's transaction.
+      await eventually('the create to wait on the restaurant row', async () => {
+        const { rows } = await pg.query(`SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted`);
+        return rows.length > 0;
+      });
+      await holder.query('COMMIT');
+      expectClosed(await pending);
+      expect(await counts()).toEqual(before);
+    } finally {
+      await holder.end();
+    }
+  });
+});
+
 describe('bad input: 4xx naming the field, nothing written', () => {
   const path = () => ordersPath();
   const cases: [string, () => Promise<{ method: string; path: string; body?: unknown; key?: string | null; raw?: string }>, number, RegExp][] = [

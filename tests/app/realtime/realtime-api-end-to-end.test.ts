@@ -21,15 +21,15 @@ const clients: TestClient[] = [];
 beforeAll(async () => {
   [cluster, redis, jwks] = await Promise.all([startPostgresCluster(), startRedis(), startJwksServer()]);
   await applySchema(cluster);
-  const port = await freePort();
+  const [port, internalPort] = await Promise.all([freePort(), freePort()]);
   const { command, args } = appEntryCommand('api-main');
   api = startProcess(command, args, {
-    env: apiProcessEnvironment({ cluster, redis, port, jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, shutdownGraceMs: 4000 }),
+    env: apiProcessEnvironment({ cluster, redis, port, internalPort, jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, shutdownGraceMs: 4000 }),
   });
   apiBase = `http://127.0.0.1:${port}`;
   [servers] = await Promise.all([
     Promise.all([0, 1, 2].map(() => startWsProcess({ redis, jwksUrl: jwks.url }))),
-    waitFor('api ready', async () => (await fetch(`${apiBase}/readyz`)).status === 200, 30_000, () => api.output()),
+    waitFor('api ready', async () => (await fetch(`http://127.0.0.1:${internalPort}/readyz`)).status === 200, 30_000, () => api.output()),
   ]);
 }, 120_000);
 afterAll(async () => {

@@ -1,13 +1,27 @@
 /**
  * The realtime service as it ships (ws-main processes) against a real Redis on loopback: upgrade
- * authentication, room isolation across restaurants and tables, replay and resync, client message
- * validation, the heartbeat, backpressure and SIGTERM.
+ * authentication, room isolation across restaurants and tables, replay and resync (a `last_id`
+ * ahead of the stream included), client message validation and rate limit, connection caps per
+ * token subject and table, the heartbeat, backpressure and SIGTERM.
  */
 import WebSocket from 'ws';
 import { startRedis, type RedisServer } from '../../support/services/redis-server';
 import { compareStreamIds } from '../../../app/src/realtime/stream-ids';
 import { createTokenMint } from '../http/support';
-import { eventPublisher, type EventPublisher, orderEvent, publishAndGetId, startJwksServer, startWsProcess, TestClient, type JwksServer, type WsProcess } from './support';
+import { waitFor } from '../../support/services/processes';
+import {
+  eventPublisher,
+  type EventPublisher,
+  openRaw,
+  orderEvent,
+  publishAndGetId,
+  type RawConnection,
+  startJwksServer,
+  startWsProcess,
+  TestClient,
+  type JwksServer,
+  type WsProcess,
+} from './support';
 
 let redis: RedisServer;
 let jwks: JwksServer;
@@ -189,6 +203,43 @@ describe('replay and resync', () => {
   });
 });
 
+describe('resume from an id ahead of the stream', () => {
+  test('answers resync (ahead_of_stream) at the stream position, then delivers live events', async () => {
+    const last = await publishAndGetId(pub, orderEvent('34', null));
+    const ahead = `${Number(last.split('-')[0]) + 60_000}-0`;
+    const c = client(servers[0]!.url, await staff('34'), { lastId: ahead });
+    await c.ready();
+    expect(c.resyncs).toEqual([last]);
+    expect(c.resyncReasons).toEqual(['ahead_of_stream']);
+    expect(c.readies[0]!.id).toBe(last);
+    // Without the resync the server and client would skip every event up to the bogus id.
+    const live = orderEvent('34', '1');
+    await pub.publisher.publish(live);
+    await c.until('live event after the resync', () => c.orderIds().includes(live.order_id));
+    expect(c.orderIds()).toEqual([live.order_id]);
+    expect(await servers[0]!.metric('ws_resumes_ahead_of_stream_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a resume message ahead of the stream on an open connection, and an id ahead of the clock on a stream never written', async () => {
+    const open = client(servers[1]!.url, await kitchen('35'));
+    await open.ready();
+    await publishAndGetId(pub, orderEvent('35', null));
+    await open.until('first event', () => open.events.length === 1);
+    open.client.resume('99999999999999-0');
+    await open.ready(2);
+    expect(open.resyncReasons).toEqual(['ahead_of_stream']);
+    expect(open.resyncs).toEqual([open.events[0]!.id]);
+
+    const empty = client(servers[2]!.url, await staff('36'), { lastId: `${Date.now() + 3_600_000}-0` });
+    await empty.ready();
+    expect(empty.resyncReasons).toEqual(['ahead_of_stream']);
+    expect(empty.resyncs).toEqual(['0-0']);
+    const live = orderEvent('36', null);
+    await pub.publisher.publish(live);
+    await empty.until('the first event of the new stream', () => empty.orderIds().includes(live.order_id));
+  });
+});
+
 /** Opens a raw socket, waits for `ready`, sends `data`, resolves with the close code. */
 function closeCodeAfterSending(url: string, token: string, data: string | Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -230,6 +281,101 @@ describe('client messages', () => {
       ws.on('error', reject);
     });
     expect(reply).toEqual({ type: 'pong', id: expect.stringMatching(/^\d+-\d+$/) });
+  });
+});
+
+describe('message rate limit', () => {
+  /** Sends `burst` frames at once after `ready`; resolves with the close code and reason. */
+  function closeAfterBurst(url: string, token: string, send: (ws: WebSocket) => void, burst: number): Promise<{ code: number; reason: string }> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+      ws.on('message', (message) => {
+        if ((JSON.parse(message.toString()) as { type: string }).type === 'ready') for (let i = 0; i < burst; i++) send(ws);
+      });
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+      ws.on('error', reject);
+    });
+  }
+
+  test.each<[string, (ws: WebSocket) => void]>([
+    ['application pings', (ws) => ws.send(JSON.stringify({ type: 'ping' }))],
+    ['protocol-level pings', (ws) => ws.ping()],
+    ['resume requests (each one an XRANGE on Redis)', (ws) => ws.send(JSON.stringify({ type: 'resume', last_id: '1-0' }))],
+  ])('a burst of 100 %s closes the socket with 1008', async (_name, send) => {
+    const before = await servers[1]!.metric('ws_dropped_clients_total{reason="rate_limit"}');
+    expect(await closeAfterBurst(servers[1]!.url, await staff('42'), send, 100)).toEqual({ code: 1008, reason: 'message rate limit exceeded' });
+    expect(await servers[1]!.metric('ws_dropped_clients_total{reason="rate_limit"}')).toBe(before + 1);
+  });
+
+  test('a burst within the limit is answered, and the connection stays', async () => {
+    const token = await staff('42');
+    const pongs = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(servers[1]!.url, { headers: { Authorization: `Bearer ${token}` } });
+      let count = 0;
+      ws.on('message', (message) => {
+        const type = (JSON.parse(message.toString()) as { type: string }).type;
+        if (type === 'ready') for (let i = 0; i < 10; i++) ws.send(JSON.stringify({ type: 'ping' }));
+        if (type === 'pong' && ++count === 10) {
+          resolve(count);
+          ws.close();
+        }
+      });
+      ws.on('close', (code) => (count < 10 ? reject(new Error(`closed with ${code} after ${count} pongs`)) : undefined));
+      ws.on('error', reject);
+    });
+    expect(pongs).toBe(10);
+  });
+});
+
+describe('connection limits', () => {
+  let limited: WsProcess;
+  const open: WebSocket[] = [];
+  beforeAll(async () => {
+    limited = await startWsProcess({ redis, jwksUrl: jwks.url, extra: { WS_MAX_SOCKETS_PER_SUBJECT: '2', WS_MAX_SOCKETS_PER_TABLE: '3' } });
+  });
+  afterAll(async () => {
+    for (const ws of open) ws.terminate();
+    await limited?.process.stop('SIGKILL');
+  });
+  const connect = async (token: string): Promise<RawConnection> => {
+    const result = await openRaw(limited.url, token);
+    if (result.outcome === 'ready') open.push(result.socket);
+    return result;
+  };
+  const guestOf = (sub: string, tableId: string) => jwks.mint.sign({ sub, role: 'guest', restaurant_id: '61', table_id: tableId });
+
+  test('a subject over its cap is closed with 4002 at once; a released slot admits it again', async () => {
+    const token = await guestOf('guest-61-a', '1');
+    expect((await connect(token)).outcome).toBe('ready');
+    expect((await connect(token)).outcome).toBe('ready');
+    expect(await connect(token)).toEqual({ outcome: 'closed', code: 4002, reason: 'too many connections for this token: close one, retry later' });
+    expect(await limited.metric('ws_connection_limit_refusals_total{limit="subject"}')).toBe(1);
+    open.shift()!.close();
+    await waitFor('a slot freed by the close', async () => {
+      const again = await connect(token);
+      return again.outcome === 'ready';
+    }, 10_000);
+  });
+
+  test('a table over its cap refuses another guest subject of it, not other tables or staff', async () => {
+    const results = [];
+    for (const sub of ['guest-61-b', 'guest-61-c', 'guest-61-d', 'guest-61-e']) results.push(await connect(await guestOf(sub, '2')));
+    expect(results.map((r) => r.outcome)).toEqual(['ready', 'ready', 'ready', 'closed']);
+    expect(results[3]).toEqual({ outcome: 'closed', code: 4002, reason: 'too many connections for this table: close one, retry later' });
+    expect(await limited.metric('ws_connection_limit_refusals_total{limit="table"}')).toBe(1);
+    expect((await connect(await guestOf('guest-61-f', '3'))).outcome).toBe('ready');
+    expect((await connect(await staff('61'))).outcome).toBe('ready');
+  });
+
+  test('the typed client backs off after 4002 instead of reconnecting at once', async () => {
+    const token = await guestOf('guest-61-g', '4');
+    expect((await connect(token)).outcome).toBe('ready');
+    expect((await connect(token)).outcome).toBe('ready');
+    const c = new TestClient(limited.url, token);
+    clients.push(c);
+    await c.until('refused', () => c.closes.length > 0);
+    expect(c.closes[0]).toMatchObject({ code: 4002, willReconnect: true, retryInMs: expect.any(Number) });
+    expect(c.closes[0]!.retryInMs).toBeGreaterThanOrEqual(15_000);
   });
 });
 

@@ -1,8 +1,13 @@
-/** The pieces of the realtime service: stream ids, the delivery cursor, retention rules, rooms, the client message schema, client backoff. */
+/**
+ * The pieces of the realtime service: stream ids, the delivery cursor, retention rules, rooms, the
+ * client message schema, client backoff, connection caps and the message rate limit.
+ */
 import type { AuthClaims } from '../../../app/src/auth/claims';
-import { backoffDelayMs } from '../../../app/src/realtime/client';
-import { parseClientMessage } from '../../../app/src/realtime/protocol';
-import { DeliveryCursor, outsideWindow, trimmedPast } from '../../../app/src/realtime/replay';
+import { backoffDelayMs, connectionLimitDelayMs, RealtimeClient, type WebSocketLike } from '../../../app/src/realtime/client';
+import { ConnectionLimits } from '../../../app/src/realtime/connection-limits';
+import { MessageRateLimit } from '../../../app/src/realtime/message-rate-limit';
+import { CLOSE_CODES, parseClientMessage } from '../../../app/src/realtime/protocol';
+import { aheadOfStream, DeliveryCursor, outsideWindow, trimmedPast } from '../../../app/src/realtime/replay';
 import { roomFor, roomKeysForEvent, RoomRegistry } from '../../../app/src/realtime/rooms';
 import { decodeEntry, type DeliverableEntry } from '../../../app/src/realtime/stream-entry';
 import { compareStreamIds, isStreamId } from '../../../app/src/realtime/stream-ids';
@@ -68,6 +73,17 @@ describe('DeliveryCursor', () => {
     expect(cursor.position).toBe('8-0');
   });
 
+  test('rewindTo moves back only (a client id ahead of the stream), and later events are sent again', () => {
+    const cursor = new DeliveryCursor('0-0', 10);
+    cursor.beginReplay('900-0');
+    cursor.offerLive(entry('11-0'));
+    cursor.rewindTo('10-0');
+    cursor.rewindTo('20-0');
+    expect(cursor.position).toBe('10-0');
+    expect(cursor.finishReplay().map((e) => e.id)).toEqual(['11-0']);
+    expect(cursor.offerLive(entry('12-0'))).toBe('send');
+  });
+
   test('overflows when a replay holds more live events than the bound', () => {
     const cursor = new DeliveryCursor('0-0', 2);
     cursor.beginReplay('0-0');
@@ -86,6 +102,17 @@ describe('retention rules', () => {
     ['server without entries-added (Redis < 7): conservative', '9-0', { firstId: '10-0', length: 5 }, true],
   ])('trimmedPast: %s', (_name, lastId, retention, expected) => {
     expect(trimmedPast(lastId, retention)).toBe(expected);
+  });
+
+  test.each([
+    ['after the last generated id', '11-0', { length: 3, lastGeneratedId: '10-5' }, 0, true],
+    ['a later sequence of the same millisecond', '10-6', { length: 3, lastGeneratedId: '10-5' }, 0, true],
+    ['the last generated id itself', '10-5', { length: 3, lastGeneratedId: '10-5' }, 0, false],
+    ['before it (numerically, not as strings)', '9-0', { length: 3, lastGeneratedId: '10-5' }, 0, false],
+    ['a missing stream, id after the Redis clock', '2000-0', { length: 0 }, 1999, true],
+    ['a missing stream, id before the Redis clock (a stream that expired or was never written)', '1500-0', { length: 0 }, 1999, false],
+  ])('aheadOfStream: %s', (_name, lastId, retention, serverTimeMs, expected) => {
+    expect(aheadOfStream(lastId, retention, serverTimeMs)).toBe(expected);
   });
 
   test('outsideWindow compares the first missed entry time with the window', () => {
@@ -170,5 +197,114 @@ describe('client backoff', () => {
     expect(backoffDelayMs(3, 250, 10_000, () => 0.5)).toBe(1000);
     expect(backoffDelayMs(20, 250, 10_000, () => 0.999)).toBe(9990);
     expect(backoffDelayMs(5, 250, 10_000, () => 0)).toBe(0);
+  });
+});
+
+describe('connection limits', () => {
+  const guest = (sub: string, table: string, restaurant = '7') => ({ sub, role: 'guest' as const, restaurant_id: restaurant, table_id: table });
+
+  test('refuses a subject over its cap, and admits it again once a socket is released', () => {
+    const limits = new ConnectionLimits({ maxPerSubject: 2, maxPerTable: 10 });
+    const first = limits.admit(guest('g', '1'));
+    const second = limits.admit(guest('g', '1'));
+    expect([first.admitted, second.admitted]).toEqual([true, true]);
+    expect(limits.admit(guest('g', '1'))).toEqual({ admitted: false, limit: 'subject' });
+    if (first.admitted) {
+      first.release();
+      first.release(); // twice is harmless: the count does not go below the open sockets
+    }
+    expect(limits.subjectCount('g')).toBe(1);
+    expect(limits.admit(guest('g', '1')).admitted).toBe(true);
+    expect(limits.admit(guest('g', '1'))).toEqual({ admitted: false, limit: 'subject' });
+  });
+
+  test('caps a table over all its guests, per restaurant; staff and kitchen have no table', () => {
+    const limits = new ConnectionLimits({ maxPerSubject: 5, maxPerTable: 3 });
+    for (const sub of ['a', 'b', 'c']) expect(limits.admit(guest(sub, '4')).admitted).toBe(true);
+    expect(limits.admit(guest('d', '4'))).toEqual({ admitted: false, limit: 'table' });
+    // A refusal takes no slot: the subject is still free.
+    expect(limits.subjectCount('d')).toBe(0);
+    expect(limits.admit(guest('d', '4', '8')).admitted).toBe(true);
+    expect(limits.admit(guest('d', '5')).admitted).toBe(true);
+    expect(limits.admit({ sub: 'k', role: 'kitchen', restaurant_id: '7', table_id: '4' }).admitted).toBe(true);
+  });
+
+  test.each([
+    [{ maxPerSubject: 0, maxPerTable: 1 }, 'maxPerSubject must be a positive integer, got 0'],
+    [{ maxPerSubject: 1, maxPerTable: 1.5 }, 'maxPerTable must be a positive integer, got 1.5'],
+  ])('fails when a cap is not a positive integer: %j', (options, message) => {
+    expect(() => new ConnectionLimits(options)).toThrow(new Error(message));
+  });
+});
+
+describe('message rate limit', () => {
+  test('a burst, then the sustained rate', () => {
+    let now = 1_000_000;
+    const limit = new MessageRateLimit({ burst: 3, perSecond: 2, nowMs: () => now });
+    expect([limit.take(), limit.take(), limit.take(), limit.take()]).toEqual([true, true, true, false]);
+    now += 499;
+    expect(limit.take()).toBe(false);
+    now += 1;
+    expect(limit.take()).toBe(true);
+    expect(limit.take()).toBe(false);
+    now += 60_000; // a long pause refills to the burst, not beyond
+    expect([limit.take(), limit.take(), limit.take(), limit.take()]).toEqual([true, true, true, false]);
+  });
+
+  test('a clock that goes back refills nothing', () => {
+    let now = 5_000;
+    const limit = new MessageRateLimit({ burst: 1, perSecond: 1, nowMs: () => now });
+    expect(limit.take()).toBe(true);
+    now -= 10_000;
+    expect(limit.take()).toBe(false);
+  });
+
+  test('fails when the burst or rate is not positive', () => {
+    expect(() => new MessageRateLimit({ burst: 0, perSecond: 1 })).toThrow(new Error('burst must be a positive number, got 0'));
+    expect(() => new MessageRateLimit({ burst: 1, perSecond: -1 })).toThrow(new Error('perSecond must be a positive number, got -1'));
+  });
+});
+
+describe('client after a connection-limit refusal (4002)', () => {
+  /** A socket the test closes by hand; the client's own timers are never awaited. */
+  class FakeSocket implements WebSocketLike {
+    readyState = 1;
+    onopen: WebSocketLike['onopen'] = null;
+    onmessage: WebSocketLike['onmessage'] = null;
+    onclose: WebSocketLike['onclose'] = null;
+    onerror: WebSocketLike['onerror'] = null;
+    send(): void {}
+    close(): void {}
+  }
+
+  async function closedWith(code: number, random: number): Promise<{ willReconnect: boolean; retryInMs?: number }> {
+    const sockets: FakeSocket[] = [];
+    const closes: { willReconnect: boolean; retryInMs?: number }[] = [];
+    const client = new RealtimeClient({
+      url: 'ws://realtime.invalid/ws',
+      token: 't',
+      random: () => random,
+      connect: () => {
+        const socket = new FakeSocket();
+        sockets.push(socket);
+        return socket;
+      },
+      onClose: (info) => closes.push(info),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    sockets[0]!.onclose!({ code, reason: '' });
+    client.close();
+    return closes[0]!;
+  }
+
+  test('waits between half and all of the limit backoff, however early the attempt', async () => {
+    expect(await closedWith(CLOSE_CODES.connectionLimit, 0)).toEqual({ code: 4002, reason: '', willReconnect: true, retryInMs: 15_000 });
+    expect((await closedWith(CLOSE_CODES.connectionLimit, 0.999)).retryInMs).toBe(29_985);
+    expect(connectionLimitDelayMs(30_000, () => 0.5)).toBe(22_500);
+  });
+
+  test('other losses keep the short exponential backoff; a client bug (1008) stops', async () => {
+    expect((await closedWith(1006, 0.5)).retryInMs).toBe(125);
+    expect(await closedWith(CLOSE_CODES.policyViolation, 0.5)).toMatchObject({ willReconnect: false, retryInMs: undefined });
   });
 });

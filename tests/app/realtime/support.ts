@@ -11,6 +11,7 @@ import { createOrderEventPublisher, type OrderEvent, type OrderEventPublisher } 
 import { whenReady } from '../../../app/src/cache/redis-client';
 import { createLogger } from '../../../app/src/logger';
 import { RealtimeClient, type ReadyInfo, type WebSocketLike } from '../../../app/src/realtime/client';
+import type { ResyncReason } from '../../../app/src/realtime/protocol';
 import { appEntryCommand } from '../../support/services/app-process';
 import { freePort, startProcess, waitFor, type StartedProcess } from '../../support/services/processes';
 import type { RedisServer } from '../../support/services/redis-server';
@@ -36,12 +37,13 @@ export async function startJwksServer(): Promise<JwksServer> {
 }
 
 /** The environment contract of a ws process on the loopback harness (the database is never used by it). */
-export function wsProcessEnvironment(options: { redis: RedisServer; port: number; jwksUrl: string; extra?: Record<string, string> }): Record<string, string> {
+export function wsProcessEnvironment(options: { redis: RedisServer; port: number; internalPort: number; jwksUrl: string; extra?: Record<string, string> }): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     SERVICE_ROLE: 'ws',
     LOCATION_ID: 'test-cafe',
     PORT: String(options.port),
+    INTERNAL_PORT: String(options.internalPort),
     LOG_LEVEL: 'warn',
     SHUTDOWN_GRACE_MS: '4000',
     DATABASE_PRIMARY_HOST: '127.0.0.1',
@@ -63,6 +65,8 @@ export function wsProcessEnvironment(options: { redis: RedisServer; port: number
 
 export interface WsProcess {
   readonly port: number;
+  /** Probes and metrics (`/readyz`, `/metrics`). */
+  readonly internalUrl: string;
   readonly url: string;
   readonly process: StartedProcess;
   readonly exited: Promise<number | null>;
@@ -71,14 +75,15 @@ export interface WsProcess {
 }
 
 export async function startWsProcess(options: { redis: RedisServer; jwksUrl: string; extra?: Record<string, string> }): Promise<WsProcess> {
-  const port = await freePort();
+  const [port, internalPort] = await Promise.all([freePort(), freePort()]);
   const { command, args } = appEntryCommand('ws-main');
-  const started = startProcess(command, args, { env: wsProcessEnvironment({ ...options, port }) });
+  const started = startProcess(command, args, { env: wsProcessEnvironment({ ...options, port, internalPort }) });
   const exited = new Promise<number | null>((resolve) => started.child.once('exit', (code) => resolve(code)));
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://127.0.0.1:${internalPort}`;
   await waitFor(`ws-main on port ${port} ready`, async () => (await fetch(`${base}/readyz`)).status === 200, 30_000, () => started.output());
   return {
     port,
+    internalUrl: base,
     url: `ws://127.0.0.1:${port}/ws`,
     process: started,
     exited,
@@ -140,7 +145,8 @@ export class TestClient {
   readonly events: { id: string; event: OrderEvent }[] = [];
   readonly readies: ReadyInfo[] = [];
   readonly resyncs: string[] = [];
-  readonly closes: { code: number; reason: string; willReconnect: boolean }[] = [];
+  readonly resyncReasons: (ResyncReason | undefined)[] = [];
+  readonly closes: { code: number; reason: string; willReconnect: boolean; retryInMs?: number }[] = [];
   readonly client: RealtimeClient;
 
   constructor(urls: string | (() => string), token: string, options: { lastId?: string } = {}) {
@@ -155,7 +161,10 @@ export class TestClient {
       connect: (url, t) => nodeConnect(url.replace('ws://placeholder.invalid/ws', pick()), t),
       onEvent: (event, id) => this.events.push({ id, event }),
       onReady: (info) => this.readies.push(info),
-      onResync: (id) => this.resyncs.push(id),
+      onResync: (id, reason) => {
+        this.resyncs.push(id);
+        this.resyncReasons.push(reason);
+      },
       onClose: (info) => this.closes.push(info),
     });
   }
@@ -176,4 +185,47 @@ export class TestClient {
   close(): void {
     this.client.close();
   }
+}
+
+/** How a raw connection attempt ended: live (`ready` received), closed by the server first, or refused at the upgrade. */
+export type RawConnection =
+  | { readonly outcome: 'ready'; readonly socket: WebSocket }
+  | { readonly outcome: 'closed'; readonly code: number; readonly reason: string }
+  | { readonly outcome: 'refused'; readonly status: number; readonly headers: http.IncomingHttpHeaders; readonly body: string };
+
+/**
+ * Opens a websocket with the `ws` package (no reconnects) and resolves once its fate is known.
+ * `tokenIn: 'query'` sends the token as browsers do (`?access_token=`).
+ */
+export function openRaw(url: string, token: string, options: { localAddress?: string; tokenIn?: 'header' | 'query' } = {}): Promise<RawConnection> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (result: RawConnection) => {
+      if (settled) return;
+      settled = true;
+      resolve(result);
+    };
+    const inQuery = options.tokenIn === 'query';
+    const ws = new WebSocket(inQuery ? `${url}?access_token=${token}` : url, {
+      headers: inQuery ? {} : { Authorization: `Bearer ${token}` },
+      localAddress: options.localAddress,
+      perMessageDeflate: false,
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        settle({ outcome: 'refused', status: res.statusCode ?? 0, headers: res.headers, body });
+        ws.terminate();
+      });
+    });
+    ws.on('message', (data) => {
+      if ((JSON.parse(data.toString()) as { type: string }).type === 'ready') settle({ outcome: 'ready', socket: ws });
+    });
+    ws.on('close', (code, reason) => settle({ outcome: 'closed', code, reason: reason.toString() }));
+    ws.on('error', (error) => {
+      if (!settled) reject(error);
+    });
+  });
 }

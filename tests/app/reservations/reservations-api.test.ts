@@ -2,7 +2,7 @@
 import { registerReservationRoutes } from '../../../app/src/reservations/reservation-routes';
 import { eventually } from '../db/database-manager-fixtures';
 import { connect } from '../db/migrate-support';
-import { startHarness, type Harness } from '../tables/restaurant-api-harness';
+import { localDate, startHarness, type Harness } from '../tables/restaurant-api-harness';
 
 let h: Harness;
 const path = (restaurant = h.seed.restaurant) => `/restaurants/${restaurant}/reservations`;
@@ -37,6 +37,7 @@ describe('POST reservations', () => {
       reservation_date: '2030-04-01',
       reservation_time: '19:30',
       party_size: 4,
+      duration_minutes: 120,
       status: 'pending',
       notes: 'window seat',
       created_at: expect.stringMatching(/Z$/),
@@ -83,6 +84,160 @@ describe('POST reservations', () => {
       await deleter.end();
     }
     expect(await snapshot()).toBe(before);
+  });
+});
+
+describe('a booking that starts in the past: 422 naming the field, nothing written', () => {
+  /**
+   * A restaurant whose wall clock reads 12:xx right now (a fixed-offset Etc/GMT zone picked from
+   * the current UTC hour): its today has an earlier and a later time, hours away.
+   */
+  async function restaurantAtMidday(): Promise<{ id: string; zone: string; today: string }> {
+    const offset = ((12 - new Date().getUTCHours() + 36) % 24) - 12;
+    const zone = offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+    const id = (await h.sql.query<{ id: string }>(`INSERT INTO restaurants (slug, name, timezone, currency) VALUES ($1, 'Midday', $2, 'THB') RETURNING id::text`, [`midday-${Date.now()}`, zone])).rows[0]!.id;
+    return { id, zone, today: localDate(new Date(), zone) };
+  }
+
+  test("yesterday in the restaurant's timezone names body.reservation_date", async () => {
+    const yesterday = localDate(new Date(Date.now() - 24 * 3600_000), 'Asia/Bangkok');
+    const before = await snapshot();
+    const r = await h.call('POST', path(), { token: await h.token('staff'), body: booking({ reservation_date: yesterday, table_id: h.seed.tables[4] }) });
+    expect(r.status).toBe(422);
+    expect(r.body.error).toMatchObject({ code: 'unprocessable', details: { field: 'body.reservation_date' } });
+    expect(r.body.error.message).toMatch(/^body\.reservation_date: must not be in the past \(it is \d{4}-\d{2}-\d{2} \d{2}:\d{2} in Asia\/Bangkok\)$/);
+    expect(await snapshot()).toBe(before);
+  });
+
+  test('an earlier time of today names body.reservation_time; a later time of today is booked', async () => {
+    const midday = await restaurantAtMidday();
+    const staff = await h.token('staff', { restaurant: midday.id });
+    const before = await snapshot();
+    const r = await h.call('POST', path(midday.id), { token: staff, body: booking({ reservation_date: midday.today, reservation_time: '00:00' }) });
+    expect(r.status).toBe(422);
+    expect(r.body.error).toMatchObject({ code: 'unprocessable', details: { field: 'body.reservation_time' } });
+    expect(r.body.error.message).toMatch(new RegExp(`^body\\.reservation_time: must not be in the past \\(it is ${midday.today} \\d{2}:\\d{2} in ${midday.zone.replace('+', '\\+')}\\)$`));
+    expect(await snapshot()).toBe(before);
+    const later = await h.call('POST', path(midday.id), { token: staff, body: booking({ reservation_date: midday.today, reservation_time: '23:59' }) });
+    expect(later.status).toBe(201);
+  });
+});
+
+describe('one table, one party at a time: an overlapping booking is a 409 reservation_conflict', () => {
+  let day = 0;
+  /** A date of its own per booking pair, so cases never see each other's bookings. */
+  const freshDate = () => `2031-01-${String(++day).padStart(2, '0')}`;
+
+  const expectConflict = (r: { status: number; body: any }, table: string) => {
+    expect(r.status).toBe(409);
+    expect(r.body.error).toMatchObject({ code: 'reservation_conflict', details: { field: 'body.table_id', table_id: table } });
+  };
+
+  test('the error names the table and the slot asked for, and nothing is written', async () => {
+    const staff = await h.token('staff');
+    const table = h.seed.tables[3]!;
+    const date = freshDate();
+    expect((await h.call('POST', path(), { token: staff, body: booking({ table_id: table, reservation_date: date, reservation_time: '19:00' }) })).status).toBe(201);
+    const before = await snapshot();
+    const r = await h.call('POST', path(), { token: staff, body: booking({ table_id: table, reservation_date: date, reservation_time: '20:30', duration_minutes: 90 }) });
+    expectConflict(r, table);
+    expect(r.body.error.message).toBe(`table ${table} is already reserved at a time overlapping ${date} 20:30 for 90 minutes`);
+    expect(await snapshot()).toBe(before);
+  });
+
+  // Against a booking of T4 from 19:00 for 120 minutes (until 21:00).
+  test.each([
+    ['starting during it', { reservation_time: '20:59' }],
+    ['ending during it', { reservation_time: '18:00', duration_minutes: 61 }],
+    ['around it', { reservation_time: '18:00', duration_minutes: 240 }],
+  ] as const)('a booking %s is refused', async (_name, overrides) => {
+    const staff = await h.token('staff');
+    const table = h.seed.tables[3]!;
+    const date = freshDate();
+    expect((await h.call('POST', path(), { token: staff, body: booking({ table_id: table, reservation_date: date, reservation_time: '19:00' }) })).status).toBe(201);
+    const before = await snapshot();
+    expectConflict(await h.call('POST', path(), { token: staff, body: booking({ table_id: table, reservation_date: date, ...overrides }) }), table);
+    expect(await snapshot()).toBe(before);
+  });
+
+  test('bookings that end as it starts, start as it ends, or take another table or none are booked, and hold their own slots', async () => {
+    const staff = await h.token('staff');
+    const table = h.seed.tables[3]!;
+    const date = freshDate();
+    const book = (overrides: Record<string, unknown>) => h.call('POST', path(), { token: staff, body: booking({ table_id: table, reservation_date: date, ...overrides }) });
+    expect((await book({ reservation_time: '19:00' })).status).toBe(201);
+    const touching = [
+      await book({ reservation_time: '17:30', duration_minutes: 90 }),
+      await book({ reservation_time: '21:00' }),
+      await book({ reservation_time: '19:00', table_id: h.seed.tables[4] }),
+      await book({ reservation_time: '19:00', table_id: undefined }),
+    ];
+    expect(touching.map((r) => [r.status, r.body.table_id, r.body.reservation_time, r.body.duration_minutes])).toEqual([
+      [201, table, '17:30', 90],
+      [201, table, '21:00', 120],
+      [201, h.seed.tables[4], '19:00', 120],
+      [201, null, '19:00', 120],
+    ]);
+    // T4 is now taken from 17:30 to 23:00, T5 from 19:00 to 21:00.
+    expectConflict(await book({ reservation_time: '17:45', duration_minutes: 15 }), table);
+    expectConflict(await book({ reservation_time: '22:45', duration_minutes: 15 }), table);
+    expectConflict(await book({ reservation_time: '20:45', duration_minutes: 15, table_id: h.seed.tables[4] }), h.seed.tables[4]!);
+  });
+
+  test('a booking late in the evening holds the table past midnight', async () => {
+    const staff = await h.token('staff');
+    const table = h.seed.tables[3]!;
+    expect((await h.call('POST', path(), { token: staff, body: booking({ table_id: table, reservation_date: '2031-02-27', reservation_time: '23:30' }) })).status).toBe(201);
+    expectConflict(await h.call('POST', path(), { token: staff, body: booking({ table_id: table, reservation_date: '2031-02-28', reservation_time: '00:30' }) }), table);
+  });
+
+  test.each([
+    ['cancelled', 201, ['cancelled']],
+    ['no_show', 201, ['no_show']],
+    ['completed', 201, ['confirmed', 'seated', 'completed']],
+    ['confirmed', 409, ['confirmed']],
+    ['seated', 409, ['confirmed', 'seated']],
+  ] as const)('a %s booking of the table: an overlapping one answers %i', async (_status, status, steps) => {
+    const staff = await h.token('staff');
+    const table = h.seed.tables[3]!;
+    const date = freshDate();
+    const book = (time: string) => h.call('POST', path(), { token: staff, body: booking({ table_id: table, reservation_date: date, reservation_time: time }) });
+    const first = await book('19:00');
+    for (const step of steps) expect((await h.call('PATCH', `${path()}/${first.body.id}/status`, { token: staff, body: { status: step } })).status).toBe(200);
+    const r = await book('19:30');
+    if (status === 409) {
+      expectConflict(r, table);
+    } else {
+      expect(r.status).toBe(201);
+      // The freed slot is the new booking's now.
+      expectConflict(await book('20:00'), table);
+    }
+  });
+
+  test.each([
+    ['commits', 409, 'COMMIT'],
+    ['rolls back', 201, 'ROLLBACK'],
+  ] as const)('a booking racing an uncommitted overlapping one waits for it: when that one %s, %i', async (_outcome, status, end) => {
+    const table = h.seed.tables[3]!;
+    const date = freshDate();
+    const other = await connect(h.cluster);
+    try {
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO reservations (restaurant_id, table_id, guest_name, reservation_date, reservation_time, party_size) VALUES ($1, $2, 'Racer', $3, '19:00', 2)`, [h.seed.restaurant, table, date]);
+      const pending = h.call('POST', path(), { token: await h.token('staff'), body: booking({ table_id: table, reservation_date: date, reservation_time: '20:00' }) });
+      await eventually('the insert to wait for the other transaction', async () => {
+        const { rows } = await h.sql.query(`SELECT 1 FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'`);
+        return rows.length > 0;
+      });
+      await other.query(end);
+      const r = await pending;
+      if (status === 409) expectConflict(r, table);
+      else expect(r.status).toBe(201);
+      const { rows } = await h.sql.query<{ guest_name: string }>('SELECT guest_name FROM reservations WHERE table_id = $1 AND reservation_date = $2 ORDER BY id', [table, date]);
+      expect(rows.map((x) => x.guest_name)).toEqual(status === 409 ? ['Racer'] : ['Somchai']);
+    } finally {
+      await other.end();
+    }
   });
 });
 
@@ -205,6 +360,9 @@ describe('bad input: 400 naming the field, nothing written', () => {
     ['date in another format', () => post(booking({ reservation_date: '01/05/2030' })), /^body\.reservation_date: must be a date/],
     ['party of 0', () => post(booking({ party_size: 0 })), /^body\.party_size: must be at least 1/],
     ['party of 2.5', () => post(booking({ party_size: 2.5 })), /^body\.party_size: must be an integer/],
+    ['duration of 10 minutes', () => post(booking({ duration_minutes: 10 })), /^body\.duration_minutes: must be at least 15/],
+    ['duration of 721 minutes', () => post(booking({ duration_minutes: 721 })), /^body\.duration_minutes: must be at most 720/],
+    ['duration of 90.5 minutes', () => post(booking({ duration_minutes: 90.5 })), /^body\.duration_minutes: must be an integer/],
     ['malformed table_id', () => post(booking({ table_id: 'T1' })), /^body\.table_id: must be a positive integer id/],
     ['extra field', () => post(booking({ vip: true })), /^body\.vip: is not allowed/],
     ['notes over 1000 characters', () => post(booking({ notes: 'n'.repeat(1001) })), /^body\.notes: must be at most 1000/],

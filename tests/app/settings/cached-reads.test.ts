@@ -125,6 +125,24 @@ describe('restaurant settings', () => {
     expect((await settingsRow(cafe)).settings).toEqual({ ordering_open: false, service_charge_percent: 10 });
   });
 
+  test('a manager closing ordering through one instance: the next order through the other is 409 ordering_closed and writes nothing; reopening lets orders in', async () => {
+    const manager = await token('manager');
+    const guest = await token('guest');
+    const order = () =>
+      call(two, 'POST', `/restaurants/${cafe}/orders`, guest, { table_id: table, items: [{ menu_item_id: item, quantity: 1 }] }, { 'Idempotency-Key': `closing-${Date.now()}-${Math.random()}` });
+    const orderCount = async () => (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM orders')).rows[0]!.n;
+    expect((await call(one, 'PATCH', path(), manager, { ordering_open: true })).status).toBe(200);
+    expect((await call(one, 'PATCH', path(), manager, { ordering_open: false })).status).toBe(200);
+    const before = await orderCount();
+    const closed = await order();
+    expect(closed.status).toBe(409);
+    expect(closed.body.error).toMatchObject({ code: 'ordering_closed', message: 'ordering is closed at this restaurant', details: { setting: 'ordering_open' } });
+    expect(await orderCount()).toBe(before);
+
+    expect((await call(one, 'PATCH', path(), manager, { ordering_open: true })).status).toBe(200);
+    expect((await order()).status).toBe(201);
+  });
+
   test.each([
     [{ tax_rate_percent: 31 }, 'body.tax_rate_percent: must be at most 30'],
     [{ tax_rate_percent: 7.005 }, 'body.tax_rate_percent: must have at most two decimals'],
@@ -151,6 +169,9 @@ describe('restaurant settings', () => {
 });
 
 describe('order status polling', () => {
+  // Open whatever the settings tests left.
+  beforeAll(() => sql.query(`UPDATE restaurants SET settings = settings || '{"ordering_open": true}' WHERE id = $1`, [cafe]));
+
   async function createOrder(tableId = table): Promise<{ id: string; created_at: string }> {
     const r = await call(one, 'POST', `/restaurants/${cafe}/orders`, await token('staff'), { table_id: tableId, items: [{ menu_item_id: item, quantity: 1 }] }, {
       'Idempotency-Key': `status-${Date.now()}-${Math.random()}`,

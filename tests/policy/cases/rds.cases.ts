@@ -143,11 +143,51 @@ export const RDS_CASES: FailingCase[] = [
     input: edit(stack(), PRIMARY, ({ final_snapshot_identifier: _, ...v }) => v),
     messages: [`${PRIMARY}: final_snapshot_identifier is not set; name the final snapshot taken when the primary is destroyed`],
   },
+  {
+    rule: 'RDS-015',
+    when: 'a replica of an autoscaling primary does not autoscale (the issue 12 bug)',
+    input: edit(stack(), REPLICA, ({ max_allocated_storage: _, ...v }) => v),
+    messages: [
+      `${REPLICA}: max_allocated_storage is not set (defaults to 0, no storage autoscaling); its source ${PRIMARY} grows up to 200 GiB and a replica does not follow its source's autoscaling, so it would fill up first: set max_allocated_storage to at least 200`,
+    ],
+  },
+  {
+    rule: 'RDS-015',
+    when: 'a replica autoscales to less than its primary',
+    input: edit(stack(), REPLICA, (v) => ({ ...v, max_allocated_storage: 100 })),
+    messages: [
+      `${REPLICA}: max_allocated_storage is 100; its source ${PRIMARY} grows up to 200 GiB and a replica does not follow its source's autoscaling, so it would fill up first: set max_allocated_storage to at least 200`,
+    ],
+  },
+  {
+    rule: 'RDS-015',
+    when: 'a replica turns autoscaling off with 0',
+    input: edit(stack(), REPLICA, (v) => ({ ...v, max_allocated_storage: 0 })),
+    messages: [
+      `${REPLICA}: max_allocated_storage is 0 (no storage autoscaling); its source ${PRIMARY} grows up to 200 GiB and a replica does not follow its source's autoscaling, so it would fill up first: set max_allocated_storage to at least 200`,
+    ],
+  },
+  {
+    rule: 'RDS-015',
+    when: 'a replica of a source outside the stack does not autoscale',
+    input: edit(stack(), REPLICA, ({ max_allocated_storage: _, ...v }) => ({ ...v, replicate_source_db: 'arn:aws:rds:eu-west-2:111111111111:db:elsewhere', storage_encrypted: true })),
+    messages: [
+      `${REPLICA}: max_allocated_storage is not set (defaults to 0, no storage autoscaling); its source is outside this stack, so how far the source grows is unknown here: set max_allocated_storage so the replica can grow with it`,
+    ],
+  },
 ];
 
 /** Stacks every RDS rule must accept although they look suspicious. */
 export const RDS_PASSING: PassingCase[] = [
   { when: 'a MySQL primary that exports its own logs instead of PostgreSQL\'s', input: edit(stack(), PRIMARY, (v) => ({ ...v, engine: 'mysql', enabled_cloudwatch_logs_exports: ['error'] })) },
+  {
+    when: 'a replica of a primary that does not autoscale, itself without autoscaling (neither outgrows the other)',
+    input: edit(edit(stack(), PRIMARY, ({ max_allocated_storage: _, ...v }) => v), REPLICA, ({ max_allocated_storage: _, ...v }) => v),
+  },
+  {
+    when: 'a replica that autoscales beyond its primary',
+    input: edit(stack(), REPLICA, (v) => ({ ...v, max_allocated_storage: 400 })),
+  },
   {
     when: 'a stack without replicas',
     input: without(stack(), REPLICA),

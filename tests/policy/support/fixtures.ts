@@ -86,6 +86,7 @@ export function compliantDataStack(): PolicyInput {
       resource('aws_db_instance.primary', {
         ...instance,
         allocated_storage: 50,
+        max_allocated_storage: 200,
         backup_retention_period: 14,
         deletion_protection: true,
         engine: 'postgres',
@@ -102,6 +103,7 @@ export function compliantDataStack(): PolicyInput {
         backup_retention_period: 0,
         deletion_protection: false,
         identifier: 'testville-postgres-replica-1',
+        max_allocated_storage: 200,
         replicate_source_db: '${aws_db_instance.primary.arn}',
         skip_final_snapshot: true,
       }),

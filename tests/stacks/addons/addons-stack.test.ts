@@ -49,6 +49,11 @@ const PLATFORM: PlatformOutputs = {
     api: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/api',
     ws: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/ws',
   },
+  pullThroughCacheUrls: {
+    ecrPublic: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/ecr-public',
+    kubernetes: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/k8s',
+    quay: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/quay',
+  },
   alertmanagerRoleArn: 'arn:aws:iam::111122223333:role/restaurant-ap-southeast-1-alertmanager',
 };
 
@@ -319,6 +324,8 @@ describe('AddonsStack', () => {
         'balancing-ignore-label_2': 'eks.amazonaws.com/nodegroup-image',
         'balancing-ignore-label_3': 'eks.amazonaws.com/sourceLaunchTemplateId',
         'balancing-ignore-label_4': 'eks.amazonaws.com/sourceLaunchTemplateVersion',
+        // Differs per zone on EKS nodes; without it the zones' node groups never count as similar.
+        'balancing-ignore-label_5': 'topology.k8s.aws/zone-id',
         'skip-nodes-with-system-pods': 'false',
         'skip-nodes-with-local-storage': 'false',
         'scale-down-enabled': 'true',

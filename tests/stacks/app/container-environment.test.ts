@@ -18,9 +18,9 @@ const COMMON = [
   'REDIS_HOST', 'REDIS_PORT', 'REDIS_TLS', 'REDIS_AUTH', 'REDIS_USER', 'REDIS_IAM_CACHE_NAME',
   'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_JWKS_URL',
 ];
-const LONG_RUNNING = ['PORT', 'SHUTDOWN_GRACE_MS', 'DATABASE_REPLICA_HOSTS'];
+const LONG_RUNNING = ['PORT', 'INTERNAL_PORT', 'SHUTDOWN_GRACE_MS', 'DATABASE_REPLICA_HOSTS'];
 const EXPECTED_KEYS: Record<ServiceRole, string[]> = {
-  api: [...COMMON, ...LONG_RUNNING, 'ASSET_BUCKET', 'CDN_BASE_URL', 'CDN_DISTRIBUTION_ID', 'IMAGE_STORAGE'],
+  api: [...COMMON, ...LONG_RUNNING, 'ASSET_BUCKET', 'CDN_BASE_URL', 'CDN_DISTRIBUTION_ID', 'IMAGE_STORAGE', 'PUBLIC_BASE_URL'],
   ws: [...COMMON, ...LONG_RUNNING, 'WS_HEARTBEAT_INTERVAL_MS'],
   migrate: COMMON,
   maintenance: COMMON,
@@ -57,11 +57,14 @@ describe('containerEnvironment: the app contract accepts it', () => {
       LOCATION_ID: location.id,
       AWS_REGION: location.region,
       PORT: 8080,
+      INTERNAL_PORT: 9090,
       DATABASE_AUTH: 'iam',
       DATABASE_SSL: 'verify-full',
       REDIS_TLS: true,
       REDIS_AUTH: 'iam',
       CDN_BASE_URL: `https://${location.domains.cdn}`,
+      // Image URLs are built from it, never from a request's Host header.
+      PUBLIC_BASE_URL: `https://${location.domains.api}`,
       IMAGE_STORAGE: 's3',
     });
     expect(parsed.DATABASE_REPLICA_HOSTS).toHaveLength(location.sizing.database.readReplicas);

@@ -1,7 +1,8 @@
 import { Testing } from '../../../stacks/cdktf';
-import { LIVENESS_PATH, READINESS_PATH } from '../../../stacks/constructs/http-workload';
+import { containerEnvironment } from '../../../stacks/constructs/container-environment';
+import { APP_INTERNAL_PORT, LIVENESS_PATH, READINESS_PATH } from '../../../stacks/constructs/http-workload';
 import { buildParts, envOf, type Json, resourceNamed, synthJson } from './synth-helpers';
-import { sampleLocation, sampleLocations } from './upstream-fixture';
+import { dataFixture, sampleLocation, sampleLocations } from './upstream-fixture';
 
 const locations = sampleLocations();
 
@@ -36,9 +37,15 @@ describe('HttpWorkload', () => {
     const sizing = sampleLocation(locationId).sizing[component];
     const spec = of(locationId, 'kubernetes_deployment_v1', component).spec.template.spec;
     const [container] = spec.container;
-    expect(container.liveness_probe.http_get).toEqual({ path: LIVENESS_PATH, port: 'http' });
-    expect(container.readiness_probe.http_get).toEqual({ path: READINESS_PATH, port: 'http' });
-    expect(container.startup_probe.http_get.path).toBe(LIVENESS_PATH);
+    // Probes go to the internal port: the public one (what nginx proxies to) answers 404 there.
+    expect(container.port).toEqual([
+      { name: 'http', container_port: 8080, protocol: 'TCP' },
+      { name: 'internal', container_port: APP_INTERNAL_PORT, protocol: 'TCP' },
+    ]);
+    expect(envOf(container).INTERNAL_PORT).toBe(String(APP_INTERNAL_PORT));
+    expect(container.liveness_probe.http_get).toEqual({ path: LIVENESS_PATH, port: 'internal' });
+    expect(container.readiness_probe.http_get).toEqual({ path: READINESS_PATH, port: 'internal' });
+    expect(container.startup_probe.http_get).toEqual({ path: LIVENESS_PATH, port: 'internal' });
     expect(container.resources).toEqual({
       requests: { cpu: `${sizing.cpuRequestMillicores}m`, memory: `${sizing.memoryRequestMiB}Mi` },
       limits: { cpu: `${sizing.cpuLimitMillicores}m`, memory: `${sizing.memoryLimitMiB}Mi` },
@@ -84,9 +91,13 @@ describe('HttpWorkload', () => {
     expect(pdb.spec.selector.match_labels).toEqual(deployment.spec.selector.match_labels);
   });
 
-  test('Prometheus scrape annotations point at the app port', () => {
-    const annotations = of('sukhumvit-cafe', 'kubernetes_deployment_v1', 'api').spec.template.metadata.annotations;
-    expect(annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' });
+  test.each(['api', 'ws'])('Prometheus scrape annotations of %s point at the internal port', (component) => {
+    const annotations = of('sukhumvit-cafe', 'kubernetes_deployment_v1', component).spec.template.metadata.annotations;
+    expect(annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090', 'prometheus.io/path': '/metrics' });
+  });
+
+  test('the Service exposes the API port only, not the internal one', () => {
+    expect(of('sukhumvit-cafe', 'kubernetes_service_v1', 'api').spec.port).toEqual([{ name: 'http', port: 8080, target_port: 'http', protocol: 'TCP' }]);
   });
 
   test('no Kubernetes API token and the IRSA service account', () => {
@@ -115,6 +126,13 @@ describe('HttpWorkload errors', () => {
   test('fails when the grace period does not outlast the preStop sleep', () => {
     expect(() => buildParts(app, location, { ws: { preStopSleepSeconds: 60 } })).toThrow(
       'terminationGracePeriodSeconds must be an integer above preStopSleepSeconds (60), got 60 (workload "ws", location "sukhumvit-cafe")',
+    );
+  });
+
+  test('fails when the environment puts INTERNAL_PORT elsewhere than the probes look', () => {
+    const environment = { ...containerEnvironment({ role: 'api', location, data: dataFixture(location), shutdownGraceMs: 20000 }), INTERNAL_PORT: '9191' };
+    expect(() => buildParts(app, location, { api: { environment } })).toThrow(
+      'environment.INTERNAL_PORT must be "9090", the port the probes and scrape annotations use, got "9191" (workload "api", location "sukhumvit-cafe")',
     );
   });
 

@@ -125,6 +125,15 @@ describe('LocationAppStack', () => {
     expect(resourceNamed(json, 'kubernetes_deployment_v1', 'ws').spec.template.spec.container[0].image).toBe(`${ecrRepositoryUrls.ws}:${TEST_IMAGE_TAG}`);
   });
 
+  test.each(ids)("%s: nginx and its exporter come through the region's ECR pull-through cache of ECR Public, tags kept", (id) => {
+    const { pullThroughCacheUrls } = platformFixture(sampleLocation(id).region);
+    const [nginx, exporter] = resourceNamed(jsonOf(id), 'kubernetes_deployment_v1', 'nginx').spec.template.spec.container;
+    expect(nginx.image).toBe(`${pullThroughCacheUrls.ecrPublic}/nginx/nginx-unprivileged:1.28.0-alpine`);
+    expect(exporter.image).toBe(`${pullThroughCacheUrls.ecrPublic}/nginx/nginx-prometheus-exporter:1.4.2`);
+    // No digests: none was read from a registry, and a pinned release tag is what K8S-007 asks for.
+    for (const image of [nginx.image, exporter.image]) expect(image).not.toContain('@sha256:');
+  });
+
   test.each(ids)("%s: the nginx NLB serves the data stack's API certificate on 443 only", (id) => {
     const service = resourceNamed(jsonOf(id), 'kubernetes_service_v1', 'nginx');
     expect(service.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']).toBe(dataFixture(sampleLocation(id)).apiCertificateArn);

@@ -71,14 +71,17 @@ describe('NetworkPolicies', () => {
     });
   });
 
-  test('nginx reaches api and ws on 8080, and they accept only nginx and the scraper', () => {
+  test('nginx reaches api and ws on 8080 only; the scraper reaches their internal port (9090) only', () => {
     const egress = policy('allow-nginx-to-backends');
     expect(egress.spec.egress.map((e: Json) => e.to[0].pod_selector.match_labels)).toEqual([selectorOf('api'), selectorOf('ws')]);
+    expect(egress.spec.egress.map((e: Json) => e.ports)).toEqual([[{ port: '8080', protocol: 'TCP' }], [{ port: '8080', protocol: 'TCP' }]]);
     for (const component of ['api', 'ws']) {
       const ingress = policy(`allow-${component}-ingress`);
       expect(ingress.spec.pod_selector.match_labels).toEqual(selectorOf(component));
-      expect(ingress.spec.ingress[0]).toEqual({ from: [{ pod_selector: { match_labels: selectorOf('nginx') } }], ports: [{ port: '8080', protocol: 'TCP' }] });
-      expect(ingress.spec.ingress[1].from[0].namespace_selector).toBeDefined();
+      expect(ingress.spec.ingress).toEqual([
+        { from: [{ pod_selector: { match_labels: selectorOf('nginx') } }], ports: [{ port: '8080', protocol: 'TCP' }] },
+        { from: [{ namespace_selector: { match_labels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: '9090', protocol: 'TCP' }] },
+      ]);
     }
   });
 

@@ -16,10 +16,14 @@ import {
   NGINX_PROMETHEUS_EXPORTER_IMAGE,
   NGINX_STATUS_PATH,
   NGINX_STATUS_PORT,
+  nginxConnectionSizing,
   NginxGateway,
   NLB_TLS_POLICY,
   type NginxGatewayProps,
+  websocketConnectionsPerWsPod,
 } from '../../../stacks/constructs/nginx-gateway';
+import { loadMeasuredCapacity } from '../../../stacks/capacity/measured-capacity';
+import { CONNECTIONS_PER_WS_POD } from '../../../stacks/config/sizing';
 import { buildParts, type Json, resourceNamed, synthJson } from './synth-helpers';
 import { apiCertificateArnFixture, sampleLocation, sampleLocations } from './upstream-fixture';
 
@@ -78,6 +82,20 @@ describe('NginxGateway', () => {
     expect(otherResolver).not.toBe(same);
   });
 
+  test('without the platform cache, the images are pulled from NGINX\'s ECR Public repositories, never anonymously from Docker Hub', () => {
+    const [nginx, exporter] = of('sukhumvit-cafe', 'kubernetes_deployment_v1', 'nginx').spec.template.spec.container;
+    expect([nginx.image, exporter.image]).toEqual(['public.ecr.aws/nginx/nginx-unprivileged:1.28.0-alpine', 'public.ecr.aws/nginx/nginx-prometheus-exporter:1.4.2']);
+  });
+
+  test('with the platform cache, both images are pulled through it', () => {
+    const location = sampleLocation('sukhumvit-cafe');
+    const urls = { ecrPublic: '123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/ecr-public', kubernetes: 'k', quay: 'q' };
+    const { json } = gatewayFor(app, location, { pullThroughCacheUrls: urls });
+    const [nginx, exporter] = resourceNamed(json, 'kubernetes_deployment_v1', 'nginx').spec.template.spec.container;
+    expect(nginx.image).toBe(`${urls.ecrPublic}/nginx/nginx-unprivileged:1.28.0-alpine`);
+    expect(exporter.image).toBe(`${urls.ecrPublic}/nginx/nginx-prometheus-exporter:1.4.2`);
+  });
+
   test('nginx and the exporter run restricted, with probes, limits and writable /tmp', () => {
     const spec = of('kanchanaburi-resort', 'kubernetes_deployment_v1', 'nginx').spec.template.spec;
     expect(spec.security_context).toMatchObject({ run_as_non_root: true, run_as_user: String(NGINX_CONTAINER_UID) });
@@ -117,6 +135,42 @@ describe('NginxGateway', () => {
       resources: { cpuRequestMillicores: 500, cpuLimitMillicores: 1500, memoryRequestMiB: 64, memoryLimitMiB: 256 },
     });
     expect(twoCpus.gateway.renderedConfig).toContain('worker_processes 2;');
+  });
+
+  // ws tier at max replicas x 1,500 connections over the nginx pods left while one is down; two
+  // connections per websocket plus 1,024 for HTTP; per address: seats x 0.6 devices x 2 headroom.
+  test.each([
+    ['kanchanaburi-resort', 'ws max 6, nginx 3, 420 seats', 10024, 11048, 504],
+    ['london-shoreditch', 'ws max 4, nginx 2, 140 seats', 13024, 14048, 168],
+    ['sukhumvit-cafe', 'ws max 3, nginx 2, 36 seats', 10024, 11048, 44],
+  ])('%s (%s): connections sized from the ws HPA bounds and the seats', (locationId, _sizing, workerConnections, rlimit, perAddress) => {
+    const config = built.get(locationId)!.gateway.renderedConfig;
+    expect(config).toContain(`worker_connections ${workerConnections};`);
+    expect(config).toContain(`worker_rlimit_nofile ${rlimit};`);
+    expect(config).toContain(`limit_conn ws_per_address ${perAddress};`);
+  });
+
+  test('explicit per-pod and per-address websocket figures override the derived ones', () => {
+    const { gateway } = gatewayFor(app, sampleLocation('sukhumvit-cafe'), { websocketConnectionsPerWsPod: 500, websocketConnectionsPerAddress: 60 });
+    // 3 ws pods x 500 on the one nginx pod left: 2 x 1,500 + 1,024 is below the 4,096 floor.
+    expect(gateway.renderedConfig).toContain('worker_connections 4096;');
+    expect(gateway.renderedConfig).toContain('limit_conn ws_per_address 60;');
+  });
+
+  test.each<[string, Partial<NginxGatewayProps>, string]>([
+    [
+      'websocketConnectionsPerAddress is above what one nginx pod is sized for',
+      { websocketConnectionsPerAddress: 4501 },
+      'websocketConnectionsPerAddress must be an integer in 1..4500 (the websockets one nginx pod is sized for), got 4501 (location "sukhumvit-cafe")',
+    ],
+    [
+      'websocketConnectionsPerAddress is 0',
+      { websocketConnectionsPerAddress: 0 },
+      'websocketConnectionsPerAddress must be an integer in 1..4500 (the websockets one nginx pod is sized for), got 0 (location "sukhumvit-cafe")',
+    ],
+    ['websocketConnectionsPerWsPod is 0', { websocketConnectionsPerWsPod: 0 }, 'websocketConnectionsPerWsPod must be a positive integer, got 0 (location "sukhumvit-cafe")'],
+  ])('fails when %s', (_case, props, message) => {
+    expect(() => gatewayFor(app, sampleLocation('sukhumvit-cafe'), props)).toThrow(new Error(message));
   });
 
   test('an internet-facing NLB with IP targets that preserves client IPs (ip_hash needs them)', () => {
@@ -281,6 +335,23 @@ describe('nginx gateway helpers', () => {
     expect(() => kubeDnsServiceIp('172.20.0.0')).toThrow(
       'serviceIpv4Cidr must be an IPv4 CIDR with a prefix of 8..28 such as 172.20.0.0/16, got "172.20.0.0"',
     );
+  });
+
+  test.each([
+    ['one nginx pod: it carries the whole tier', { wsMaxReplicas: 4, websocketConnectionsPerWsPod: 1500, nginxReplicas: 1, seats: 100 }, 6000, 13024, 120],
+    ['three nginx pods: two carry the tier while one is down', { wsMaxReplicas: 6, websocketConnectionsPerWsPod: 1500, nginxReplicas: 3, seats: 420 }, 4500, 10024, 504],
+    ['a small tier: never below the 4096 floor', { wsMaxReplicas: 2, websocketConnectionsPerWsPod: 500, nginxReplicas: 2, seats: 10 }, 1000, 4096, 12],
+  ])('nginxConnectionSizing: %s', (_case, input, websocketsPerNginxPod, workerConnections, perAddress) => {
+    expect(nginxConnectionSizing(input)).toEqual({ websocketsPerNginxPod, workerConnections, websocketConnectionsPerAddress: perAddress });
+  });
+
+  test('a ws pod carries the planned connections, or fewer when its memory limit holds fewer', () => {
+    const measured = loadMeasuredCapacity();
+    expect(websocketConnectionsPerWsPod({ memoryLimitMiB: 512 }, measured)).toBe(CONNECTIONS_PER_WS_POD);
+    // 150 MiB x 0.8 budget - the idle process, at the measured KiB per connection.
+    const expected = Math.floor(((150 * 0.8 - measured.ws.baselineMemoryMiB) * 1024) / measured.ws.memoryPerConnectionKiB);
+    expect(expected).toBeLessThan(CONNECTIONS_PER_WS_POD);
+    expect(websocketConnectionsPerWsPod({ memoryLimitMiB: 150 }, measured)).toBe(expected);
   });
 
   test('Terraform template sequences are escaped, nginx variables are not', () => {

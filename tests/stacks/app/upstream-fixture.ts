@@ -38,6 +38,7 @@ export function platformFixture(region: string): PlatformOutputs {
     oidcProviderArn: `arn:aws:iam::123456789012:oidc-provider/oidc.eks.${region}.amazonaws.com/id/FIXTURE`,
     oidcIssuerHostPath: `oidc.eks.${region}.amazonaws.com/id/FIXTURE`,
     ecrRepositoryUrls: { api: `${registry}/restaurant/api`, ws: `${registry}/restaurant/ws` },
+    pullThroughCacheUrls: { ecrPublic: `${registry}/ecr-public`, kubernetes: `${registry}/k8s`, quay: `${registry}/quay` },
     alertmanagerRoleArn: `arn:aws:iam::123456789012:role/restaurant-${region}-alertmanager`,
   };
 }

@@ -34,6 +34,11 @@ export class PlatformFixtureStack extends TerraformStack implements PlatformOutp
   readonly oidcProviderArn: string;
   readonly oidcIssuerHostPath: string;
   readonly ecrRepositoryUrls = { api: '123456789012.dkr.ecr.fixture.amazonaws.com/api', ws: '123456789012.dkr.ecr.fixture.amazonaws.com/ws' };
+  readonly pullThroughCacheUrls = {
+    ecrPublic: '123456789012.dkr.ecr.fixture.amazonaws.com/ecr-public',
+    kubernetes: '123456789012.dkr.ecr.fixture.amazonaws.com/k8s',
+    quay: '123456789012.dkr.ecr.fixture.amazonaws.com/quay',
+  };
   readonly alertmanagerRoleArn = 'arn:aws:iam::123456789012:role/fixture-alertmanager';
 
   constructor(scope: Construct, id: string, props: PlatformFixtureProps) {

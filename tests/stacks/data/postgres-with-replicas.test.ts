@@ -73,6 +73,12 @@ describe('PostgresWithReplicas', () => {
       expect(blockOf(cafe, cafePostgres.primary)).toMatchObject({ monitoring_interval: 60, performance_insights_retention_period: 7 });
     });
 
+    test('restarting changes wait for the maintenance window on every instance', () => {
+      for (const instance of [cafePostgres.primary, ...cafePostgres.replicas]) {
+        expect(blockOf(cafe, instance).apply_immediately).toBe(false);
+      }
+    });
+
     test('backup and maintenance windows do not overlap', () => {
       expect(blockOf(cafe, cafePostgres.primary)).toMatchObject({ backup_window: '19:00-19:30', maintenance_window: 'sun:20:00-sun:21:00' });
     });
@@ -190,6 +196,10 @@ describe('PostgresWithReplicas', () => {
           deletion_protection: false,
           skip_final_snapshot: true,
         });
+        // Replicas inherit the source's storage but not its autoscaling: each grows on its own
+        // up to the primary's ceiling, so it never fills up behind a primary that has grown.
+        expect(replica.max_allocated_storage).toBe(primary.max_allocated_storage);
+        expect(replica).not.toHaveProperty('allocated_storage');
         expect(replica).not.toHaveProperty('engine');
         expect(replica).not.toHaveProperty('password_wo');
       });
@@ -317,6 +327,14 @@ describe('PostgresWithReplicas', () => {
       const json = synthJson(stack);
       expect(blockOf(json, postgres.primary).password_wo_version).toBe(3);
       expect(blockOf(json, find(postgres, 'master-secret-value')).secret_string_wo_version).toBe(3);
+    });
+
+    test('applyChanges.database = immediately applies restarting changes at once, on every instance', () => {
+      const location = sampleLocation('kanchanaburi-resort');
+      const { stack, postgres } = build({ ...location, applyChanges: { ...location.applyChanges, database: 'immediately' } });
+      const json = synthJson(stack);
+      expect(postgres.replicas.length).toBeGreaterThan(0);
+      for (const instance of postgres.instances) expect(blockOf(json, instance).apply_immediately).toBe(true);
     });
 
     test('a location without replicas still gets a Multi-AZ primary', () => {

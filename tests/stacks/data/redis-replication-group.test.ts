@@ -70,6 +70,10 @@ describe('RedisReplicationGroup', () => {
       });
     });
 
+    test('node type and engine changes wait for the maintenance window', () => {
+      expect(blockOf(cafe, cafeRedis.replicationGroup).apply_immediately).toBe(false);
+    });
+
     test('the app user name carries the location, since user ids are unique per region', () => {
       expect(redisAppUserName('sukhumvit-cafe')).toBe('sukhumvit-cafe-app');
       expect(cafeRedis.appUserName).toBe('sukhumvit-cafe-app');
@@ -180,6 +184,14 @@ describe('RedisReplicationGroup', () => {
       expect(statements).toHaveLength(1);
       expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: 'elasticache:Connect' });
       expect(asList(statements[0]!.Resource)).toEqual([refOf(redis.replicationGroup, 'arn'), refOf(redis.appUser, 'arn')]);
+    });
+  });
+
+  describe('options', () => {
+    test('applyChanges.redis = immediately applies node type and engine changes at once', () => {
+      const location = sampleLocation('london-shoreditch');
+      const { stack, redis } = build({ ...location, applyChanges: { ...location.applyChanges, redis: 'immediately' } });
+      expect(blockOf(synthJson(stack), redis.replicationGroup).apply_immediately).toBe(true);
     });
   });
 });

@@ -26,7 +26,7 @@ describe('EksNodeGroup', () => {
     const nodeGroup = new EksNodeGroup(stack, 'node-group', {
       cluster,
       name: 'restaurant-test-general',
-      subnets: network.privateSubnets,
+      network,
       sizing: SIZING,
       instanceTags: { 'cost-center': 'cc-test' },
       ...props,
@@ -34,22 +34,40 @@ describe('EksNodeGroup', () => {
     return { stack, nodeGroup };
   }
 
-  const { stack } = build();
+  const { stack, nodeGroup } = build();
   const json = synthJson(stack);
-  const group = resourceAt(json, stack, 'node-group/node-group');
+  const group = resourceAt(json, stack, 'node-group/node-group-a');
   const template = resourceAt(json, stack, 'node-group/launch-template');
 
   describe('defaults', () => {
-    test('on-demand AL2023 nodes in the private subnets, following the cluster version', () => {
+    test('on-demand AL2023 nodes, following the cluster version', () => {
       expect(group).toMatchObject({
-        node_group_name: 'restaurant-test-general',
         ami_type: 'AL2023_x86_64_STANDARD',
         capacity_type: 'ON_DEMAND',
         instance_types: ['m6i.xlarge', 'm5.xlarge'],
-        subnet_ids: [refTo(stack, 'network/private-subnet-a', 'id'), refTo(stack, 'network/private-subnet-b', 'id')],
         version: refTo(stack, 'cluster/cluster', 'version'),
         node_repair_config: { enabled: true },
       });
+    });
+
+    test('one node group per zone, each in its zone\'s private subnet only, named by the zone letter', () => {
+      expect(Object.keys(resourcesOfType(json, 'aws_eks_node_group'))).toHaveLength(2);
+      expect(['a', 'b'].map((z) => resourceAt(json, stack, `node-group/node-group-${z}`)).map((g) => [g.node_group_name, g.subnet_ids])).toEqual([
+        ['restaurant-test-general-a', [refTo(stack, 'network/private-subnet-a', 'id')]],
+        ['restaurant-test-general-b', [refTo(stack, 'network/private-subnet-b', 'id')]],
+      ]);
+      expect(nodeGroup.zoneGroups.map((g) => [g.zone, g.resource.node.id])).toEqual([
+        ['ap-southeast-1a', 'node-group-a'],
+        ['ap-southeast-1b', 'node-group-b'],
+      ]);
+    });
+
+    test('every zone\'s group shares the one node role and launch template', () => {
+      const groups = Object.values(resourcesOfType(json, 'aws_eks_node_group'));
+      expect(new Set(groups.map((g) => g.node_role_arn))).toEqual(new Set([refTo(stack, 'node-group/role', 'arn')]));
+      expect(new Set(groups.map((g) => JSON.stringify(g.launch_template))).size).toBe(1);
+      expect(Object.values(resourcesOfType(json, 'aws_iam_role')).filter((r) => r.assume_role_policy.includes('ec2.amazonaws.com'))).toHaveLength(1);
+      expect(Object.keys(resourcesOfType(json, 'aws_launch_template'))).toHaveLength(1);
     });
 
     test('requires IMDSv2 with one hop, so pods cannot reach the node role', () => {
@@ -77,13 +95,37 @@ describe('EksNodeGroup', () => {
   });
 
   describe('behaviour', () => {
-    test('takes its bounds from the sizing and leaves the current size to the autoscaler', () => {
-      expect(group.scaling_config).toEqual({ min_size: 3, desired_size: 3, max_size: 7 });
-      expect(group.lifecycle).toEqual({ ignore_changes: ['scaling_config[0].desired_size'] });
+    test('gives every zone\'s group the bounds of the sizing and leaves the current size to the autoscaler', () => {
+      for (const zoneGroup of Object.values(resourcesOfType(json, 'aws_eks_node_group'))) {
+        expect(zoneGroup.scaling_config).toEqual({ min_size: 3, desired_size: 3, max_size: 7 });
+        expect(zoneGroup.lifecycle).toEqual({ ignore_changes: ['scaling_config[0].desired_size'] });
+      }
+    });
+
+    test('a zone added to the network adds its group and leaves the others\' ids and names alone', () => {
+      const stack3 = newStack();
+      const logKey = new LogsKmsKey(stack3, 'logs-key', { aliasName: 'test/logs', region: 'ap-southeast-1' });
+      const network = new Network(stack3, 'network', {
+        name: 'restaurant-test',
+        region: 'ap-southeast-1',
+        cidrBlock: '10.10.0.0/16',
+        availabilityZones: ['ap-southeast-1c', 'ap-southeast-1a', 'ap-southeast-1b'],
+        flowLogKey: logKey,
+      });
+      const cluster = new EksCluster(stack3, 'cluster', { name: 'restaurant-test', network, logKey });
+      new EksNodeGroup(stack3, 'node-group', { cluster, name: 'restaurant-test-general', network, sizing: SIZING });
+      const json3 = synthJson(stack3);
+      expect(['a', 'b', 'c'].map((z) => resourceAt(json3, stack3, `node-group/node-group-${z}`).node_group_name)).toEqual([
+        'restaurant-test-general-a',
+        'restaurant-test-general-b',
+        'restaurant-test-general-c',
+      ]);
+      // The Terraform addresses of zones a and b are those of the two-zone stack: nothing of theirs is replaced.
+      for (const z of ['a', 'b']) expect(addressOf(stack3, `node-group/node-group-${z}`)).toBe(addressOf(stack, `node-group/node-group-${z}`));
     });
 
     test('uses the latest launch template version', () => {
-      expect(group.launch_template).toEqual({
+      expect(resourceAt(json, stack, 'node-group/node-group-b').launch_template).toEqual({
         id: refTo(stack, 'node-group/launch-template', 'id'),
         version: refTo(stack, 'node-group/launch-template', 'latest_version'),
       });
@@ -115,10 +157,6 @@ describe('EksNodeGroup', () => {
       expect(() => build({ sizing: { ...SIZING, instanceTypes: [] } })).toThrow(
         'sizing.instanceTypes must list at least one instance type, got none (node group "node-group")',
       );
-    });
-
-    test('fails when no subnet is given', () => {
-      expect(() => build({ subnets: [] })).toThrow('subnets must list at least one private subnet, got none (node group "node-group")');
     });
 
     test('fails when rootVolumeGiB is too small', () => {

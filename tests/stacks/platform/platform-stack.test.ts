@@ -1,6 +1,8 @@
 import { Testing } from '../../../stacks/cdktf';
 import { AWS_REGIONS } from '../../../stacks/config/regions';
 import { regionNodeSizing } from '../../../stacks/config/region-sizing';
+import { estimateMonthlyCost } from '../../../stacks/cost/cost-estimate';
+import { resourcesFromSynth } from '../../../stacks/policy/policy-resources';
 import {
   awsPartition,
   ECR_REPOSITORIES,
@@ -66,11 +68,14 @@ describe('PlatformStack', () => {
         'ecrApiRepositoryUrl',
         'ecrWsRepositoryUrl',
         'loadBalancerControllerRoleArn',
-        'nodeGroupName',
+        'nodeGroupNames',
         'oidcIssuerHostPath',
         'oidcProviderArn',
         'privateSubnetIds',
         'publicSubnetIds',
+        'pullThroughCacheEcrPublicUrl',
+        'pullThroughCacheKubernetesUrl',
+        'pullThroughCacheQuayUrl',
         'vpcCidrBlock',
         'vpcId',
       ]);
@@ -87,14 +92,27 @@ describe('PlatformStack', () => {
       expect(zones).toHaveLength(9);
     });
 
-    test('sizes the node group from the region\'s locations', () => {
-      const sizing = regionNodeSizing(locationsOf('ap-southeast-1'));
-      expect(resourceAt(json, stack, 'node-group/node-group').scaling_config).toEqual({
-        min_size: sizing.minSize,
-        desired_size: sizing.desiredSize,
-        max_size: sizing.maxSize,
-      });
+    test('creates one node group per zone of the region, in its zone\'s private subnet, sized from the region\'s locations', () => {
+      const { perZone } = regionNodeSizing(locationsOf('ap-southeast-1'));
+      expect(Object.keys(resourcesOfType(json, 'aws_eks_node_group'))).toHaveLength(3);
+      for (const zone of ['a', 'b', 'c']) {
+        expect(resourceAt(json, stack, `node-group/node-group-${zone}`)).toMatchObject({
+          node_group_name: `restaurant-ap-southeast-1-general-${zone}`,
+          subnet_ids: [refTo(stack, `network/private-subnet-${zone}`, 'id')],
+          scaling_config: { min_size: perZone.minSize, desired_size: perZone.desiredSize, max_size: perZone.maxSize },
+        });
+      }
+      expect(output('nodeGroupNames')).toEqual(['a', 'b', 'c'].map((z) => refTo(stack, `node-group/node-group-${z}`, 'node_group_name')));
     });
+
+    test('the cost estimate prices every zone\'s node group at its starting size, one line each', () => {
+      const nodeLines = estimateMonthlyCost(resourcesFromSynth(json as never), 'ap-southeast-1').lines.filter((l) => l.item.startsWith('EKS node'));
+      // m6i.xlarge at $0.232/h in ap-southeast-1, one node per zone to start: 0.232 * 730.
+      expect(nodeLines).toEqual(
+        ['a', 'b', 'c'].map((z) => ({ item: `EKS node group restaurant-ap-southeast-1-general-${z}: 1 x m6i.xlarge (desired; autoscaled)`, monthlyUsd: 169.36 })),
+      );
+    });
+
 
     test('implements PlatformOutputs with references to its resources', () => {
       const contract: PlatformOutputs = stack;
@@ -110,16 +128,35 @@ describe('PlatformStack', () => {
       expect(output('clusterName')).toBe(refTo(stack, 'cluster/cluster', 'name'));
     });
 
+    test('caches third-party images from ECR Public, registry.k8s.io and Quay, and outputs where pods pull them from', () => {
+      expect(Object.values(resourcesOfType(json, 'aws_ecr_pull_through_cache_rule')).map((r) => r.upstream_registry_url)).toEqual(['public.ecr.aws', 'registry.k8s.io', 'quay.io']);
+      const contract: PlatformOutputs = stack;
+      for (const [key, outputName] of [['ecrPublic', 'pullThroughCacheEcrPublicUrl'], ['kubernetes', 'pullThroughCacheKubernetesUrl'], ['quay', 'pullThroughCacheQuayUrl']] as const) {
+        const rule = `image-cache/rule-${key}`;
+        expect(output(outputName)).toBe(`${refTo(stack, rule, 'registry_id')}.dkr.ecr.ap-southeast-1.amazonaws.com/${refTo(stack, rule, 'ecr_repository_prefix')}`);
+        expect(contract.pullThroughCacheUrls[key]).toBe(stack.imageCache.urls[key]);
+      }
+    });
+
+    test("lets the nodes' role fill the pull-through cache on a first pull, beside the managed ECR read policy", () => {
+      const grant = resourceAt(json, stack, 'image-cache/grant-pull-node-group-role');
+      expect(grant.role).toBe(refTo(stack, 'node-group/role', 'name'));
+      expect(parsePolicy(grant.policy).Statement[0].Action).toEqual(['ecr:CreateRepository', 'ecr:BatchImportUpstreamImage']);
+      expect(Object.values(resourcesOfType(json, 'aws_iam_role_policy_attachment')).map((a) => a.policy_arn)).toContain(
+        'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
+      );
+    });
+
     test('names the cluster and ECR repositories', () => {
       expect(resourceAt(json, stack, 'cluster/cluster').name).toBe('restaurant-ap-southeast-1');
       expect(Object.values(resourcesOfType(json, 'aws_ecr_repository')).map((r) => r.name)).toEqual(Object.values(ECR_REPOSITORIES));
     });
 
-    test('installs CoreDNS and the EBS CSI driver (with its IRSA role) once nodes exist', () => {
-      const nodeGroup = addressOf(stack, 'node-group/node-group');
-      expect(resourceAt(json, stack, 'cluster/addon-coredns').depends_on).toEqual([nodeGroup]);
+    test('installs CoreDNS and the EBS CSI driver (with its IRSA role) once every zone has nodes', () => {
+      const nodeGroups = ['a', 'b', 'c'].map((z) => addressOf(stack, `node-group/node-group-${z}`));
+      expect(resourceAt(json, stack, 'cluster/addon-coredns').depends_on).toEqual(nodeGroups);
       expect(resourceAt(json, stack, 'cluster/addon-aws-ebs-csi-driver')).toMatchObject({
-        depends_on: [nodeGroup],
+        depends_on: nodeGroups,
         service_account_role_arn: refTo(stack, 'ebs-csi-driver-role', 'arn'),
       });
     });
@@ -240,11 +277,13 @@ describe('PlatformStack', () => {
       });
     });
 
-    test('gives eu-west-2 its own range and only its own zones', () => {
+    test('gives eu-west-2 its own range and only its own zones, with a node group in each', () => {
       const london = build('platform-eu-west-2', { region: 'eu-west-2', locations: locationsOf('eu-west-2'), backend: S3_BACKEND });
       const londonJson = synthJson(london);
       expect(resourceAt(londonJson, london, 'network/vpc').cidr_block).toBe('10.20.0.0/16');
       expect(Object.values(resourcesOfType(londonJson, 'aws_subnet')).every((s) => String(s.availability_zone).startsWith('eu-west-2'))).toBe(true);
+      const groups = Object.values(resourcesOfType(londonJson, 'aws_eks_node_group'));
+      expect(groups.map((g) => g.node_group_name)).toEqual(['a', 'b', 'c'].map((z) => `restaurant-eu-west-2-general-${z}`));
     });
 
     test('REGION_VPC_CIDRS gives every known region a distinct /16', () => {
@@ -308,7 +347,7 @@ describe('PlatformStack', () => {
         api: { maxReplicas: 100, cpuRequestMillicores: 8000 },
       });
       expect(() => build('platform-us-west-2', { region: 'us-west-2', locations: [huge], backend: S3_BACKEND })).toThrow(
-        /^node group of region "us-west-2" would need 274 nodes/,
+        /^node groups of region "us-west-2" would need 274 nodes/,
       );
     });
   });

@@ -6,6 +6,8 @@ export function apiProcessEnvironment(options: {
   cluster: PostgresCluster;
   redis: RedisServer;
   port: number;
+  /** Probes and metrics (INTERNAL_PORT): `/healthz`, `/readyz`, `/metrics` answer only here. */
+  internalPort: number;
   jwksUrl: string;
   issuer: string;
   audience: string;
@@ -17,6 +19,10 @@ export function apiProcessEnvironment(options: {
     SERVICE_ROLE: 'api',
     LOCATION_ID: 'test-cafe',
     PORT: String(options.port),
+    INTERNAL_PORT: String(options.internalPort),
+    // One test client at loopback sends everything from one address; the per-address limit has its
+    // own tests (tests/app/http/dependencies.test.ts, tests/nginx/public-entry.test.ts).
+    CLIENT_RATE_LIMIT_REQUESTS: '1000000',
     SHUTDOWN_GRACE_MS: String(options.shutdownGraceMs),
     DATABASE_PRIMARY_HOST: '127.0.0.1',
     DATABASE_PORT: String(cluster.primary.port),
