@@ -280,6 +280,7 @@ describe('headers', () => {
     ['the orders list', () => `/v1/restaurants/${restaurantId}/orders`],
     ['the kitchen queue', () => `/v1/restaurants/${restaurantId}/kitchen/queue`],
     ['the floor', () => `/v1/restaurants/${restaurantId}/tables`],
+    ['the settings', () => `/v1/restaurants/${restaurantId}/settings`],
   ])('%s (authenticated, not the menu): HSTS, nosniff, no-store, one request id', async (_what, path) => {
     const answer = await send('GET', path(), { headers: bearer(staff) });
     expect(answer.status).toBe(200);
@@ -287,6 +288,17 @@ describe('headers', () => {
     expect(answer.raw.get('x-content-type-options')).toEqual(['nosniff']);
     expect(answer.raw.get('cache-control')).toEqual(['no-store']);
     expect(answer.raw.get('x-request-id')).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/)]);
+  });
+
+  test("a guest's order status poll is no-store too (it changes with every status change)", async () => {
+    const created = await send('POST', `/v1/restaurants/${restaurantId}/orders`, {
+      headers: jsonHeaders(guest, { 'Idempotency-Key': `public-entry-status-${Date.now()}` }),
+      body: JSON.stringify({ table_id: tableId, items: [{ menu_item_id: menuItemId, quantity: 1 }] }),
+    });
+    expect(created.status).toBe(201);
+    const answer = await send('GET', `/v1/restaurants/${restaurantId}/orders/${created.json.id}/status`, { headers: bearer(guest) });
+    expect(answer.status).toBe(200);
+    expect(answer.raw.get('cache-control')).toEqual(['no-store']);
   });
 
   test('the menu keeps its private caching', async () => {

@@ -135,7 +135,7 @@ export function createApp(deps: AppDependencies): AppHandle {
     // While draining, tell nginx not to reuse this connection: its next request goes to another pod.
     if (draining) res.set('Connection', 'close');
     // Responses carry bearer-token data: no cache may keep one unless its route says otherwise
-    // (the menu, settings and order status set their own Cache-Control).
+    // (the menu, the one authenticated response a browser may keep, sets its own Cache-Control).
     res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     const startedAt = performance.now();
     res.on('finish', () => {

@@ -68,7 +68,7 @@ export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteD
   v1.get(`${base}/:orderId/status`, kit.authenticate, kit.rateLimit('read'), async (req, res) => {
     const { restaurantId, orderId } = parseInput(orderParams, req.params, 'params');
     sameRestaurant(kit, req, res);
-    res.set('Cache-Control', 'private, no-cache').json(await service.getStatus(authClaims(res), { restaurantId, orderId }));
+    res.json(await service.getStatus(authClaims(res), { restaurantId, orderId }));
   });
 
   v1.get(`${base}/:orderId`, kit.authenticate, kit.rateLimit('read'), async (req, res) => {

@@ -19,7 +19,7 @@ export function registerSettingsRoutes(v1: Router, kit: RouteKit, deps: Settings
   v1.get(path, kit.authenticate, kit.rateLimit('read'), async (req, res) => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
     sameRestaurant(req, res);
-    res.set('Cache-Control', 'private, max-age=30').json(await service.get(restaurantId));
+    res.json(await service.get(restaurantId));
   });
 
   v1.patch(path, kit.authenticate, kit.rateLimit('write'), kit.requireRole('manager'), async (req, res) => {
