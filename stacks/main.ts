@@ -4,6 +4,7 @@
  * nothing written.
  */
 import { App, disableTokenStackTraces } from './cdktf';
+import { expectedError, runCli } from './cli/run-cli';
 import { LocationConfigError } from './config/location-config-error';
 import { buildPlatformApp } from './platform-app';
 import { SettingsError } from './settings-error';
@@ -17,12 +18,4 @@ function main(): void {
   app.synth();
 }
 
-try {
-  main();
-} catch (err) {
-  if (err instanceof LocationConfigError || err instanceof SettingsError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+runCli(main, { expected: [expectedError([LocationConfigError, SettingsError], 1)] });

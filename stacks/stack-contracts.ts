@@ -6,6 +6,9 @@
  */
 import type { PullThroughCacheUrls } from './constructs/image-pull-through-cache';
 
+/** The four kinds of stack: per region `platform-<region>` and `addons-<region>`, per location `<location>-data` and `<location>-app`. */
+export type StackKind = 'platform' | 'addons' | 'data' | 'app';
+
 /** `platform-<region>`: network, cluster and image registries shared by a region's locations. */
 export interface PlatformOutputs {
   readonly region: string;
@@ -32,6 +35,19 @@ export interface PlatformOutputs {
   readonly pullThroughCacheUrls: PullThroughCacheUrls;
   /** IRSA role of Alertmanager (`monitoring/kube-prometheus-stack-alertmanager`): publishes to the region's location alert topics. */
   readonly alertmanagerRoleArn: string;
+}
+
+/**
+ * IRSA roles of the cluster controllers the `addons-<region>` stack installs, created by the
+ * platform stack (`PlatformStack.controllerRoles`, the addons stack's `controllerRoles` prop).
+ */
+export interface ClusterControllerRoles {
+  /** Trusted by `kube-system/aws-load-balancer-controller`. */
+  readonly loadBalancerControllerRoleArn: string;
+  /** Trusted by `kube-system/cluster-autoscaler`. */
+  readonly clusterAutoscalerRoleArn: string;
+  /** Trusted by `kube-system/external-dns`; present when the region's API names have hosted zones. */
+  readonly externalDnsRoleArn?: string;
 }
 
 /** `<location>-data`: the stateful services of one location. */

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { disableTokenStackTraces } from './cdktf';
+import { expectedError, runCli } from './cli/run-cli';
 import { sizingTable } from './cli/sizing-table';
 import { renderTable } from './cli/table';
 import { LocationConfigError } from './config/location-config-error';
@@ -25,17 +26,7 @@ function main(argv: string[]): number {
   });
   const outdir = path.resolve(values.outdir!);
 
-  let options;
-  try {
-    options = loadSynthInputs(process.env);
-  } catch (err) {
-    if (err instanceof LocationConfigError || err instanceof SettingsError) {
-      console.error(`${err.message}\nNothing was synthesized.`);
-      return 1;
-    }
-    throw err;
-  }
-
+  const options = loadSynthInputs(process.env);
   const { locations } = options;
   const { stacks } = synthesize(locations, options, outdir);
 
@@ -63,4 +54,7 @@ function main(argv: string[]): number {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+// Both are thrown while the inputs load, before anything is written.
+runCli(() => main(process.argv.slice(2)), {
+  expected: [expectedError([LocationConfigError, SettingsError], 1, (err) => `${err.message}\nNothing was synthesized.`)],
+});

@@ -8,9 +8,8 @@ import * as path from 'node:path';
 import { App } from './cdktf';
 import type { Location } from './config/location';
 import { buildPlatformApp } from './platform-app';
+import type { StackKind } from './stack-contracts';
 import type { SynthOptions } from './synth-options';
-
-export type StackKind = 'platform' | 'addons' | 'data' | 'app';
 
 export interface StackSummary {
   readonly stack: string;

@@ -2,7 +2,7 @@
  * Per-process capacity measured by the benches on a reference machine, the input of the capacity
  * check. Figures live in `measured-capacity.json` next to this file (committed, with the command and
  * date that produced them) and are refreshed by hand from `npm run bench:api` (its CPU-seconds
- * table) and `npm run bench:ws` when the service changes. On the 2-core reference machine the api
+ * table) and `npm run bench:ws` (both in tools/bench/) when the service changes. On the 2-core reference machine the api
  * shares its cores with PostgreSQL, Redis and the load generator, which makes CPU per request a
  * little worse than on a pod of its own: the figures err on the safe side.
  */

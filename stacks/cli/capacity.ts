@@ -11,30 +11,23 @@ import { loadMeasuredCapacity } from '../capacity/measured-capacity';
 import { loadLocations } from '../config/load-locations';
 import { LocationConfigError } from '../config/location-config-error';
 import { capacityTable } from './capacity-table';
+import { expectedError, runCli } from './run-cli';
 
 function main(): number {
   const { values } = parseArgs({
     options: { dir: { type: 'string', default: 'locations' }, out: { type: 'string', default: 'bench-results/capacity' } },
   });
-  try {
-    const measured = loadMeasuredCapacity();
-    const results = loadLocations(path.resolve(values.dir!)).map((l) => checkCapacity(l, measured));
-    console.log(capacityTable(results));
-    const written = writeCapacityReport(path.resolve(values.out!), results, measured);
-    console.log(`\nreport: ${path.relative(process.cwd(), written.find((f) => f.endsWith('index.html'))!)}`);
-    const failing = results.filter((r) => r.verdict === 'insufficient');
-    if (failing.length > 0) {
-      console.error(`${failing.length} location(s) cannot carry their peak: ${failing.map((r) => r.location).join(', ')}`);
-      return 1;
-    }
-    return 0;
-  } catch (err) {
-    if (err instanceof LocationConfigError) {
-      console.error(err.message);
-      return 1;
-    }
-    throw err;
+  const measured = loadMeasuredCapacity();
+  const results = loadLocations(path.resolve(values.dir!)).map((l) => checkCapacity(l, measured));
+  console.log(capacityTable(results));
+  const written = writeCapacityReport(path.resolve(values.out!), results, measured);
+  console.log(`\nreport: ${path.relative(process.cwd(), written.find((f) => f.endsWith('index.html'))!)}`);
+  const failing = results.filter((r) => r.verdict === 'insufficient');
+  if (failing.length > 0) {
+    console.error(`${failing.length} location(s) cannot carry their peak: ${failing.map((r) => r.location).join(', ')}`);
+    return 1;
   }
+  return 0;
 }
 
-process.exitCode = main();
+runCli(main, { expected: [expectedError([LocationConfigError], 1)] });

@@ -38,7 +38,7 @@ import type { Location } from '../config/location';
 import { matchLocations } from '../plan/location-glob';
 import { addonsStackId } from '../stacks/addons-stack';
 import { platformStackId } from '../stacks/platform-stack';
-import type { StackKind } from '../synthesize';
+import type { StackKind } from '../stack-contracts';
 
 export type CdktfVerb = 'deploy' | 'diff';
 

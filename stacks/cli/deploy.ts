@@ -23,6 +23,7 @@ import type { Location } from '../config/location';
 import { formatProblem, LocationConfigError } from '../config/location-config-error';
 import { REPO_ROOT } from '../synth-options';
 import { cdktfCommands, deployStages, selectLocations, type CdktfVerb } from './deploy-stages';
+import { runCli } from './run-cli';
 
 const USAGE: Record<CdktfVerb, string> = {
   deploy: 'usage: npm run deploy -- <location-glob>... [--dry-run] [--auto-approve]',
@@ -182,4 +183,5 @@ function main(argv: readonly string[]): number {
   return runDeploy(verb, args);
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+// runDeploy reports the user's mistakes itself and returns their codes; anything thrown is a bug.
+if (require.main === module) runCli(() => main(process.argv.slice(2)));

@@ -12,6 +12,7 @@ import { type Location, TIERS, type Tier } from '../config/location';
 import { formatProblem, LocationConfigError } from '../config/location-config-error';
 import { locationIdProblems } from '../config/location-schema';
 import { AWS_REGIONS, knownRegions } from '../config/regions';
+import { expectedError, isParseArgsError, runCli } from './run-cli';
 import { sizingTable } from './sizing-table';
 
 /** Business sizing a new location starts from when the command line gives none. */
@@ -121,51 +122,46 @@ function intOption(name: string, value: string | undefined): number | undefined 
 }
 
 function main(argv: string[]): number {
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        region: { type: 'string' }, tier: { type: 'string' }, name: { type: 'string' }, zones: { type: 'string' },
-        seats: { type: 'string' }, 'peak-orders': { type: 'string' }, domain: { type: 'string' }, email: { type: 'string' },
-        'cost-center': { type: 'string' }, owner: { type: 'string' }, dir: { type: 'string', default: 'locations' },
-      },
-    });
-    if (positionals.length !== 1) throw new UsageError(`expected one location id, got ${positionals.length}`);
-    if (!values.region) throw new UsageError('--region is required');
-    if (values.tier !== undefined && !(TIERS as readonly string[]).includes(values.tier)) {
-      throw new UsageError(`--tier must be one of ${TIERS.join(', ')}, got "${values.tier}"`);
-    }
-    const dir = path.resolve(values.dir!);
-    const written = addLocation(dir, {
-      id: positionals[0]!,
-      region: values.region,
-      tier: values.tier as Tier | undefined,
-      name: values.name,
-      zones: values.zones?.split(',').map((z) => z.trim()),
-      seats: intOption('seats', values.seats),
-      peakOrdersPerMinute: intOption('peak-orders', values['peak-orders']),
-      domain: values.domain,
-      email: values.email,
-      costCenter: values['cost-center'],
-      owner: values.owner,
-    });
-    console.log(`wrote ${path.relative(process.cwd(), written)}\n`);
-    const locations = loadLocations(dir);
-    console.log(sizingTable(locations.filter((l) => l.id === positionals[0])));
-    console.log(`\n${nextSteps(positionals[0]!, values.region, locations).join('\n')}`);
-    return 0;
-  } catch (err) {
-    if (err instanceof LocationConfigError) {
-      console.error(err.problems.map(formatProblem).join('\n'));
-      return 1;
-    }
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`error: ${(err as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    throw err;
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      region: { type: 'string' }, tier: { type: 'string' }, name: { type: 'string' }, zones: { type: 'string' },
+      seats: { type: 'string' }, 'peak-orders': { type: 'string' }, domain: { type: 'string' }, email: { type: 'string' },
+      'cost-center': { type: 'string' }, owner: { type: 'string' }, dir: { type: 'string', default: 'locations' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError(`expected one location id, got ${positionals.length}`);
+  if (!values.region) throw new UsageError('--region is required');
+  if (values.tier !== undefined && !(TIERS as readonly string[]).includes(values.tier)) {
+    throw new UsageError(`--tier must be one of ${TIERS.join(', ')}, got "${values.tier}"`);
   }
+  const dir = path.resolve(values.dir!);
+  const written = addLocation(dir, {
+    id: positionals[0]!,
+    region: values.region,
+    tier: values.tier as Tier | undefined,
+    name: values.name,
+    zones: values.zones?.split(',').map((z) => z.trim()),
+    seats: intOption('seats', values.seats),
+    peakOrdersPerMinute: intOption('peak-orders', values['peak-orders']),
+    domain: values.domain,
+    email: values.email,
+    costCenter: values['cost-center'],
+    owner: values.owner,
+  });
+  console.log(`wrote ${path.relative(process.cwd(), written)}\n`);
+  const locations = loadLocations(dir);
+  console.log(sizingTable(locations.filter((l) => l.id === positionals[0])));
+  console.log(`\n${nextSteps(positionals[0]!, values.region, locations).join('\n')}`);
+  return 0;
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+  runCli(() => main(process.argv.slice(2)), {
+    expected: [
+      expectedError([LocationConfigError], 1, (err) => err.problems.map(formatProblem).join('\n')),
+      { matches: (err) => err instanceof UsageError || isParseArgsError(err), exitCode: 2, describe: (err) => `error: ${err.message}\n${USAGE}` },
+    ],
+  });
+}

@@ -9,31 +9,24 @@ import { LocationConfigError } from '../config/location-config-error';
 import { checkCapacity } from '../capacity/capacity-check';
 import { loadMeasuredCapacity } from '../capacity/measured-capacity';
 import { capacityTable } from './capacity-table';
+import { expectedError, runCli } from './run-cli';
 import { sizingTable } from './sizing-table';
 
 function main(): number {
   const { values } = parseArgs({
     options: { json: { type: 'boolean', default: false }, dir: { type: 'string', default: 'locations' } },
   });
-  try {
-    const locations = loadLocations(path.resolve(values.dir!));
-    if (values.json) {
-      console.log(JSON.stringify(locations, null, 2));
-    } else {
-      console.log(sizingTable(locations));
-      console.log(`\n${locations.length} location(s); * = overridden in the location file\n`);
-      const measured = loadMeasuredCapacity();
-      console.log(capacityTable(locations.map((l) => checkCapacity(l, measured))));
-      console.log(`\ncapacity from ${measured.source.command} (${measured.source.measuredOn}); charts: npm run capacity`);
-    }
-    return 0;
-  } catch (err) {
-    if (err instanceof LocationConfigError) {
-      console.error(err.message);
-      return 1;
-    }
-    throw err;
+  const locations = loadLocations(path.resolve(values.dir!));
+  if (values.json) {
+    console.log(JSON.stringify(locations, null, 2));
+  } else {
+    console.log(sizingTable(locations));
+    console.log(`\n${locations.length} location(s); * = overridden in the location file\n`);
+    const measured = loadMeasuredCapacity();
+    console.log(capacityTable(locations.map((l) => checkCapacity(l, measured))));
+    console.log(`\ncapacity from ${measured.source.command} (${measured.source.measuredOn}); charts: npm run capacity`);
   }
+  return 0;
 }
 
-process.exitCode = main();
+runCli(main, { expected: [expectedError([LocationConfigError], 1)] });

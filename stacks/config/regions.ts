@@ -18,3 +18,10 @@ export const AWS_REGIONS: Readonly<Record<string, readonly string[]>> = {
 export function knownRegions(): string[] {
   return Object.keys(AWS_REGIONS).sort();
 }
+
+/** The AWS partition of a region, for ARNs of AWS managed policies. */
+export function awsPartition(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}

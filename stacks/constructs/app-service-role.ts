@@ -8,11 +8,9 @@
  */
 import { Construct } from 'constructs';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { APP_SERVICE_ACCOUNT_NAME } from '../../contract/constants';
 import { Fn, Token } from '../cdktf';
 import type { Location } from '../config/location';
-
-/** Kubernetes service account of the api pods; the `<location>-app` stack creates it with this name. */
-export const APP_SERVICE_ACCOUNT_NAME = 'api';
 
 // Strings only: IAM compares condition values as strings, and AWS returns them as such.
 type ConditionValue = string | readonly string[];

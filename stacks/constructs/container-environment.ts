@@ -1,25 +1,19 @@
 /**
  * Builds the container environment of the api image (roles api, ws, migrate, maintenance,
- * db-bootstrap) from the app's environment contract, `app/src/config.ts`. The keys are typed by
- * the contract's own variable names, so a renamed or removed variable fails type-checking here,
- * and a test parses every location's result with the contract's strict schema.
+ * db-bootstrap) from the environment contract, `contract/environment.ts`, which the services
+ * parse their environment with. The keys are typed by the contract's own variable names, so a
+ * renamed or removed variable fails type-checking here, and a test parses every location's result
+ * with the contract's strict schema.
  *
  * A pure function: it creates no resources. Values from other stacks may be Terraform tokens;
  * they pass through untouched (a list of replica hosts is joined with `Fn.join` when it is one).
  */
-import {
-  DEFAULT_INTERNAL_PORT,
-  DEFAULT_WS_HEARTBEAT_INTERVAL_MS,
-  type EnvironmentVariableName,
-  SERVICE_ROLES,
-} from '../../app/src/config';
+import { APP_HTTP_PORT, APP_INTERNAL_PORT, DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../contract/constants';
+import { type EnvironmentVariableName, SERVICE_ROLES, type ServiceRole } from '../../contract/environment';
 import { Fn, Token } from '../cdktf';
 import type { Location } from '../config/location';
 import type { LocationDataOutputs } from '../stack-contracts';
-import { APP_HTTP_PORT } from './kubernetes-conventions';
 import { redisReplicationGroupId } from './redis-replication-group';
-
-export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
 /** Who issues the bearer JWTs the api and ws verify. */
 export interface IdentityProvider {
@@ -29,9 +23,10 @@ export interface IdentityProvider {
 }
 
 /**
- * The company identity service. It lives outside this repository (DESIGN.md, Identity): it
- * issues the JWTs for staff, kitchen screens and guests at tables; this platform only verifies
- * them against its published keys.
+ * The company identity service, run outside this repository and this platform: it issues the
+ * JWTs for staff, kitchen screens and guests at tables; this platform only verifies them against
+ * its published keys (app/src/auth/verify-token.ts). Tests and `npm run local` stand in for it
+ * with a loopback issuer of their own.
  */
 export const IDENTITY_SERVICE: IdentityProvider = {
   issuer: 'https://identity.banrimkwae.com',
@@ -118,7 +113,7 @@ export function containerEnvironment(input: ContainerEnvironmentInput): Record<s
     }
     requirePositiveInteger('shutdownGraceMs', input.shutdownGraceMs, location);
     env.PORT = String(APP_HTTP_PORT);
-    env.INTERNAL_PORT = String(DEFAULT_INTERNAL_PORT);
+    env.INTERNAL_PORT = String(APP_INTERNAL_PORT);
     env.SHUTDOWN_GRACE_MS = String(input.shutdownGraceMs);
     env.DATABASE_REPLICA_HOSTS = joinHosts(data.database.replicaHosts);
   }

@@ -15,8 +15,8 @@
 import { Construct } from 'constructs';
 import { JobV1 } from '@cdktf/provider-kubernetes/lib/job-v1';
 import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
+import { DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME } from '../../contract/constants';
 import { Token } from '../cdktf';
-import { DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME } from './database-bootstrap-role';
 import { releaseJobName } from './database-maintenance-jobs';
 import {
   APP_CONTAINER_UID,

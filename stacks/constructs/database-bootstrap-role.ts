@@ -8,12 +8,9 @@
  */
 import { Construct } from 'constructs';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { APP_SERVICE_ACCOUNT_NAME, DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME } from '../../contract/constants';
 import type { Location } from '../config/location';
-import { APP_SERVICE_ACCOUNT_NAME } from './app-service-role';
 import { irsaTrustPolicy } from './irsa-oidc-provider';
-
-/** Kubernetes service account of the bootstrap Job; the `<location>-app` stack creates it with this name. */
-export const DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME = 'db-bootstrap';
 
 const SERVICE_ACCOUNT_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 

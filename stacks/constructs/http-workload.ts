@@ -4,8 +4,9 @@
  * (autoscaling/v2) and a PodDisruptionBudget.
  *
  * The Deployment has no `replicas`: the HPA owns the count, and a value here would reset it on
- * every apply (DESIGN.md, Toolchain facts). `ignore_changes` on `spec[0].replicas` keeps
- * Terraform from ever reporting the HPA's changes as drift.
+ * every apply (Terraform would set the Deployment back to that count, undoing the HPA's scaling).
+ * `ignore_changes` on `spec[0].replicas` keeps Terraform from ever reporting the HPA's changes as
+ * drift (tests/stacks/app/http-workload.test.ts checks both).
  */
 import { Construct } from 'constructs';
 import { DeploymentV1 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
@@ -13,12 +14,11 @@ import { HorizontalPodAutoscalerV2 } from '@cdktf/provider-kubernetes/lib/horizo
 import { PodDisruptionBudgetV1 } from '@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1';
 import type { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
-import { DEFAULT_INTERNAL_PORT } from '../../app/src/config';
+import { APP_HTTP_PORT, APP_INTERNAL_PORT, LIVENESS_PATH, METRICS_PATH, READINESS_PATH } from '../../contract/constants';
 import { Token } from '../cdktf';
 import type { WorkloadSizing } from '../config/location';
 import {
   APP_CONTAINER_UID,
-  APP_HTTP_PORT,
   environmentList,
   type PeakResources,
   peakOf,
@@ -38,21 +38,7 @@ import {
 } from './kubernetes-conventions';
 import type { LocationNamespace } from './location-namespace';
 
-/** Liveness: the process is alive; must not touch dependencies, or a database blip restarts every pod. */
-export const LIVENESS_PATH = '/healthz';
-/**
- * Readiness: the process can take traffic (listening, not draining). It checks no shared
- * dependency: a Redis or RDS failover would otherwise take every pod out of the Service at once.
- */
-export const READINESS_PATH = '/readyz';
-/** Where the app serves Prometheus metrics (scrape annotations below). */
-export const METRICS_PATH = '/metrics';
-/**
- * The container port of probes and metrics (`INTERNAL_PORT` of the app's contract, named
- * `internal`): the kubelet and Prometheus reach it; the Service and nginx do not, and the public
- * port answers 404 for these paths.
- */
-export const APP_INTERNAL_PORT = DEFAULT_INTERNAL_PORT;
+/** Name of the APP_INTERNAL_PORT container port (probes and metrics). */
 export const INTERNAL_PORT_NAME = 'internal';
 
 export interface HttpWorkloadProps {

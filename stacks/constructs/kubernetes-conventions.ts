@@ -11,9 +11,6 @@ export const PART_OF = 'restaurant-platform';
 /** uid and gid of the api/ws image (its Dockerfile creates this user; issue #4 builds it). */
 export const APP_CONTAINER_UID = 10001;
 
-/** Port the api and ws processes listen on (`PORT` of the environment contract). */
-export const APP_HTTP_PORT = 8080;
-
 /** Where every container gets a writable emptyDir; the root filesystem stays read-only. */
 export const TMP_MOUNT_PATH = '/tmp';
 

@@ -33,6 +33,7 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { DATABASE_PORT } from '../../contract/constants';
 import { Fn, TerraformStack, Token } from '../cdktf';
 import type { Location } from '../config/location';
 import { arnAccountId, policyDocument } from './app-service-role';
@@ -42,7 +43,6 @@ import type { LocationKmsKey } from './location-kms-key';
 export const DATABASE_NAME = 'restaurant';
 /** The application's login role; it authenticates with RDS IAM tokens (`rds_iam`), never a password. */
 export const DATABASE_APP_USER = 'app';
-export const DATABASE_PORT = 5432;
 /** Break-glass master user; its password lives only in the `<location>/rds/master` secret. */
 export const DATABASE_MASTER_USER = 'platform_admin';
 

@@ -22,17 +22,11 @@ import type { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { REDIS_KEY_PREFIX, REDIS_PORT } from '../../contract/constants';
 import { Token } from '../cdktf';
 import type { Location } from '../config/location';
 import { policyDocument } from './app-service-role';
 import type { LocationKmsKey } from './location-kms-key';
-
-export const REDIS_PORT = 6379;
-/**
- * Every key, stream and pub/sub channel the app uses starts with this prefix (ioredis `keyPrefix`
- * for keys; channel names carry it explicitly). The app's RBAC user can touch nothing else.
- */
-export const REDIS_KEY_PREFIX = 'app:';
 
 /**
  * The app's ElastiCache user. ElastiCache user ids are unique per account and region, and an

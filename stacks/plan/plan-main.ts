@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { disableTokenStackTraces } from '../cdktf';
+import { expectedError, runCli } from '../cli/run-cli';
 import { LocationConfigError } from '../config/location-config-error';
 import { estimateMonthlyCost } from '../cost/cost-estimate';
 import { checkWaiverIds, evaluatePolicies, unusedWaivers } from '../policy/policy-engine';
@@ -112,17 +113,8 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof LocationConfigError || err instanceof SettingsError || err instanceof TerraformMissingError || err instanceof UsageError) {
-      console.error((err as Error).message);
-      process.exitCode = 2;
-      return;
-    }
-    console.error(err);
-    process.exitCode = 2;
-  },
-);
+// 2 for whatever stops it, expected or not: 1 means the plans ran and something failed.
+runCli(() => main(process.argv.slice(2)), {
+  expected: [expectedError([LocationConfigError, SettingsError, TerraformMissingError, UsageError], 2)],
+  unexpectedExitCode: 2,
+});

@@ -1,5 +1,5 @@
 /** Reads the resources of a stack for policy checks, from a plan or from synthesized JSON. */
-import type { StackKind } from '../synthesize';
+import type { StackKind } from '../stack-contracts';
 import type { PolicyInput, PolicyResource } from './policy-types';
 
 interface PlanJson {

@@ -3,7 +3,7 @@
  * show -json`, values as AWS will receive them, provider defaults included) or, for stacks that
  * cannot be planned here (kubernetes, helm), from the synthesized JSON.
  */
-import type { StackKind } from '../synthesize';
+import type { StackKind } from '../stack-contracts';
 
 /** One resource as a rule sees it. Nested blocks are always arrays (see `blocks`). */
 export interface PolicyResource {

@@ -32,7 +32,7 @@ import { Fn, TerraformStack, Token } from '../cdktf';
 import { clusterAccess } from '../cluster-access';
 import type { Location } from '../config/location';
 import type { HostedZone } from '../config/platform-settings';
-import { AWS_REGIONS, knownRegions } from '../config/regions';
+import { AWS_REGIONS, awsPartition, knownRegions } from '../config/regions';
 import { ALERTMANAGER_SERVICE_ACCOUNT } from '../constructs/alertmanager-role';
 import { arnAccountId } from '../constructs/app-service-role';
 import { CLUSTER_AUTOSCALER_SERVICE_ACCOUNT } from '../constructs/cluster-autoscaler-role';
@@ -41,23 +41,7 @@ import { ExternalDnsRelease } from '../constructs/external-dns-release';
 import { IRSA_ROLE_ANNOTATION_KEY } from '../constructs/irsa-oidc-provider';
 import { LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT } from '../constructs/load-balancer-controller-role';
 import { locationAlertTopicName } from '../constructs/location-alarms';
-import type { PlatformOutputs } from '../stack-contracts';
-// A value import in one direction only: the platform stack imports types from this file.
-import { awsPartition } from './platform-stack';
-
-/**
- * IRSA roles of the controllers this stack installs, created by the platform stack
- * (`PlatformStack.controllerRoles`). Kept here rather than in PlatformOutputs for now: it belongs
- * in `stack-contracts.ts` once that file is free to change.
- */
-export interface ClusterControllerRoles {
-  /** Trusted by `kube-system/aws-load-balancer-controller`. */
-  readonly loadBalancerControllerRoleArn: string;
-  /** Trusted by `kube-system/cluster-autoscaler`. */
-  readonly clusterAutoscalerRoleArn: string;
-  /** Trusted by `kube-system/external-dns`; present when the region's API names have hosted zones. */
-  readonly externalDnsRoleArn?: string;
-}
+import type { ClusterControllerRoles, PlatformOutputs } from '../stack-contracts';
 
 export interface AddonsStackProps {
   readonly region: string;

@@ -10,7 +10,7 @@
 import type { Construct } from 'constructs';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
-import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../app/src/config';
+import { APP_SERVICE_ACCOUNT_NAME, DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../contract/constants';
 import { applyBackend, type BackendConfig } from '../backend';
 import { dependable, TerraformOutput, TerraformStack, Token, type ITerraformDependable } from '../cdktf';
 import { clusterAccess } from '../cluster-access';
@@ -102,7 +102,7 @@ export class LocationAppStack extends TerraformStack {
     // trusts exactly this service account (`system:serviceaccount:<location>:api`).
     const appServiceAccount = new ServiceAccountV1(this, 'app-service-account', {
       metadata: {
-        name: 'api',
+        name: APP_SERVICE_ACCOUNT_NAME,
         namespace: this.namespace.name,
         labels: standardLabels(location.id, 'api'),
         annotations: { 'eks.amazonaws.com/role-arn': data.appRoleArn },

@@ -18,6 +18,7 @@ import { TerraformOutput, TerraformStack } from '../cdktf';
 import type { Location } from '../config/location';
 import type { HostedZone, RegionPlatformSettings } from '../config/platform-settings';
 import { regionNodeSizing, type RegionNodeSizing } from '../config/region-sizing';
+import { awsPartition } from '../config/regions';
 import { AlertmanagerRole } from '../constructs/alertmanager-role';
 import { arnAccountId } from '../constructs/app-service-role';
 import { ClusterAutoscalerRole } from '../constructs/cluster-autoscaler-role';
@@ -30,8 +31,7 @@ import { IrsaOidcProvider, type ServiceAccountRef } from '../constructs/irsa-oid
 import { LoadBalancerControllerRole } from '../constructs/load-balancer-controller-role';
 import { LogsKmsKey } from '../constructs/logs-kms-key';
 import { Network } from '../constructs/network';
-import type { PlatformOutputs } from '../stack-contracts';
-import type { ClusterControllerRoles } from './addons-stack';
+import type { ClusterControllerRoles, PlatformOutputs } from '../stack-contracts';
 import { PLATFORM_COST_TAGS, stackTags } from '../tags';
 
 export interface PlatformStackProps {
@@ -75,13 +75,6 @@ export const ECR_REPOSITORIES = { api: 'restaurant/api', ws: 'restaurant/ws' } a
 
 export function platformStackId(region: string): string {
   return `platform-${region}`;
-}
-
-/** The AWS partition of a region, for ARNs of AWS managed policies. */
-export function awsPartition(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
 }
 
 /** Names derived from the region, the only value that identifies a platform stack. */

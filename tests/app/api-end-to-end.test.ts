@@ -8,11 +8,11 @@ import * as http from 'node:http';
 import Redis from 'ioredis';
 import { applySchema } from './db/migrate-support';
 import { AUDIENCE, createTokenMint, ISSUER } from './http/support';
-import { apiProcessEnvironment } from '../support/services/api-environment';
-import { appEntryCommand } from '../support/services/app-process';
-import { freePort } from '../support/services/processes';
-import { startPostgresCluster, type PostgresCluster } from '../support/services/postgres-cluster';
-import { startRedis, type RedisServer } from '../support/services/redis-server';
+import { apiProcessEnvironment } from '../../tools/services/api-environment';
+import { appEntryCommand } from '../../tools/services/app-process';
+import { freePort } from '../../tools/services/processes';
+import { startPostgresCluster, type PostgresCluster } from '../../tools/services/postgres-cluster';
+import { startRedis, type RedisServer } from '../../tools/services/redis-server';
 
 let cluster: PostgresCluster;
 let redisServer: RedisServer;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BuildError, buildApp, discoverEntries, ENTRY_ALIASES, EXTERNAL_MODULES, RUNTIME_NODE_MODULES } from '../../app/build';
-import { APP_DIST_DIR, appEntryCommand } from '../support/services/app-process';
+import { APP_DIST_DIR, appEntryCommand } from '../../tools/services/app-process';
 
 const REPO = path.resolve(__dirname, '../..');
 const MIGRATIONS_SOURCE = path.join(REPO, 'app/src/db/migrations');

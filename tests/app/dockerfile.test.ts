@@ -278,12 +278,47 @@ test('the checks find a floating base, a root user, a missing COPY source and a 
 });
 
 test('.dockerignore keeps the build inputs and drops the rest', () => {
-  for (const kept of ['package.json', 'package-lock.json', 'tsconfig.json', 'app', 'app/build.ts', 'app/src/api-main.ts', 'app/src/db/migrations']) {
+  for (const kept of ['package.json', 'package-lock.json', 'tsconfig.json', 'contract', 'contract/environment.ts', 'app', 'app/build.ts', 'app/src/api-main.ts', 'app/src/db/migrations']) {
     expect([kept, ignoredByDockerignore(DOCKERIGNORE, kept)]).toEqual([kept, false]);
   }
   for (const dropped of ['node_modules/pg/package.json', 'app/dist/api-main.js', 'stacks/main.ts', 'tests/app/bundle.test.ts', '.git/HEAD', 'cdktf.out/manifest.json']) {
     expect([dropped, ignoredByDockerignore(DOCKERIGNORE, dropped)]).toEqual([dropped, true]);
   }
+});
+
+/** Repository files (not node_modules) the bundles in app/dist were built from, read from their source maps. */
+function bundledSourceFiles(): string[] {
+  const sources = new Set<string>();
+  for (const map of fs.readdirSync(path.join(REPO, 'app/dist')).filter((name) => name.endsWith('.js.map'))) {
+    const parsed = JSON.parse(fs.readFileSync(path.join(REPO, 'app/dist', map), 'utf8')) as { sources: string[] };
+    for (const source of parsed.sources) {
+      const file = path.posix.normalize(path.posix.join('app/dist', source));
+      if (!file.startsWith('node_modules/')) sources.add(file);
+    }
+  }
+  return [...sources].sort();
+}
+
+/** The files of `sources` the first (build) stage of a Dockerfile lacks, or that .dockerignore keeps out of the context. */
+function sourcesMissingFromBuild(text: string, ignore: string, sources: readonly string[]): string[] {
+  const parsed = parseDockerfile(text);
+  const build = parsed[0]!.name;
+  const workdir = stageState(parsed, build).workdir;
+  return sources.filter((file) => !existsInImage(parsed, build, path.posix.join(workdir, file)) || ignoredByDockerignore(ignore, file));
+}
+
+test('the build stage holds every source file the bundles were built from (their source maps), none kept out by .dockerignore', () => {
+  const sources = bundledSourceFiles();
+  expect(sources).toEqual(expect.arrayContaining(['app/src/api-main.ts', 'contract/environment.ts']));
+  expect(sourcesMissingFromBuild(DOCKERFILE, DOCKERIGNORE, sources)).toEqual([]);
+});
+
+test('fails when the build stage lacks a folder the bundles import, or .dockerignore keeps it out', () => {
+  const sources = ['app/src/api-main.ts', 'contract/environment.ts'];
+  const withoutContract = DOCKERFILE.replace(/^COPY contract\/ contract\/\n/m, '');
+  expect(withoutContract).not.toBe(DOCKERFILE);
+  expect(sourcesMissingFromBuild(withoutContract, DOCKERIGNORE, sources)).toEqual(['contract/environment.ts']);
+  expect(sourcesMissingFromBuild(DOCKERFILE, DOCKERIGNORE.replace(/^!contract\/\n/m, ''), sources)).toEqual(['contract/environment.ts']);
 });
 
 test('the build stage is Node 22 and builds with npm ci and npm run build:app', () => {

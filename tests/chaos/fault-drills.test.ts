@@ -4,9 +4,9 @@
  * every process probed for readiness as the kubelet would (kubelet-probes.ts).
  * `npm run chaos` runs the same drills with more load and prints the report.
  */
-import { startLocalPlatform, type LocalPlatform } from '../local/platform';
-import { runDrill, TEST_DRILL_SETTINGS, type DrillName, type DrillResult } from './drills';
-import { appStackReadinessProbes } from './kubelet-probes';
+import { startLocalPlatform, type LocalPlatform } from '../../tools/local/platform';
+import { runDrill, TEST_DRILL_SETTINGS, type DrillName, type DrillResult } from '../../tools/chaos/drills';
+import { appStackReadinessProbes } from '../../tools/chaos/kubelet-probes';
 
 jest.setTimeout(90_000);
 

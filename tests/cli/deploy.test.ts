@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { runDeploy, type DeployIo } from '../../stacks/cli/deploy';
 import { cdktfCommands, deployStages, selectLocations } from '../../stacks/cli/deploy-stages';
 import { loadLocations } from '../../stacks/config/load-locations';
-import { SAMPLE_LOCATIONS_DIR, synthPlatform } from '../support/synth-platform';
+import { SAMPLE_LOCATIONS_DIR, synthPlatform } from '../../tools/synth/synth-platform';
 
 const REPO = path.join(__dirname, '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-cli-'));

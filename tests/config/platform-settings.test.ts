@@ -7,7 +7,7 @@ import { hostedZoneFor } from '../../stacks/config/platform-settings';
 import { PlatformSettingsError } from '../../stacks/config/platform-settings-error';
 import { loadPlatformSettings } from '../../stacks/config/platform-settings-loader';
 import { SettingsError } from '../../stacks/settings-error';
-import { platformSettingsYaml } from '../support/platform-settings';
+import { platformSettingsYaml } from '../../tools/synth/platform-settings';
 
 const REPO = path.join(__dirname, '../..');
 const SAMPLE_LOCATIONS = loadLocations(path.join(REPO, 'locations'), { displayRoot: REPO });

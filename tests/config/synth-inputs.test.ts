@@ -13,7 +13,7 @@ import { LocationConfigError } from '../../stacks/config/location-config-error';
 import { PlatformSettingsError } from '../../stacks/config/platform-settings-error';
 import { SettingsError } from '../../stacks/settings-error';
 import { loadSynthInputs } from '../../stacks/synth-options';
-import { platformSettingsYaml } from '../support/platform-settings';
+import { platformSettingsYaml } from '../../tools/synth/platform-settings';
 
 const REPO = path.join(__dirname, '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-inputs-'));

@@ -1,7 +1,7 @@
 import { estimateMonthlyCost } from '../../stacks/cost/cost-estimate';
 import { resourcesFromSynth } from '../../stacks/policy/policy-resources';
 import type { PolicyResource } from '../../stacks/policy/policy-types';
-import { synthPlatform } from '../support/synth-platform';
+import { synthPlatform } from '../../tools/synth/synth-platform';
 
 const { stacks } = synthPlatform();
 const resourcesOf = (id: string) => resourcesFromSynth(stacks.get(id)! as never);

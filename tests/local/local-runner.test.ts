@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { waitFor } from '../support/services/processes';
+import { waitFor } from '../../tools/services/processes';
 
 jest.setTimeout(60_000);
 
@@ -41,7 +41,7 @@ function alive(pid: number): boolean {
 }
 
 async function startRunner(): Promise<{ child: ChildProcess; output: () => string; pids: number[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/local/local-main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/local/local-main.ts'], {
     cwd: REPO,
     env: { ...process.env, LOCAL_API_PROCESSES: '1', LOCAL_WS_PROCESSES: '1', LOCAL_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],

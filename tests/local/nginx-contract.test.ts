@@ -9,7 +9,7 @@
 import { Testing } from '../../stacks/cdktf';
 import { LocationAppStack } from '../../stacks/stacks/location-app-stack';
 import { dataFixture, LOCAL_BACKEND, platformFixture, sampleLocations, TEST_IMAGE_TAG } from '../stacks/app/upstream-fixture';
-import { renderLocalNginxConfig } from './local-nginx';
+import { renderLocalNginxConfig } from '../../tools/local/local-nginx';
 
 /** Lines allowed to differ: upstream members and host placement (not behaviour). */
 const PLACEMENT_LINE = /^\s*(server\s+\S+(:\d+)?(\s.*)?;|resolver\s.*;|listen\s.*;|pid\s.*;|error_log\s.*;|access_log\s+\S+\s+json;|(client_body|proxy|fastcgi|uwsgi|scgi)_temp_path\s.*;)\s*$/;

@@ -9,11 +9,11 @@ import WebSocket from 'ws';
 import { NGINX_EXPORTER_METRIC_NAMES } from '../../nginx/stub-status';
 import { applySchema } from '../app/db/migrate-support';
 import { AUDIENCE, ISSUER, startJwksServer, startWsProcess, TestClient, type JwksServer, type WsProcess } from '../app/realtime/support';
-import { apiProcessEnvironment } from '../support/services/api-environment';
-import { appEntryCommand } from '../support/services/app-process';
-import { freePort, startProcess, waitFor, type StartedProcess } from '../support/services/processes';
-import { startPostgresCluster, type PostgresCluster } from '../support/services/postgres-cluster';
-import { startRedis, type RedisServer } from '../support/services/redis-server';
+import { apiProcessEnvironment } from '../../tools/services/api-environment';
+import { appEntryCommand } from '../../tools/services/app-process';
+import { freePort, startProcess, waitFor, type StartedProcess } from '../../tools/services/processes';
+import { startPostgresCluster, type PostgresCluster } from '../../tools/services/postgres-cluster';
+import { startRedis, type RedisServer } from '../../tools/services/redis-server';
 import { allExpressions, declaredNames, metricNames, sampledNames, samplesOf, selectors, type SourcedExpression } from './monitoring-files';
 
 /**

@@ -28,7 +28,7 @@ import {
   testNginxConfig,
   unprivilegedIdentity,
   type RunningNginx,
-} from './nginx-process';
+} from '../../tools/services/nginx-process';
 import { exporterSamples, NGINX_EXPORTER_METRIC_NAMES, parseStubStatus } from '../../nginx/stub-status';
 
 const HEARTBEAT_MS = 25_000;

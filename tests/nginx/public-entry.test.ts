@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { brotliCompressSync } from 'node:zlib';
 import { photo } from '../app/images/image-fixtures';
-import { startLocalPlatform, type LocalPlatform } from '../local/platform';
+import { startLocalPlatform, type LocalPlatform } from '../../tools/local/platform';
 
 jest.setTimeout(180_000);
 

@@ -11,14 +11,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import WebSocket from 'ws';
-import { configSchema } from '../../app/src/config';
+import { configSchema } from '../../contract/environment';
 import type { OrderEvent } from '../../app/src/events/order-events';
 import { RealtimeClient, type WebSocketLike } from '../../app/src/realtime/client';
 import { renderNginxConfig, type NginxStaticSpec, WEBSOCKET_ADDRESS_LIMIT_RETRY_AFTER_SECONDS } from '../../nginx/nginx-config';
-import { waitFor } from '../support/services/processes';
-import { startRedis, type RedisServer } from '../support/services/redis-server';
+import { waitFor } from '../../tools/services/processes';
+import { startRedis, type RedisServer } from '../../tools/services/redis-server';
 import { eventPublisher, type EventPublisher, openRaw, orderEvent, type RawConnection, startJwksServer, startWsProcess, type JwksServer, type WsProcess } from '../app/realtime/support';
-import { freePort, startNginx, unprivilegedIdentity, type RunningNginx } from './nginx-process';
+import { freePort, startNginx, unprivilegedIdentity, type RunningNginx } from '../../tools/services/nginx-process';
 
 /** A bounded flood this machine handles next to everything else; the issue saw 1,919. */
 const FLOOD_SOCKETS = 300;

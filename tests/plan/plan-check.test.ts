@@ -17,7 +17,7 @@ import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/p
 import { findTerraform, TerraformMissingError } from '../../stacks/plan/terraform-cli';
 import { loadSynthInputs } from '../../stacks/synth-options';
 import { stackJsonPath, synthesize } from '../../stacks/synthesize';
-import { SAMPLE_LOCATIONS_DIR } from '../support/synth-platform';
+import { SAMPLE_LOCATIONS_DIR } from '../../tools/synth/synth-platform';
 
 const REPO = path.join(__dirname, '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-check-'));

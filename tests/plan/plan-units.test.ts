@@ -6,7 +6,7 @@ import { planCheckOverride } from '../../stacks/plan/plan-check-override';
 import { countChanges, unplannableReason } from '../../stacks/plan/plan-runner';
 import { cliConfig, findMirroredProviders } from '../../stacks/plan/provider-installation';
 import { FIXTURE_ACCOUNT_ID, fixtureOutputs, fixtureState, referencedOutputs } from '../../stacks/plan/upstream-fixtures';
-import { synthPlatform } from '../support/synth-platform';
+import { synthPlatform } from '../../tools/synth/synth-platform';
 
 const { stacks } = synthPlatform();
 

@@ -13,7 +13,7 @@ import { cliConfig, findMirroredProviders, mirrorDirsFromEnvironment } from '../
 import { findTerraform } from '../../stacks/plan/terraform-cli';
 import { loadSynthInputs } from '../../stacks/synth-options';
 import { stackJsonPath, synthesize } from '../../stacks/synthesize';
-import { SAMPLE_LOCATIONS_DIR } from '../support/synth-platform';
+import { SAMPLE_LOCATIONS_DIR } from '../../tools/synth/synth-platform';
 import { changedResources, planAgainstState, type TerraformDir, writeDeployedState } from './support/deployed-state';
 
 const STACK = 'kanchanaburi-resort-data';

@@ -16,7 +16,7 @@ import { structureCheckConfig, StructureCheckError, type StructureCheckInput } f
 import { findTerraform } from '../../stacks/plan/terraform-cli';
 import { loadSynthInputs } from '../../stacks/synth-options';
 import { stackJsonPath, synthesize, type StackSummary } from '../../stacks/synthesize';
-import { SAMPLE_LOCATIONS_DIR, synthPlatform, type StackJson } from '../support/synth-platform';
+import { SAMPLE_LOCATIONS_DIR, synthPlatform, type StackJson } from '../../tools/synth/synth-platform';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'structure-check-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));

@@ -8,8 +8,8 @@ import { policyInputFromSynth } from '../../stacks/policy/policy-resources';
 import type { PolicyInput } from '../../stacks/policy/policy-types';
 import { ALL_RULES } from '../../stacks/policy/rules';
 import { TAGGABLE_AWS_TYPES, UNTAGGABLE_AWS_TYPES } from '../../stacks/policy/rules/tagging';
-import type { StackKind } from '../../stacks/synthesize';
-import { synthPlatform } from '../support/synth-platform';
+import type { StackKind } from '../../stacks/stack-contracts';
+import { synthPlatform } from '../../tools/synth/synth-platform';
 
 const { stacks, built, outdir } = synthPlatform();
 afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@
  * a stack reads from another one exists there as an output and points at the right resource.
  */
 import * as fs from 'node:fs';
-import { expressionsIn, resourcesOf, synthPlatform, type StackJson } from '../support/synth-platform';
+import { expressionsIn, resourcesOf, synthPlatform, type StackJson } from '../../tools/synth/synth-platform';
 
 const REMOTE_OUTPUT = /data\.terraform_remote_state\.cross-stack-reference-input-([a-z0-9-]+)\.outputs\.([A-Za-z0-9_-]+)/g;
 

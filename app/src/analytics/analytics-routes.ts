@@ -10,6 +10,8 @@
  * malformed id is a 400 naming it.
  */
 import type { Request, RequestHandler, Response, Router } from 'express';
+import { authClaims } from '../auth/middleware';
+import { assertSameRestaurant } from '../auth/same-restaurant';
 import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
 import { parseInput, restaurantParams } from '../http/input';
@@ -26,7 +28,7 @@ export function registerAnalyticsRoutes(v1: Router, kit: RouteKit, deps: Analyti
   const guard: RequestHandler[] = [kit.shed('analytics'), kit.authenticate, kit.rateLimit('analytics'), kit.requireRole('manager', 'staff')];
   const restaurantOf = (req: Request, res: Response): string => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
-    kit.requireSameRestaurant()(req, res, () => undefined);
+    assertSameRestaurant(authClaims(res), restaurantId);
     return restaurantId;
   };
 

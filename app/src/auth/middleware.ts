@@ -6,6 +6,7 @@
 import type { RequestHandler, Response } from 'express';
 import { forbidden, unauthorized } from '../errors';
 import type { AuthClaims, Role } from './claims';
+import { assertSameRestaurant } from './same-restaurant';
 import type { TokenVerifier } from './verify-token';
 
 const CLAIMS = Symbol('auth claims');
@@ -49,7 +50,9 @@ export function requireSameRestaurant(paramName = 'restaurantId'): RequestHandle
     const claims = authClaims(res);
     const requested = req.params[paramName];
     if (requested === undefined) throw new Error(`requireSameRestaurant: route has no :${paramName} parameter`);
-    if (requested !== claims.restaurant_id) throw forbidden('this token belongs to another restaurant');
+    // A `*name` parameter holds the segments it matched; as the path they spell it has a "/", so it
+    // is never a restaurant id and is refused like one.
+    assertSameRestaurant(claims, typeof requested === 'string' ? requested : `/${requested.join('/')}`);
     next();
   };
 }

@@ -23,7 +23,8 @@ import { hostname } from 'node:os';
 import type Redis from 'ioredis';
 import { cacheKeys, kindOfKey, type CacheKind } from './cache-keys';
 import type { LayeredCache } from './layered-cache';
-import { createRedisClient, REDIS_KEY_PREFIX, stderrCacheLogger, type CacheLogger, type RedisClient, type RedisClientConfig, type RedisClientOptions } from './redis-client';
+import { REDIS_KEY_PREFIX } from '../../../contract/constants';
+import { createRedisClient, stderrCacheLogger, type CacheLogger, type RedisClient, type RedisClientConfig, type RedisClientOptions } from './redis-client';
 
 export const INVALIDATION_CHANNEL = `${REDIS_KEY_PREFIX}cache-invalidation`;
 

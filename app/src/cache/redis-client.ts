@@ -20,10 +20,8 @@
  *   never lets an unhandled `error` event kill the process.
  */
 import Redis, { type RedisOptions } from 'ioredis';
+import { REDIS_KEY_PREFIX } from '../../../contract/constants';
 import type { AppConfig } from '../config';
-
-/** Must equal the data stack's `REDIS_KEY_PREFIX` (a test checks it). */
-export const REDIS_KEY_PREFIX = 'app:';
 
 /** The subset of a pino logger the cache uses (pino's `logger.warn(fields, message)`). */
 export interface CacheLogger {

@@ -2,7 +2,8 @@
  * Order events on Redis Streams: the contract with the websocket service.
  *
  * Stream: `app:orders:<restaurantId>` (one per restaurant), trimmed by age on every XADD
- * (`MINID ~ <now - ORDER_STREAM_RETENTION_MS>`): the websocket service replays what a client
+ * (`MINID ~ <now - ORDER_STREAM_RETENTION_MS>`, in contract/constants.ts, which the environment
+ * schema checks WS_REPLAY_WINDOW_MS against): the websocket service replays what a client
  * missed for up to WS_REPLAY_WINDOW_MS, so retention is set by time, not by count (a count keeps
  * less time exactly when a restaurant is busiest). Memory: an entry is about 400 bytes, so a
  * restaurant at 50 events/s (a very busy peak) holds 90,000 entries, about 36 MB, for 30 minutes.
@@ -27,11 +28,10 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { ORDER_STREAM_RETENTION_MS, REDIS_KEY_PREFIX } from '../../../contract/constants';
 import type { Logger } from '../logger';
 
 export const ORDER_EVENT_VERSION = 1;
-/** Twice the websocket service's default replay window (config.ts checks WS_REPLAY_WINDOW_MS against it). */
-export const ORDER_STREAM_RETENTION_MS = 30 * 60_000;
 export const ORDER_STATUSES = ['pending', 'confirmed', 'preparing', 'ready', 'served', 'completed', 'cancelled'] as const;
 
 const id = z.string().regex(/^[1-9][0-9]{0,18}$/);
@@ -59,7 +59,7 @@ export type OrderEvent = z.infer<typeof orderEventSchema>;
 
 /** The stream name on the server (with the `app:` prefix the ElastiCache user is limited to). */
 export function orderStreamName(restaurantId: string): string {
-  return `app:orders:${restaurantId}`;
+  return `${REDIS_KEY_PREFIX}orders:${restaurantId}`;
 }
 
 /** The stream key to pass to `redis`: the server-side name without the client's `keyPrefix`. */

@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import express, { Router, type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Redis } from 'ioredis';
+import { LIVENESS_PATH, METRICS_PATH, READINESS_PATH } from '../../../contract/constants';
 import type { AppConfig } from '../config';
 import type { DatabaseManager } from '../db/database-manager';
 import { notFound } from '../errors';
@@ -169,9 +170,9 @@ export function createApp(deps: AppDependencies): AppHandle {
 
   const internalApp = express();
   internalApp.disable('x-powered-by');
-  internalApp.get('/healthz', liveness);
-  internalApp.get('/readyz', readiness({ isDraining: () => draining }));
-  internalApp.get('/metrics', async (_req, res) => {
+  internalApp.get(LIVENESS_PATH, liveness);
+  internalApp.get(READINESS_PATH, readiness({ isDraining: () => draining }));
+  internalApp.get(METRICS_PATH, async (_req, res) => {
     res.set({ 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' }).send(await metrics.registry.metrics());
   });
   internalApp.use(() => {

@@ -20,7 +20,7 @@ import type { RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { optionalAuthClaims } from '../auth/middleware';
-import { DEFAULT_CLIENT_RATE_LIMIT_REQUESTS, DEFAULT_CLIENT_RATE_LIMIT_WINDOW_SECONDS } from '../config';
+import { DEFAULT_CLIENT_RATE_LIMIT_REQUESTS, DEFAULT_CLIENT_RATE_LIMIT_WINDOW_SECONDS } from '../../../contract/environment';
 import { tooManyRequests } from '../errors';
 import type { Logger } from '../logger';
 import type { AppMetrics } from '../metrics';
@@ -48,7 +48,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RouteClass, RateLimit>> = {
   analytics: { points: 30, windowSeconds: 60 },
 };
 
-/** Per client address, location-wide, before authentication; sized in app/src/config.ts. */
+/** Per client address, location-wide, before authentication; sized in contract/environment.ts. */
 export const DEFAULT_CLIENT_RATE_LIMIT: RateLimit = {
   points: DEFAULT_CLIENT_RATE_LIMIT_REQUESTS,
   windowSeconds: DEFAULT_CLIENT_RATE_LIMIT_WINDOW_SECONDS,

@@ -8,7 +8,9 @@
  *
  * Parameters are validated before the restaurant check, so a malformed id is a 400 naming it.
  */
-import type { Request, Response, Router } from 'express';
+import type { Router } from 'express';
+import { authClaims } from '../auth/middleware';
+import { assertSameRestaurant } from '../auth/same-restaurant';
 import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
 import { parseInput, restaurantParams } from '../http/input';
@@ -21,11 +23,10 @@ export interface KitchenRouteDependencies {
 
 export function registerKitchenRoutes(v1: Router, kit: RouteKit, deps: KitchenRouteDependencies): KitchenService {
   const service = createKitchenService(deps);
-  const sameRestaurant = (req: Request, res: Response) => kit.requireSameRestaurant()(req, res, () => undefined);
 
   v1.get('/restaurants/:restaurantId/kitchen/queue', kit.authenticate, kit.rateLimit('read'), kit.requireRole('kitchen', 'staff', 'manager'), async (req, res) => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const query = parseInput(kitchenQueueQuery, req.query, 'query');
     res.json(await service.queue({ restaurantId, includeReady: query.include_ready ?? false, limit: query.limit ?? DEFAULT_QUEUE_SIZE }));
   });

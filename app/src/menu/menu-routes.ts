@@ -14,7 +14,9 @@
  * hand it to a request without that token. The browser may reuse it for 30 s and revalidate with
  * `If-None-Match`, which costs one cache lookup and no body.
  */
-import type { Request, Response, Router } from 'express';
+import type { Router } from 'express';
+import { authClaims } from '../auth/middleware';
+import { assertSameRestaurant } from '../auth/same-restaurant';
 import type { InvalidationBus } from '../cache/invalidation-bus';
 import type { LayeredCache } from '../cache/layered-cache';
 import type { DatabaseManager } from '../db/database-manager';
@@ -42,11 +44,10 @@ export function ifNoneMatchHits(header: string | undefined, etag: string): boole
 export function registerMenuRoutes(v1: Router, kit: RouteKit, deps: MenuRouteDependencies): MenuService {
   const service = createMenuService(deps);
   const items = '/restaurants/:restaurantId/menu-items';
-  const sameRestaurant = (req: Request, res: Response) => kit.requireSameRestaurant()(req, res, () => undefined);
 
   v1.get('/restaurants/:restaurantId/menu', kit.authenticate, kit.rateLimit('read'), async (req, res) => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const menu = await service.getMenu(restaurantId);
     res.set({ ETag: menu.etag, 'Cache-Control': MENU_CACHE_CONTROL, Vary: 'Authorization' });
     if (ifNoneMatchHits(req.get('if-none-match'), menu.etag)) {
@@ -58,7 +59,7 @@ export function registerMenuRoutes(v1: Router, kit: RouteKit, deps: MenuRouteDep
 
   v1.post(items, kit.authenticate, kit.rateLimit('write'), kit.requireRole('staff', 'manager'), async (req, res) => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const body = parseInput(createItemBody, req.body ?? {}, 'body');
     const item = await service.createItem(restaurantId, body);
     res.status(201).location(`${req.baseUrl}${items.replace(':restaurantId', restaurantId)}/${item.id}`).json(item);
@@ -66,14 +67,14 @@ export function registerMenuRoutes(v1: Router, kit: RouteKit, deps: MenuRouteDep
 
   v1.patch(`${items}/:itemId`, kit.authenticate, kit.rateLimit('write'), kit.requireRole('staff', 'manager'), async (req, res) => {
     const { restaurantId, itemId } = parseInput(itemParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const body = parseInput(updateItemBody, req.body ?? {}, 'body');
     res.json(await service.updateItem(restaurantId, itemId, body));
   });
 
   v1.put(`${items}/:itemId/availability`, kit.authenticate, kit.rateLimit('write'), kit.requireRole('staff', 'kitchen', 'manager'), async (req, res) => {
     const { restaurantId, itemId } = parseInput(itemParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const body = parseInput(availabilityBody, req.body ?? {}, 'body');
     res.json(await service.setAvailability(restaurantId, itemId, body.is_available));
   });

@@ -19,6 +19,7 @@
  */
 import type { Router } from 'express';
 import { authClaims } from '../auth/middleware';
+import { assertSameRestaurant } from '../auth/same-restaurant';
 import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
 import type { Logger } from '../logger';
@@ -55,7 +56,7 @@ export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteD
   v1.post(base, kit.authenticate, kit.rateLimit('write'), kit.requireRole('guest', 'staff', 'manager'), async (req, res) => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
     const claims = authClaims(res);
-    sameRestaurant(kit, req, res);
+    assertSameRestaurant(claims, restaurantId);
     const key = parseInput(idempotencyKeyHeader, { [IDEMPOTENCY_HEADER]: req.get(IDEMPOTENCY_HEADER) }, 'header')[IDEMPOTENCY_HEADER];
     const body = parseInput(createOrderBody, req.body ?? {}, 'body');
     const result = await service.create(claims, restaurantId, key, body);
@@ -67,20 +68,20 @@ export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteD
 
   v1.get(`${base}/:orderId/status`, kit.authenticate, kit.rateLimit('read'), async (req, res) => {
     const { restaurantId, orderId } = parseInput(orderParams, req.params, 'params');
-    sameRestaurant(kit, req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     res.json(await service.getStatus(authClaims(res), { restaurantId, orderId }));
   });
 
   v1.get(`${base}/:orderId`, kit.authenticate, kit.rateLimit('read'), async (req, res) => {
     const { restaurantId, orderId } = parseInput(orderParams, req.params, 'params');
-    sameRestaurant(kit, req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const query = parseInput(getOrderQuery, req.query, 'query');
     res.json(await service.get(authClaims(res), { restaurantId, orderId, createdAt: query.created_at, includeItems: query.include === 'items' }));
   });
 
   v1.get(base, kit.authenticate, kit.rateLimit('read'), async (req, res) => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
-    sameRestaurant(kit, req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const query = parseInput(listOrdersQuery, req.query, 'query');
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     res.json(
@@ -97,16 +98,11 @@ export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteD
 
   v1.patch(`${base}/:orderId/status`, kit.authenticate, kit.rateLimit('write'), kit.requireRole('staff', 'kitchen', 'manager'), async (req, res) => {
     const { restaurantId, orderId } = parseInput(orderParams, req.params, 'params');
-    sameRestaurant(kit, req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const query = parseInput(statusQuery, req.query, 'query');
     const body = parseInput(statusBody, req.body ?? {}, 'body');
     res.json(await service.changeStatus(authClaims(res), { restaurantId, orderId, createdAt: query.created_at, to: body.status }));
   });
 
   return service;
-}
-
-/** The kit's check, run inline after the parameters were validated (it throws a 403). */
-function sameRestaurant(kit: RouteKit, req: Parameters<ReturnType<RouteKit['requireSameRestaurant']>>[0], res: Parameters<ReturnType<RouteKit['requireSameRestaurant']>>[1]): void {
-  kit.requireSameRestaurant()(req, res, () => undefined);
 }

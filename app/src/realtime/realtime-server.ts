@@ -19,6 +19,7 @@ import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { LIVENESS_PATH, METRICS_PATH, READINESS_PATH } from '../../../contract/constants';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
 import type { TokenVerifier } from '../auth/verify-token';
@@ -145,9 +146,9 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   async function handleInternal(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') return void res.writeHead(405, { Allow: 'GET' }).end();
-    if (path === '/healthz') return json(res, 200, { status: 'ok' });
-    if (path === '/readyz') return json(res, draining ? 503 : 200, { status: draining ? 'not_ready' : 'ready', draining });
-    if (path === '/metrics') {
+    if (path === LIVENESS_PATH) return json(res, 200, { status: 'ok' });
+    if (path === READINESS_PATH) return json(res, draining ? 503 : 200, { status: draining ? 'not_ready' : 'ready', draining });
+    if (path === METRICS_PATH) {
       res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
       return void res.end(await metrics.registry.metrics());
     }

@@ -11,7 +11,9 @@
  *
  * Parameters are validated before the restaurant check, so a malformed id is a 400 naming it.
  */
-import type { Request, Response, Router } from 'express';
+import type { Router } from 'express';
+import { authClaims } from '../auth/middleware';
+import { assertSameRestaurant } from '../auth/same-restaurant';
 import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
 import { parseInput, restaurantParams } from '../http/input';
@@ -32,11 +34,10 @@ export interface ReservationRouteDependencies {
 export function registerReservationRoutes(v1: Router, kit: RouteKit, deps: ReservationRouteDependencies): ReservationService {
   const service = createReservationService(deps);
   const base = '/restaurants/:restaurantId/reservations';
-  const sameRestaurant = (req: Request, res: Response) => kit.requireSameRestaurant()(req, res, () => undefined);
 
   v1.get(base, kit.authenticate, kit.rateLimit('read'), kit.requireRole('staff', 'manager'), async (req, res) => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const query = parseInput(listReservationsQuery, req.query, 'query');
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     res.json(await service.list({ restaurantId, date: query.date, status: query.status, limit: query.limit ?? DEFAULT_PAGE_SIZE, after }));
@@ -44,14 +45,14 @@ export function registerReservationRoutes(v1: Router, kit: RouteKit, deps: Reser
 
   v1.post(base, kit.authenticate, kit.rateLimit('write'), kit.requireRole('staff', 'manager'), async (req, res) => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const body = parseInput(createReservationBody, req.body ?? {}, 'body');
     res.status(201).json(await service.create(restaurantId, body));
   });
 
   v1.patch(`${base}/:reservationId/status`, kit.authenticate, kit.rateLimit('write'), kit.requireRole('staff', 'manager'), async (req, res) => {
     const { restaurantId, reservationId } = parseInput(reservationParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const body = parseInput(reservationStatusBody, req.body ?? {}, 'body');
     res.json(await service.changeStatus({ restaurantId, reservationId, to: body.status }));
   });

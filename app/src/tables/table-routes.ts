@@ -7,7 +7,9 @@
  * Guests get 403: the floor plan is staff information. Parameters are validated before the
  * restaurant check, so a malformed id is a 400 naming it.
  */
-import type { Request, Response, Router } from 'express';
+import type { Router } from 'express';
+import { authClaims } from '../auth/middleware';
+import { assertSameRestaurant } from '../auth/same-restaurant';
 import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
 import { parseInput, restaurantParams } from '../http/input';
@@ -21,18 +23,17 @@ export interface TableRouteDependencies {
 export function registerTableRoutes(v1: Router, kit: RouteKit, deps: TableRouteDependencies): TableService {
   const service = createTableService(deps);
   const base = '/restaurants/:restaurantId/tables';
-  const sameRestaurant = (req: Request, res: Response) => kit.requireSameRestaurant()(req, res, () => undefined);
 
   v1.get(base, kit.authenticate, kit.rateLimit('read'), kit.requireRole('staff', 'manager', 'kitchen'), async (req, res) => {
     const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const query = parseInput(listTablesQuery, req.query, 'query');
     res.json(await service.list(restaurantId, query.status));
   });
 
   v1.patch(`${base}/:tableId/status`, kit.authenticate, kit.rateLimit('write'), kit.requireRole('staff', 'manager'), async (req, res) => {
     const { restaurantId, tableId } = parseInput(tableParams, req.params, 'params');
-    sameRestaurant(req, res);
+    assertSameRestaurant(authClaims(res), restaurantId);
     const body = parseInput(tableStatusBody, req.body ?? {}, 'body');
     res.json(await service.setStatus(restaurantId, tableId, body.status));
   });

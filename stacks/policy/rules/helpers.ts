@@ -9,7 +9,7 @@
  *   configured `${...}` expression, so "refers to resource X" reads the same in both;
  * - booleans of some provider attributes are strings (`at_rest_encryption_enabled = "true"`).
  */
-import type { StackKind } from '../../synthesize';
+import type { StackKind } from '../../stack-contracts';
 import { blocks, effectiveValues } from '../policy-resources';
 import type { PolicyInput, PolicyResource, Violation } from '../policy-types';
 

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import Redis from 'ioredis';
 import { CACHE_POLICIES, cacheKeys } from '../../../app/src/cache/cache-keys';
 import { INVALIDATION_CHANNEL } from '../../../app/src/cache/invalidation-bus';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { countingLoader, eventually, metricValue, startCacheProcess, type CacheProcess } from './cache-fixtures';
 
 let server: RedisServer;

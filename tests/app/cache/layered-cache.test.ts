@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { register as globalRegistry, Registry } from 'prom-client';
 import { CACHE_POLICIES, cacheKeys, kindOfKey } from '../../../app/src/cache/cache-keys';
 import { createLayeredCache } from '../../../app/src/cache/layered-cache';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { countingLoader, eventually, metricValue, startCacheProcess, type CacheProcess } from './cache-fixtures';
 
 let server: RedisServer;

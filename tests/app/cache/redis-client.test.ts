@@ -1,8 +1,8 @@
 /** The Redis client factory: the key prefix contract, IAM auth, options. */
 import Redis from 'ioredis';
-import { REDIS_KEY_PREFIX as STACK_KEY_PREFIX } from '../../../stacks/constructs/redis-replication-group';
-import { createRedisClient, reconnectDelayMs, REDIS_KEY_PREFIX, redisOptionsFor, whenReady } from '../../../app/src/cache/redis-client';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { REDIS_KEY_PREFIX } from '../../../contract/constants';
+import { createRedisClient, reconnectDelayMs, redisOptionsFor, whenReady } from '../../../app/src/cache/redis-client';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { eventually, quietLogger, redisConfig } from './cache-fixtures';
 
 let server: RedisServer;
@@ -15,8 +15,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-test("the key prefix is the data stack's (its RBAC user may only touch app:* keys and channels)", () => {
-  expect(REDIS_KEY_PREFIX).toBe(STACK_KEY_PREFIX);
+test("the client's key prefix is the contract's, the data stack's (its RBAC user may only touch app:* keys and channels)", () => {
+  const options = redisOptionsFor({ REDIS_HOST: 'cache.internal', REDIS_PORT: 6379, REDIS_TLS: true, REDIS_AUTH: 'none', REDIS_USER: undefined }, { name: 'cache' });
+  expect(options.keyPrefix).toBe(REDIS_KEY_PREFIX);
 });
 
 test('fails when REDIS_AUTH=iam and no token provider is injected', () => {

@@ -1,7 +1,7 @@
 /** Redis goes down and comes back (harness `stop()`/`start()`): reads never fail, the breaker opens and recovers. */
 import Redis from 'ioredis';
 import { cacheKeys } from '../../../app/src/cache/cache-keys';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { countingLoader, eventually, metricValue, startCacheProcess, type CacheProcess } from './cache-fixtures';
 
 let server: RedisServer;

@@ -1,7 +1,7 @@
 /** Shared by the database manager tests: an environment contract pointing at a harness cluster. */
 import { parseConfig, type AppConfig } from '../../../app/src/config';
 import type { DatabaseLogger } from '../../../app/src/db/pg-pools';
-import type { PostgresCluster } from '../../support/services/postgres-cluster';
+import type { PostgresCluster } from '../../../tools/services/postgres-cluster';
 
 /** A complete, valid environment; database variables point nowhere until overridden. */
 export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {

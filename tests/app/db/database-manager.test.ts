@@ -5,7 +5,7 @@
 import { createDatabaseManager, type DatabaseManager, type DatabaseManagerOptions } from '../../../app/src/db/database-manager';
 import { decodeReadYourWritesToken, encodeReadYourWritesToken } from '../../../app/src/db/read-your-writes';
 import { parseWalPosition } from '../../../app/src/db/wal-position';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { clusterConfig, eventually, recordingLogger, type RecordingLogger } from './database-manager-fixtures';
 
 let cluster: PostgresCluster;

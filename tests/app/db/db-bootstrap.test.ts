@@ -21,8 +21,8 @@ import {
   type MasterCredentialsSource,
   runDatabaseBootstrap,
 } from '../../../app/src/db/bootstrap';
-import { APP_DIST_DIR } from '../../support/services/app-process';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { APP_DIST_DIR } from '../../../tools/services/app-process';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { harnessEnvironment, type ProcessResult, REPO, runTs } from './migrate-support';
 
 const MASTER = 'platform_admin';

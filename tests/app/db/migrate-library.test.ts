@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { childMigration, connect, relationNames, REPO, startMigrateChild } from './migrate-support';
 
 const MIGRATIONS = [

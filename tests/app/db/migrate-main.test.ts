@@ -1,7 +1,7 @@
 /** The migration Job's entry, app/src/migrate-main.ts, run as the Job runs it: a process with the contract's environment. */
 import type { Client } from 'pg';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
-import { freePort } from '../../support/services/processes';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
+import { freePort } from '../../../tools/services/processes';
 import { monthPartition } from '../../../app/src/db/order-partitions';
 import { connect, harnessEnvironment, relationNames, runTs } from './migrate-support';
 

@@ -9,8 +9,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { appEntryCommand, type AppEntry } from '../../support/services/app-process';
-import type { PostgresCluster } from '../../support/services/postgres-cluster';
+import { appEntryCommand, type AppEntry } from '../../../tools/services/app-process';
+import type { PostgresCluster } from '../../../tools/services/postgres-cluster';
+
+// The schema helpers live with the harness: the API bench applies the schema the same way.
+export { applySchema, harnessEnvironment } from '../../../tools/services/schema';
 
 export const REPO = path.resolve(__dirname, '../../..');
 const TSX_CLI = path.join(REPO, 'node_modules/tsx/dist/cli.mjs');
@@ -24,27 +27,6 @@ export interface ProcessResult {
 export interface RunningProcess {
   readonly child: ChildProcess;
   readonly done: Promise<ProcessResult>;
-}
-
-/** The environment contract as the stacks would inject it, pointed at the harness primary. */
-export function harnessEnvironment(cluster: PostgresCluster, role: 'migrate' | 'maintenance'): Record<string, string> {
-  return {
-    SERVICE_ROLE: role,
-    LOCATION_ID: 'test-cafe',
-    DATABASE_PRIMARY_HOST: cluster.primary.host,
-    DATABASE_PORT: String(cluster.primary.port),
-    DATABASE_NAME: cluster.database,
-    DATABASE_USER: cluster.user,
-    DATABASE_AUTH: 'password',
-    DATABASE_PASSWORD: cluster.password,
-    DATABASE_SSL: 'disable',
-    REDIS_HOST: '127.0.0.1',
-    REDIS_AUTH: 'none',
-    REDIS_TLS: 'false',
-    JWT_ISSUER: 'x',
-    JWT_AUDIENCE: 'y',
-    JWT_JWKS_URL: 'https://example.invalid/jwks.json',
-  };
 }
 
 /** A process entry's source path, `app/src/<entry>.ts`, names the entry. */
@@ -76,13 +58,6 @@ export function startTs(file: string, args: readonly string[], env: Record<strin
 
 export function runTs(file: string, args: readonly string[], env: Record<string, string>): Promise<ProcessResult> {
   return startTs(file, args, env).done;
-}
-
-/** `migrate up` through the Job's entry; fails the test with the output when it does not exit 0. */
-export async function applySchema(cluster: PostgresCluster): Promise<ProcessResult> {
-  const result = await runTs('app/src/migrate-main.ts', ['up'], harnessEnvironment(cluster, 'migrate'));
-  if (result.code !== 0) throw new Error(`migrate-main up exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
-  return result;
 }
 
 export interface ChildMigration {

@@ -3,7 +3,7 @@
  * move of rows that landed in the DEFAULT partition, on a real primary.
  */
 import type { Client } from 'pg';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { ensureOrderPartitions, monthPartition, partitionWindow } from '../../../app/src/db/order-partitions';
 import { applySchema, connect } from './migrate-support';
 

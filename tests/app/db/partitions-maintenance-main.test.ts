@@ -5,7 +5,7 @@
 import type { Client } from 'pg';
 import { MAINTENANCE_TASKS } from '../../../stacks/constructs/database-maintenance-jobs';
 import { monthPartition } from '../../../app/src/db/order-partitions';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { applySchema, connect, harnessEnvironment, runTs } from './migrate-support';
 
 const ENTRY = 'app/src/maintenance-main.ts';

@@ -3,7 +3,7 @@
  * rotation and comes back, reads never fail because of it, and an idle primary is not mistaken for lag.
  */
 import { createDatabaseManager, type DatabaseManager, type DatabaseManagerOptions } from '../../../app/src/db/database-manager';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { clusterConfig, eventually, recordingLogger, type RecordingLogger } from './database-manager-fixtures';
 
 let cluster: PostgresCluster;

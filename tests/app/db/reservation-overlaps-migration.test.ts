@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import type { Client } from 'pg';
 import { MIGRATIONS_DIR } from '../../../app/src/db/migrate';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { childMigration, connect, startMigrateChild } from './migrate-support';
 
 const MIGRATION = '20261129100100000_reservation-table-overlaps';

@@ -5,7 +5,7 @@
 import type { Client } from 'pg';
 import { ensureOrderPartitions } from '../../../app/src/db/order-partitions';
 import { refreshDailyRevenueSummary } from '../../../app/src/db/revenue-summary';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { applySchema, connect, harnessEnvironment, runTs } from './migrate-support';
 
 interface SummaryRow {

@@ -3,7 +3,7 @@
  * vocabularies, timezones, tenant boundaries between restaurants, idempotency keys, updated_at.
  */
 import type { Client } from 'pg';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { applySchema, connect } from './migrate-support';
 
 describe('schema constraints', () => {

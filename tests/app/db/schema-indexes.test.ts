@@ -6,7 +6,7 @@
  */
 import type { Client } from 'pg';
 import { ensureOrderPartitions } from '../../../app/src/db/order-partitions';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { applySchema, connect } from './migrate-support';
 
 interface PlanNode {

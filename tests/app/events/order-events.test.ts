@@ -1,8 +1,9 @@
 /** The order event stream on a real Redis: schema on the wire, trimming by age, loss counted. */
 import { Redis } from 'ioredis';
 import { parseConfig } from '../../../app/src/config';
-import { createOrderEventPublisher, ORDER_STREAM_RETENTION_MS, orderEventSchema, orderStreamName, type OrderEvent } from '../../../app/src/events/order-events';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { createOrderEventPublisher, orderEventSchema, orderStreamName, type OrderEvent } from '../../../app/src/events/order-events';
+import { ORDER_STREAM_RETENTION_MS } from '../../../contract/constants';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { testEnvironment } from '../db/database-manager-fixtures';
 import { httpTestConfig, memoryLogger } from '../http/support';
 

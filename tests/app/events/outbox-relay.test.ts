@@ -9,8 +9,8 @@ import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db
 import { jobClientConfig } from '../../../app/src/db/job-connection';
 import { orderEventSchema, orderStreamName, type OrderEvent } from '../../../app/src/events/order-events';
 import { createOutboxRelay, RELAY_LOCK_KEY, type OutboxRelay, type OutboxRelayOptions } from '../../../app/src/events/outbox-relay';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { clusterConfig, eventually, recordingLogger } from '../db/database-manager-fixtures';
 import { applySchema, connect } from '../db/migrate-support';
 import { httpTestConfig, memoryLogger } from '../http/support';

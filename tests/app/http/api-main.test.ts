@@ -1,11 +1,11 @@
 /** The process entry: starts against real services, drains on SIGTERM, exits 0 within the grace period. */
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
-import { apiProcessEnvironment } from '../../support/services/api-environment';
-import { appEntryCommand } from '../../support/services/app-process';
-import { freePort } from '../../support/services/processes';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { apiProcessEnvironment } from '../../../tools/services/api-environment';
+import { appEntryCommand } from '../../../tools/services/app-process';
+import { freePort } from '../../../tools/services/processes';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { AUDIENCE, createTokenMint, ISSUER } from './support';
 
 let cluster: PostgresCluster;

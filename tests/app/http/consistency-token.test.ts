@@ -6,7 +6,7 @@
  */
 import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db/database-manager';
 import { CONSISTENCY_TOKEN_HEADER } from '../../../app/src/db/request-consistency';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { clusterConfig, recordingLogger } from '../db/database-manager-fixtures';
 import { connect } from '../db/migrate-support';
 import { createTokenMint, getJson, startApp, type RunningApp } from './support';

@@ -2,9 +2,9 @@
 import { Redis } from 'ioredis';
 import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db/database-manager';
 import { apiDependencyChecks } from '../../../app/src/http/health';
-import { freePort } from '../../support/services/processes';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { freePort } from '../../../tools/services/processes';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { clusterConfig, recordingLogger } from '../db/database-manager-fixtures';
 import { createTokenMint, getJson, httpTestConfig, startApp, type TokenMint } from './support';
 

@@ -1,6 +1,8 @@
-/** Shared by the HTTP tests: token minting with a generated key pair, and an app on port 0. */
+/**
+ * Shared by the HTTP tests: token minting with a generated key pair (tools/services/token-mint.ts,
+ * which the benches and `npm run local` use too), and an app on port 0.
+ */
 import type { Server } from 'node:http';
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { parseConfig, type AppConfig } from '../../../app/src/config';
 import type { DatabaseManager } from '../../../app/src/db/database-manager';
 import { createApp, type AppDependencies, type AppHandle } from '../../../app/src/http/app';
@@ -9,34 +11,9 @@ import { createLogger, type Logger } from '../../../app/src/logger';
 import { createMetrics } from '../../../app/src/metrics';
 import type { KeySource } from '../../../app/src/auth/verify-token';
 import { testEnvironment } from '../db/database-manager-fixtures';
+import { AUDIENCE, ISSUER } from '../../../tools/services/token-mint';
 
-export const ISSUER = 'https://identity.test';
-export const AUDIENCE = 'order-api';
-
-export interface TokenMint {
-  readonly jwks: KeySource;
-  /** The public key set as JSON (for a JWKS server). */
-  readonly publicJwks: { keys: Record<string, unknown>[] };
-  sign(claims: JWTPayload, options?: { expiresIn?: string | number; audience?: string; issuer?: string }): Promise<string>;
-}
-
-export async function createTokenMint(): Promise<TokenMint> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'ES256', use: 'sig' };
-  const publicJwks = { keys: [jwk as Record<string, unknown>] };
-  return {
-    jwks: createLocalJWKSet(publicJwks as unknown as Parameters<typeof createLocalJWKSet>[0]),
-    publicJwks,
-    sign: (claims, options = {}) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', kid: 'test-key' })
-        .setIssuer(options.issuer ?? ISSUER)
-        .setAudience(options.audience ?? AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(options.expiresIn ?? '5m')
-        .sign(privateKey),
-  };
-}
+export { AUDIENCE, createTokenMint, ISSUER, type TokenMint } from '../../../tools/services/token-mint';
 
 export function httpTestConfig(overrides: Record<string, string> = {}): AppConfig {
   return parseConfig(testEnvironment({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, LOG_LEVEL: 'info', ...overrides }));

@@ -6,8 +6,8 @@
 import type { Client } from 'pg';
 import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db/database-manager';
 import { registerMenuRoutes, MENU_CACHE_CONTROL } from '../../../app/src/menu/menu-routes';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { eventually, metricValue, startCacheProcess, type CacheProcess } from '../cache/cache-fixtures';
 import { clusterConfig, recordingLogger } from '../db/database-manager-fixtures';
 import { applySchema, connect } from '../db/migrate-support';

@@ -7,8 +7,8 @@ import { orderEventSchema, orderStreamName } from '../../../app/src/events/order
 import { createOutboxRelay, type OutboxRelay } from '../../../app/src/events/outbox-relay';
 import { createMetrics } from '../../../app/src/metrics';
 import { registerOrderRoutes } from '../../../app/src/orders/order-routes';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { clusterConfig, eventually, recordingLogger } from '../db/database-manager-fixtures';
 import { applySchema, connect } from '../db/migrate-support';
 import { createTokenMint, getJson, httpTestConfig, memoryLogger, startApp, type RunningApp, type TokenMint } from '../http/support';

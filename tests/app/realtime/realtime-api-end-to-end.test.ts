@@ -3,11 +3,11 @@
  * primary + replica, Redis) reaches the right clients on all three ws processes, and nobody else.
  */
 import { applySchema } from '../db/migrate-support';
-import { apiProcessEnvironment } from '../../support/services/api-environment';
-import { appEntryCommand } from '../../support/services/app-process';
-import { freePort, startProcess, waitFor, type StartedProcess } from '../../support/services/processes';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { apiProcessEnvironment } from '../../../tools/services/api-environment';
+import { appEntryCommand } from '../../../tools/services/app-process';
+import { freePort, startProcess, waitFor, type StartedProcess } from '../../../tools/services/processes';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { AUDIENCE, eventPublisher, ISSUER, orderEvent, startJwksServer, startWsProcess, TestClient, type JwksServer, type WsProcess } from './support';
 
 let cluster: PostgresCluster;

@@ -3,8 +3,8 @@
  * (SIGKILL) mid-stream, its clients reconnecting to another instance and resuming; and Redis
  * stopped and restarted under live connections.
  */
-import { waitFor } from '../../support/services/processes';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { waitFor } from '../../../tools/services/processes';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { eventPublisher, type EventPublisher, orderEvent, startJwksServer, startWsProcess, TestClient, type JwksServer, type WsProcess } from './support';
 
 let redis: RedisServer;

@@ -5,10 +5,10 @@
  * token subject and table, the heartbeat, backpressure and SIGTERM.
  */
 import WebSocket from 'ws';
-import { startRedis, type RedisServer } from '../../support/services/redis-server';
+import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { compareStreamIds } from '../../../app/src/realtime/stream-ids';
 import { createTokenMint } from '../http/support';
-import { waitFor } from '../../support/services/processes';
+import { waitFor } from '../../../tools/services/processes';
 import {
   eventPublisher,
   type EventPublisher,

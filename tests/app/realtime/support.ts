@@ -12,9 +12,9 @@ import { whenReady } from '../../../app/src/cache/redis-client';
 import { createLogger } from '../../../app/src/logger';
 import { RealtimeClient, type ReadyInfo, type WebSocketLike } from '../../../app/src/realtime/client';
 import type { ResyncReason } from '../../../app/src/realtime/protocol';
-import { appEntryCommand } from '../../support/services/app-process';
-import { freePort, startProcess, waitFor, type StartedProcess } from '../../support/services/processes';
-import type { RedisServer } from '../../support/services/redis-server';
+import { appEntryCommand } from '../../../tools/services/app-process';
+import { freePort, startProcess, waitFor, type StartedProcess } from '../../../tools/services/processes';
+import type { RedisServer } from '../../../tools/services/redis-server';
 import { AUDIENCE, createTokenMint, ISSUER, type TokenMint } from '../http/support';
 
 export { AUDIENCE, ISSUER };

@@ -8,7 +8,7 @@ import type { Router } from 'express';
 import type { Client } from 'pg';
 import { createDatabaseManager, type DatabaseManager, type DatabaseRole } from '../../../app/src/db/database-manager';
 import type { RouteKit } from '../../../app/src/http/app';
-import { startPostgresCluster, type PostgresCluster } from '../../support/services/postgres-cluster';
+import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { clusterConfig, recordingLogger } from '../db/database-manager-fixtures';
 import { applySchema, connect } from '../db/migrate-support';
 import { createTokenMint, getJson, startApp, type RunningApp, type TokenMint } from '../http/support';

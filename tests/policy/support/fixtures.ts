@@ -4,7 +4,7 @@
  * them, so the rule under test is the only thing that changes.
  */
 import type { PolicyInput, PolicyResource } from '../../../stacks/policy/policy-types';
-import type { StackKind } from '../../../stacks/synthesize';
+import type { StackKind } from '../../../stacks/stack-contracts';
 
 type Values = Record<string, unknown>;
 

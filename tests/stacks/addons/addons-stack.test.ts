@@ -18,7 +18,6 @@ import {
   type AddonsStackProps,
   CHARTS_DIR,
   CLUSTER_AUTOSCALER_IMAGE_TAGS,
-  type ClusterControllerRoles,
   helmSetValues,
   readChartValues,
   readMonitoringValues,
@@ -26,9 +25,9 @@ import {
 } from '../../../stacks/stacks/addons-stack';
 import { CLUSTER_NAMESPACES, LOCATION_ID_PATTERN } from '../../../stacks/config/location-schema';
 import { PlatformStack } from '../../../stacks/stacks/platform-stack';
-import type { PlatformOutputs } from '../../../stacks/stack-contracts';
-import { regionSettings } from '../../support/platform-settings';
-import { synthPlatform } from '../../support/synth-platform';
+import type { ClusterControllerRoles, PlatformOutputs } from '../../../stacks/stack-contracts';
+import { regionSettings } from '../../../tools/synth/platform-settings';
+import { synthPlatform } from '../../../tools/synth/synth-platform';
 import { locationsOf, S3_BACKEND, sampleLocation } from '../platform/fixtures';
 import { addressOf, resourceAt, stripVolatile, synthJson, type Block, type SynthJson } from '../platform/synth-json';
 

@@ -1,10 +1,7 @@
-import { configSchema, DEFAULT_WS_HEARTBEAT_INTERVAL_MS, ENVIRONMENT_VARIABLES } from '../../../app/src/config';
+import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../../contract/constants';
+import { configSchema, ENVIRONMENT_VARIABLES, type ServiceRole } from '../../../contract/environment';
 import { Testing, TerraformStack, TerraformVariable, Token } from '../../../stacks/cdktf';
-import {
-  containerEnvironment,
-  IDENTITY_SERVICE,
-  type ServiceRole,
-} from '../../../stacks/constructs/container-environment';
+import { containerEnvironment, IDENTITY_SERVICE } from '../../../stacks/constructs/container-environment';
 import type { LocationDataOutputs } from '../../../stacks/stack-contracts';
 import { replaceTokens } from './synth-helpers';
 import { dataFixture, sampleLocation, sampleLocations } from './upstream-fixture';

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Construct } from 'constructs';
-import { configSchema } from '../../../app/src/config';
+import { APP_SERVICE_ACCOUNT_NAME, DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME } from '../../../contract/constants';
+import { configSchema } from '../../../contract/environment';
 import { Testing } from '../../../stacks/cdktf';
-import { APP_SERVICE_ACCOUNT_NAME } from '../../../stacks/constructs/app-service-role';
 import { containerEnvironment } from '../../../stacks/constructs/container-environment';
 import {
   DATABASE_BOOTSTRAP_RESOURCES,
@@ -11,7 +11,6 @@ import {
   DatabaseBootstrapJob,
   type DatabaseBootstrapJobProps,
 } from '../../../stacks/constructs/database-bootstrap-job';
-import { DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME } from '../../../stacks/constructs/database-bootstrap-role';
 import { migrationJobName } from '../../../stacks/constructs/database-maintenance-jobs';
 import { LocationNamespace } from '../../../stacks/constructs/location-namespace';
 import { envOf, type Json, resourcesOfType, synthJson, testStack } from './synth-helpers';

@@ -1,6 +1,6 @@
+import { APP_INTERNAL_PORT, LIVENESS_PATH, READINESS_PATH } from '../../../contract/constants';
 import { Testing } from '../../../stacks/cdktf';
 import { containerEnvironment } from '../../../stacks/constructs/container-environment';
-import { APP_INTERNAL_PORT, LIVENESS_PATH, READINESS_PATH } from '../../../stacks/constructs/http-workload';
 import { buildParts, envOf, type Json, resourceNamed, synthJson } from './synth-helpers';
 import { dataFixture, sampleLocation, sampleLocations } from './upstream-fixture';
 

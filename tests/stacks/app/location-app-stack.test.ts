@@ -1,9 +1,8 @@
-import { configSchema } from '../../../app/src/config';
+import { APP_SERVICE_ACCOUNT_NAME, DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME } from '../../../contract/constants';
+import { configSchema } from '../../../contract/environment';
 import { Testing } from '../../../stacks/cdktf';
 import type { Location } from '../../../stacks/config/location';
-import { APP_SERVICE_ACCOUNT_NAME } from '../../../stacks/constructs/app-service-role';
 import { databaseBootstrapJobName } from '../../../stacks/constructs/database-bootstrap-job';
-import { DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME } from '../../../stacks/constructs/database-bootstrap-role';
 import { MAINTENANCE_TASKS, migrationJobName } from '../../../stacks/constructs/database-maintenance-jobs';
 import { MONITORING_NAMESPACE } from '../../../stacks/stacks/addons-stack';
 import { LocationAppStack, type LocationAppStackProps, shutdownGraceMs } from '../../../stacks/stacks/location-app-stack';

@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../../app/src/config';
+import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../../contract/constants';
 import { Testing } from '../../../stacks/cdktf';
 import type { Location } from '../../../stacks/config/location';
 import { NetworkPolicies, type NetworkPoliciesProps } from '../../../stacks/constructs/network-policies';

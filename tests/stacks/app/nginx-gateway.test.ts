@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Construct } from 'constructs';
-import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../../app/src/config';
+import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../../contract/constants';
 import { NGINX_CONTAINER_UID, NGINX_IMAGE, websocketProxyTimeoutSeconds } from '../../../nginx/nginx-config';
 import { TerraformVariable, Testing } from '../../../stacks/cdktf';
 // Only the test imports it: the app stack itself should not load the AWS provider for a constant.

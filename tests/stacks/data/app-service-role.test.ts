@@ -1,6 +1,6 @@
+import { APP_SERVICE_ACCOUNT_NAME } from '../../../contract/constants';
 import { TerraformOutput, Testing } from '../../../stacks/cdktf';
 import {
-  APP_SERVICE_ACCOUNT_NAME,
   AppServiceRole,
   type AppServiceRoleProps,
   arnAccountId,

@@ -1,9 +1,6 @@
+import { DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME } from '../../../contract/constants';
 import { Testing } from '../../../stacks/cdktf';
-import {
-  DATABASE_BOOTSTRAP_SERVICE_ACCOUNT_NAME,
-  DatabaseBootstrapRole,
-  type DatabaseBootstrapRoleProps,
-} from '../../../stacks/constructs/database-bootstrap-role';
+import { DatabaseBootstrapRole, type DatabaseBootstrapRoleProps } from '../../../stacks/constructs/database-bootstrap-role';
 import { blockOf, hostStack, policy, sampleLocation, SAMPLE_LOCATION_IDS, synthJson } from './support';
 
 const OIDC_ARN = 'arn:aws:iam::123456789012:oidc-provider/oidc.eks.ap-southeast-1.amazonaws.com/id/ABC';

@@ -8,7 +8,7 @@ import { DATABASE_APP_USER, DATABASE_NAME } from '../../../stacks/constructs/pos
 import { LocationDataStack, maintenanceWindowsFor } from '../../../stacks/stacks/location-data-stack';
 import { PlatformStack } from '../../../stacks/stacks/platform-stack';
 import type { LocationDataOutputs } from '../../../stacks/stack-contracts';
-import { regionSettings } from '../../support/platform-settings';
+import { regionSettings } from '../../../tools/synth/platform-settings';
 import { PlatformFixtureStack } from './platform-fixture';
 import { allKeys, asList, blockOf, type Json, policy, refOf, resources, sampleLocation, SAMPLE_LOCATION_IDS, sampleLocations, synthJson } from './support';
 

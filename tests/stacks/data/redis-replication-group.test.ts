@@ -1,10 +1,9 @@
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { REDIS_KEY_PREFIX, REDIS_PORT } from '../../../contract/constants';
 import { Testing } from '../../../stacks/cdktf';
 import type { Location } from '../../../stacks/config/location';
 import { LocationKmsKey } from '../../../stacks/constructs/location-kms-key';
 import {
-  REDIS_KEY_PREFIX,
-  REDIS_PORT,
   RedisReplicationGroup,
   type RedisReplicationGroupProps,
   redisAppUserName,

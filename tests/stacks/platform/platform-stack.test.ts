@@ -1,17 +1,16 @@
 import { Testing } from '../../../stacks/cdktf';
-import { AWS_REGIONS } from '../../../stacks/config/regions';
+import { AWS_REGIONS, awsPartition } from '../../../stacks/config/regions';
 import { regionNodeSizing } from '../../../stacks/config/region-sizing';
 import { estimateMonthlyCost } from '../../../stacks/cost/cost-estimate';
 import { resourcesFromSynth } from '../../../stacks/policy/policy-resources';
 import {
-  awsPartition,
   ECR_REPOSITORIES,
   PlatformStack,
   type PlatformStackProps,
   REGION_VPC_CIDRS,
 } from '../../../stacks/stacks/platform-stack';
 import type { PlatformOutputs } from '../../../stacks/stack-contracts';
-import { regionSettings, regionSettingsFixture } from '../../support/platform-settings';
+import { regionSettings, regionSettingsFixture } from '../../../tools/synth/platform-settings';
 import { locationFixture, locationsOf, S3_BACKEND, sampleLocation } from './fixtures';
 import { addressOf, parsePolicy, refTo, resourceAt, resourcesOfType, stripVolatile, synthJson } from './synth-json';
 

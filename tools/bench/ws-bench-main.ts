@@ -25,10 +25,10 @@ import { createLogger } from '../../app/src/logger';
 import { RealtimeClient, type WebSocketLike } from '../../app/src/realtime/client';
 import { roomFor, roomKeysForEvent } from '../../app/src/realtime/rooms';
 import { renderTable } from '../../stacks/cli/table';
-import { AUDIENCE, createTokenMint, ISSUER } from '../app/http/support';
-import { appEntryCommand } from '../support/services/app-process';
-import { freePort, startProcess, waitFor, type StartedProcess } from '../support/services/processes';
-import { startRedis, type RedisServer } from '../support/services/redis-server';
+import { AUDIENCE, createTokenMint, ISSUER } from '../services/token-mint';
+import { appEntryCommand } from '../services/app-process';
+import { freePort, startProcess, waitFor, type StartedProcess } from '../services/processes';
+import { startRedis, type RedisServer } from '../services/redis-server';
 
 const REPO = path.resolve(__dirname, '../..');
 const CLIENT_COUNTS = (process.env.WS_BENCH_CLIENTS ?? '1000,5000').split(',').map(Number);

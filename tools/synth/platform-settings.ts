@@ -1,5 +1,5 @@
 /**
- * The platform settings tests build stacks with: the committed `platform.yaml` (validated against
+ * The platform settings the tests and the synth bench build stacks with: the committed `platform.yaml` (validated against
  * the sample locations, as synth does), or a settings section for a fixture region the file does
  * not cover. One place, so a change to the settings shape changes one helper.
  */

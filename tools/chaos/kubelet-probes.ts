@@ -10,7 +10,7 @@
  * must mean "serving", and this shows every api serves, not only the ones nginx happened to pick.
  */
 import * as fs from 'node:fs';
-import { synthPlatform, type StackJson } from '../support/synth-platform';
+import { synthPlatform, type StackJson } from '../synth/synth-platform';
 import type { LocalPlatform, ManagedProcess } from '../local/platform';
 
 /** An HTTP probe of a container, as the app stack ships it (Kubernetes defaults filled in). */
@@ -64,7 +64,7 @@ export function appStackReadinessProbes(): Readonly<Record<ProbedRole, HttpProbe
 export function probeBaseUrl(process: ManagedProcess, port: string | number): string {
   const number = typeof port === 'number' ? port : (process.ports as Readonly<Record<string, number>>)[port];
   if (number === undefined) {
-    throw new Error(`the app stack probes ${process.role} on port "${port}", which tests/local/platform.ts does not expose (it has ${Object.keys(process.ports).join(', ')})`);
+    throw new Error(`the app stack probes ${process.role} on port "${port}", which tools/local/platform.ts does not expose (it has ${Object.keys(process.ports).join(', ')})`);
   }
   return `http://127.0.0.1:${number}`;
 }

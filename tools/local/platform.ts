@@ -4,7 +4,7 @@
  * processes from `app/dist`, nginx rendered by `nginx/` in static mode, and a dev identity service.
  * Used by `npm run local`, the peak-hour bench and the fault drills.
  *
- * Every server is a direct child started through `setpriv --pdeathsig` (tests/support/services),
+ * Every server is a direct child started through `setpriv --pdeathsig` (tools/services),
  * so a SIGKILLed runner leaves nothing behind; `stop()` is the orderly way.
  */
 import * as fs from 'node:fs';
@@ -13,11 +13,11 @@ import * as path from 'node:path';
 import { buildApp } from '../../app/build';
 import type { Location } from '../../stacks/config/location';
 import { loadLocations } from '../../stacks/config/load-locations';
-import { startNginx, type RunningNginx } from '../nginx/nginx-process';
-import { appBundlePath, appEntryCommand, type AppEntry } from '../support/services/app-process';
-import { startPostgresCluster, type PostgresCluster } from '../support/services/postgres-cluster';
-import { chownRecursive, freePort, startProcess, waitFor, type StartedProcess } from '../support/services/processes';
-import { startRedis, type RedisServer } from '../support/services/redis-server';
+import { startNginx, type RunningNginx } from '../services/nginx-process';
+import { appBundlePath, appEntryCommand, type AppEntry } from '../services/app-process';
+import { startPostgresCluster, type PostgresCluster } from '../services/postgres-cluster';
+import { chownRecursive, freePort, startProcess, waitFor, type StartedProcess } from '../services/processes';
+import { startRedis, type RedisServer } from '../services/redis-server';
 import { startDevIdentity, type DevIdentity } from './dev-identity';
 import { localProcessEnvironment } from './local-environment';
 import { renderLocalNginxConfig } from './local-nginx';

@@ -3,7 +3,7 @@
  * menu and tables sized from the location's seats. Idempotent by slug, so it runs on every start.
  */
 import type { Location } from '../../stacks/config/location';
-import type { PostgresCluster } from '../support/services/postgres-cluster';
+import type { PostgresCluster } from '../services/postgres-cluster';
 
 export interface SeededRestaurant {
   readonly id: string;

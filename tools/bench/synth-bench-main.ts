@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { newLocationYaml } from '../../stacks/cli/location-add';
 import { TIERS } from '../../stacks/config/location';
 import { renderTable } from '../../stacks/cli/table';
-import { platformSettingsYaml } from '../support/platform-settings';
+import { platformSettingsYaml } from '../synth/platform-settings';
 
 const REPO = path.resolve(__dirname, '../..');
 const REGIONS = ['ap-southeast-1', 'eu-west-2', 'us-east-1'];

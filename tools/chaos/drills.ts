@@ -1,5 +1,5 @@
 /**
- * Fault drills on the local platform (tests/local/platform.ts), each under load (PeakLoad):
+ * Fault drills on the local platform (tools/local/platform.ts), each under load (PeakLoad):
  *
  *   api-sigkill    SIGKILL one api process; restarted once orders flow again
  *   ws-sigkill     SIGKILL the ws process with the most connections; restarted after clients moved
@@ -21,9 +21,9 @@
  * empty the Service.
  */
 import Redis from 'ioredis';
-import { PeakLoad, type AttemptRecord } from '../support/load/peak-load';
-import { checkOrders, checkWs, concatStreams, eventsMissingFromStreams, highestOrderId, outboxPending, readStreams, wsCaughtUp, type OrderCheck, type StreamEntry, type WsCheck } from '../support/load/verify';
-import { waitFor } from '../support/services/processes';
+import { PeakLoad, type AttemptRecord } from '../load/peak-load';
+import { checkOrders, checkWs, concatStreams, eventsMissingFromStreams, highestOrderId, outboxPending, readStreams, wsCaughtUp, type OrderCheck, type StreamEntry, type WsCheck } from '../load/verify';
+import { waitFor } from '../services/processes';
 import type { LocalPlatform, ManagedProcess } from '../local/platform';
 import { allNotReadyMs, appStackReadinessProbes, KubeletReadinessProber, type HttpProbeSpec, type ProbedRole, type ReadinessReport } from './kubelet-probes';
 

@@ -1,5 +1,5 @@
 /**
- * Starting real servers on loopback for tests: free ports, a non-root identity for servers that
+ * Starting real servers on loopback for the tests and the tools: free ports, a non-root identity for servers that
  * refuse root (PostgreSQL), and children that die with their parent (`setpriv --pdeathsig`), so a
  * killed jest worker leaves nothing running.
  */

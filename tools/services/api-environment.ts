@@ -1,4 +1,4 @@
-/** The environment contract of an api process wired to the loopback harness (tests only). */
+/** The environment contract of an api process wired to the loopback harness (the tests and the API bench). */
 import type { PostgresCluster } from './postgres-cluster';
 import type { RedisServer } from './redis-server';
 

@@ -6,11 +6,12 @@
  * contract gains or drops shows up here as it does in the stack.
  */
 import { parseConfig } from '../../app/src/config';
+import type { ServiceRole } from '../../contract/environment';
 import type { Location } from '../../stacks/config/location';
-import { containerEnvironment, type IdentityProvider, type ServiceRole } from '../../stacks/constructs/container-environment';
+import { containerEnvironment, type IdentityProvider } from '../../stacks/constructs/container-environment';
 import type { LocationDataOutputs } from '../../stacks/stack-contracts';
-import type { PostgresCluster } from '../support/services/postgres-cluster';
-import type { RedisServer } from '../support/services/redis-server';
+import type { PostgresCluster } from '../services/postgres-cluster';
+import type { RedisServer } from '../services/redis-server';
 
 /** The local platform hosts every sample location's restaurant in one set of processes. */
 export const LOCAL_LOCATION_ID = 'local-platform';

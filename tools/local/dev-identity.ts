@@ -2,13 +2,14 @@
  * A stand-in for the company identity service on loopback: a key pair made at start, its public
  * JWKS at `/.well-known/jwks.json`, and `/dev-token` minting tokens for local use
  * (`?role=staff&restaurant_id=1`, guests add `&table_id=3`). Production tokens come from the real
- * identity service (DESIGN.md, Identity); this one exists only in tests and `npm run local`.
+ * identity service, which runs outside this repository (`IDENTITY_SERVICE` in
+ * stacks/constructs/container-environment.ts); this one exists only in tests and `npm run local`.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authClaimsSchema } from '../../app/src/auth/claims';
 import { IDENTITY_SERVICE, type IdentityProvider } from '../../stacks/constructs/container-environment';
-import { createTokenMint, type TokenMint } from '../app/http/support';
+import { createTokenMint, type TokenMint } from '../services/token-mint';
 
 export interface DevIdentity {
   readonly provider: IdentityProvider;

@@ -12,7 +12,7 @@
  * Regression check: this machine is shared and noisy, so latencies are compared as ratios to a
  * calibration measured in the same window: an express hello-world process probed 20 times a
  * second throughout the run (its p50/p95/p99 carry the machine's scheduling delay at that moment;
- * a CPU loop timed at start and end is reported too), against tests/bench/peak-hour-baseline.json;
+ * a CPU loop timed at start and end is reported too), against tools/bench/peak-hour-baseline.json;
  * rates and shares (throughput / target, error rate, cache hit ratio, replica share) directly.
  * `--update-baseline` rewrites the baseline from this run. Exit 1 on a regression or inexact orders.
  *
@@ -24,13 +24,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { renderTable } from '../../stacks/cli/table';
-import { LoadHttpClient } from '../support/load/http-client';
-import { freePort, startProcess } from '../support/services/processes';
+import { LoadHttpClient } from '../load/http-client';
+import { freePort, startProcess } from '../services/processes';
 import { startLocalPlatform } from '../local/platform';
-import { deliveryLatencyMs, OPERATIONS, PeakLoad } from '../support/load/peak-load';
-import { histogram, perSecond, summarize } from '../support/load/stats';
-import { checkOrders, checkWs, eventsMissingFromStreams, highestOrderId, metricDelta, readStreams, scrapeApiMetrics, wsCaughtUp } from '../support/load/verify';
-import { waitFor } from '../support/services/processes';
+import { deliveryLatencyMs, OPERATIONS, PeakLoad } from '../load/peak-load';
+import { histogram, perSecond, summarize } from '../load/stats';
+import { checkOrders, checkWs, eventsMissingFromStreams, highestOrderId, metricDelta, readStreams, scrapeApiMetrics, wsCaughtUp } from '../load/verify';
+import { waitFor } from '../services/processes';
 import { renderPeakHourHtml, type OperationResult, type PeakHourResult, type RegressionLine } from './peak-hour-report';
 
 const REPO = path.resolve(__dirname, '../..');

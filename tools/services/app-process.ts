@@ -1,6 +1,7 @@
 /**
- * How tests start an app process entry (api-main, ws-main, migrate-main, maintenance-main).
- * Every test that runs an entry as a process goes through `appEntryCommand`: it starts the esbuild
+ * How the tests and the tools start an app process entry (api-main, ws-main, migrate-main,
+ * maintenance-main).
+ * Everything that runs an entry as a process goes through `appEntryCommand`: it starts the esbuild
  * bundle (`app/dist/<entry>.js`) with plain node, as the image does, so the tests cover what ships.
  * jest's global setup (tests/support/global-setup.ts) builds the bundles once per run.
  */
@@ -9,7 +10,7 @@ import * as path from 'node:path';
 
 export type AppEntry = 'api-main' | 'ws-main' | 'migrate-main' | 'maintenance-main';
 
-const REPO = path.resolve(__dirname, '../../..');
+const REPO = path.resolve(__dirname, '../..');
 export const APP_DIST_DIR = path.join(REPO, 'app/dist');
 
 export function appBundlePath(entry: AppEntry, distDir: string = APP_DIST_DIR): string {

@@ -3,9 +3,9 @@
  * what websocket clients received against the Redis streams, and figures from the api's /metrics.
  */
 import Redis from 'ioredis';
-import { orderEventSchema, orderStreamName, type OrderEvent } from '../../../app/src/events/order-events';
-import { roomKeysForEvent } from '../../../app/src/realtime/rooms';
-import { compareStreamIds } from '../../../app/src/realtime/stream-ids';
+import { orderEventSchema, orderStreamName, type OrderEvent } from '../../app/src/events/order-events';
+import { roomKeysForEvent } from '../../app/src/realtime/rooms';
+import { compareStreamIds } from '../../app/src/realtime/stream-ids';
 import type { PostgresCluster } from '../services/postgres-cluster';
 import type { PeakLoad } from './peak-load';
 

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { renderNginxConfig, type NginxStaticSpec } from '../../nginx/nginx-config';
 import { NGINX_DEFAULT_RESOURCES } from '../../stacks/constructs/nginx-gateway';
-import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../app/src/config';
+import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../contract/constants';
 
 /**
  * NginxGateway's default worker_shutdown_timeout: termination grace 60 s - preStop 15 s - 5 s.

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HISTOGRAM_BOUNDS_MS, type LatencySummary } from '../support/load/stats';
+import { HISTOGRAM_BOUNDS_MS, type LatencySummary } from '../load/stats';
 
 export interface OperationResult {
   readonly name: string;

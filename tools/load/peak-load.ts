@@ -9,16 +9,16 @@
  * rates, latency and throughput over any window, e.g. around a fault.
  */
 import WebSocket from 'ws';
-import type { OrderEvent } from '../../../app/src/events/order-events';
-import { RealtimeClient, type WebSocketLike } from '../../../app/src/realtime/client';
-import { roomFor } from '../../../app/src/realtime/rooms';
-import { streamIdTimeMs } from '../../../app/src/realtime/stream-ids';
+import type { OrderEvent } from '../../app/src/events/order-events';
+import { RealtimeClient, type WebSocketLike } from '../../app/src/realtime/client';
+import { roomFor } from '../../app/src/realtime/rooms';
+import { streamIdTimeMs } from '../../app/src/realtime/stream-ids';
 import { LoadHttpClient, type HttpResult } from './http-client';
 
 export const OPERATIONS = ['order create', 'status change', 'menu read', 'kitchen queue read'] as const;
 export type OperationName = (typeof OPERATIONS)[number];
 
-/** The restaurant data the load needs (tests/local/seed.ts produces it). */
+/** The restaurant data the load needs (tools/local/seed.ts produces it). */
 export interface LoadRestaurant {
   readonly id: string;
   readonly tableIds: readonly string[];
