@@ -10,7 +10,7 @@ import { applySchema } from './db/migrate-support';
 import { AUDIENCE, createTokenMint, ISSUER } from './http/support';
 import { apiProcessEnvironment } from '../../tools/services/api-environment';
 import { appEntryCommand } from '../../tools/services/app-process';
-import { freePort } from '../../tools/services/processes';
+import { freePort, waitFor } from '../../tools/services/processes';
 import { startPostgresCluster, type PostgresCluster } from '../../tools/services/postgres-cluster';
 import { startRedis, type RedisServer } from '../../tools/services/redis-server';
 
@@ -90,10 +90,14 @@ test('menu, idempotent order, status change and events through the api process',
     });
     expect(confirm.status).toBe(200);
 
+    // The outbox relay appends events after their transaction commits, asynchronously: wait for
+    // the second one rather than read the stream at once.
     const events = new Redis(redisServer.port, '127.0.0.1');
-    const stream = await events.xrange(`app:orders:${restaurant!.id}`, '-', '+');
+    const eventTypes = async () =>
+      (await events.xrange(`app:orders:${restaurant!.id}`, '-', '+')).map(([, fields]) => (JSON.parse(fields[1]!) as { type: string }).type);
+    await waitFor('the relay to append both order events', async () => (await eventTypes()).length >= 2);
+    expect(await eventTypes()).toEqual(['order.created', 'order.status_changed']);
     events.disconnect();
-    expect(stream.map(([, fields]) => (JSON.parse(fields[1]!) as { type: string }).type)).toEqual(['order.created', 'order.status_changed']);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
