@@ -47,7 +47,7 @@ export const RUNTIME_NODE_MODULES: readonly string[] = ['sharp', 'detect-libc', 
 /**
  * Second names of bundles, as symbolic links in the dist folder (so in the image too): the app
  * stack's migration Job and CronJobs run `node dist/migrate.js up` and `node dist/maintenance.js
- * <task>` (MIGRATION_COMMAND and MAINTENANCE_COMMAND in stacks/constructs/database-maintenance-jobs.ts),
+ * <task>` (MIGRATION_COMMAND and MAINTENANCE_COMMAND in stacks/infra/constructs/database-maintenance-jobs.ts),
  * while the entries are `*-main`. Drop these once the stack names the entries themselves.
  */
 export const ENTRY_ALIASES: Readonly<Record<string, string>> = {

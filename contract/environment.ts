@@ -4,7 +4,7 @@
  * cross-variable rules. Both sides import it and neither imports the other: the services parse
  * their environment with it (app/src/config.ts, the only reader of `process.env`), and the
  * `<location>-app` stack builds container environments typed by its variable names
- * (stacks/constructs/container-environment.ts), which a test parses back through this schema.
+ * (stacks/infra/constructs/container-environment.ts), which a test parses back through this schema.
  *
  * Imports only zod and ./constants (tests/architecture/imports.test.ts keeps it a leaf).
  */

@@ -1,6 +1,6 @@
 /**
  * What the nginx exporter sidecar (`nginx/nginx-prometheus-exporter`, pinned in
- * `stacks/constructs/nginx-gateway.ts`) makes of nginx's `stub_status` page.
+ * `stacks/infra/constructs/nginx-gateway.ts`) makes of nginx's `stub_status` page.
  *
  * The exporter cannot run on these machines (no container runtime, no Go), so the alert rules and
  * dashboards are checked against this table instead: the tests read a real nginx's status page,

@@ -3,10 +3,10 @@
  * the platform settings are validated before any stack is built, so a bad file stops synth with
  * nothing written.
  */
-import { App, disableTokenStackTraces } from './cdktf';
+import { App, disableTokenStackTraces } from './infra/cdktf';
 import { expectedError, runCli } from './cli/run-cli';
-import { LocationConfigError } from './config/location-config-error';
-import { buildPlatformApp } from './platform-app';
+import { LocationConfigError } from './infra/config/location-config-error';
+import { buildPlatformApp } from './infra/platform-app';
 import { SettingsError } from './settings-error';
 import { loadSynthInputs } from './synth-options';
 

@@ -9,11 +9,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { backendChoiceFromEnvironment, resolveBackend, type BackendConfig } from './backend';
-import { loadLocations } from './config/load-locations';
-import type { Location } from './config/location';
-import type { PlatformSettings } from './config/platform-settings';
-import { loadPlatformSettings } from './config/platform-settings-loader';
+import { backendChoiceFromEnvironment, resolveBackend, type BackendConfig } from './infra/backend';
+import { loadLocations } from './infra/config/load-locations';
+import type { Location } from './infra/config/location';
+import type { PlatformSettings } from './infra/config/platform-settings';
+import { loadPlatformSettings } from './infra/config/platform-settings-loader';
 import { SettingsError } from './settings-error';
 
 /** What `buildPlatformApp` and `synthesize` need besides the locations. */

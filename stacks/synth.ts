@@ -8,11 +8,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { disableTokenStackTraces } from './cdktf';
+import { disableTokenStackTraces } from './infra/cdktf';
 import { expectedError, runCli } from './cli/run-cli';
 import { sizingTable } from './cli/sizing-table';
 import { renderTable } from './cli/table';
-import { LocationConfigError } from './config/location-config-error';
+import { LocationConfigError } from './infra/config/location-config-error';
 import { SettingsError } from './settings-error';
 import { synthesize } from './synthesize';
 import { loadSynthInputs, REPO_ROOT } from './synth-options';

@@ -5,10 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App } from './cdktf';
-import type { Location } from './config/location';
-import { buildPlatformApp } from './platform-app';
-import type { StackKind } from './stack-contracts';
+import { App } from './infra/cdktf';
+import type { Location } from './infra/config/location';
+import { buildPlatformApp } from './infra/platform-app';
+import type { StackKind } from './infra/stack-contracts';
 import type { SynthOptions } from './synth-options';
 
 export interface StackSummary {

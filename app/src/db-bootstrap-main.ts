@@ -1,6 +1,6 @@
 /**
  * The database bootstrap Job's entry (`node dist/db-bootstrap-main.js`, see
- * stacks/constructs/database-bootstrap-job.ts): reads the master login from the break-glass secret
+ * stacks/infra/constructs/database-bootstrap-job.ts): reads the master login from the break-glass secret
  * (DATABASE_MASTER_SECRET_ARN) and makes the primary ready for the migration Job, which logs in as
  * DATABASE_USER: the role, its IAM login, the database's ownership (app/src/db/bootstrap.ts).
  * Runs before every release's migration and changes nothing once done. Exit 0 when the database

@@ -1,6 +1,6 @@
 /**
  * The maintenance CronJobs' entry (`node dist/maintenance.js <task>`, see MAINTENANCE_TASKS in
- * stacks/constructs/database-maintenance-jobs.ts): runs one task against the primary. Exit 0 on
+ * stacks/infra/constructs/database-maintenance-jobs.ts): runs one task against the primary. Exit 0 on
  * success, 1 on failure (the Job retries up to its backoffLimit), 2 for a missing or unknown task.
  */
 import type { Client } from 'pg';

@@ -1,5 +1,5 @@
 /**
- * The migration Job's entry (`node dist/migrate.js up`, see stacks/constructs/database-maintenance-jobs.ts):
+ * The migration Job's entry (`node dist/migrate.js up`, see stacks/infra/constructs/database-maintenance-jobs.ts):
  * applies pending migrations to the primary, then makes sure the order partitions of the current
  * and next months exist, so a fresh deploy can take orders at once. Exit 0 when the schema is up to
  * date, 1 on any failure (the Job fails, and with it the apply), 2 on a wrong command line.

@@ -1,5 +1,5 @@
 /** The capacity verdict of every location as a table, for `npm run locations` and `npm run capacity`. */
-import type { CapacityVerdict, OnePodCheck } from '../capacity/capacity-check';
+import type { CapacityVerdict, OnePodCheck } from '../checks/capacity/capacity-check';
 import { renderTable } from './table';
 
 /**

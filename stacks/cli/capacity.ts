@@ -5,11 +5,11 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkCapacity } from '../capacity/capacity-check';
-import { writeCapacityReport } from '../capacity/capacity-report';
-import { loadMeasuredCapacity } from '../capacity/measured-capacity';
-import { loadLocations } from '../config/load-locations';
-import { LocationConfigError } from '../config/location-config-error';
+import { checkCapacity } from '../checks/capacity/capacity-check';
+import { writeCapacityReport } from '../checks/capacity/capacity-report';
+import { loadMeasuredCapacity } from '../checks/capacity/measured-capacity';
+import { loadLocations } from '../infra/config/load-locations';
+import { LocationConfigError } from '../infra/config/location-config-error';
 import { capacityTable } from './capacity-table';
 import { expectedError, runCli } from './run-cli';
 

@@ -34,11 +34,11 @@
  * would change (and for a location never deployed, the app diff fails until its data stack
  * exists).
  */
-import type { Location } from '../config/location';
-import { matchLocations } from '../plan/location-glob';
-import { addonsStackId } from '../stacks/addons-stack';
-import { platformStackId } from '../stacks/platform-stack';
-import type { StackKind } from '../stack-contracts';
+import type { Location } from '../infra/config/location';
+import { matchLocations } from '../checks/plan/location-glob';
+import { addonsStackId } from '../infra/stack-kinds/addons-stack';
+import { platformStackId } from '../infra/stack-kinds/platform-stack';
+import type { StackKind } from '../infra/stack-contracts';
 
 export type CdktfVerb = 'deploy' | 'diff';
 
@@ -68,7 +68,7 @@ export function selectLocations(locations: readonly Location[], globs: readonly 
 export function deployStages(locations: readonly Location[]): DeployStage[] {
   const regions = [...new Set(locations.map((l) => l.region))].sort();
   const ids = locations.map((l) => l.id).sort();
-  // Location stack ids are a contract (stacks/platform-app.ts): they name the state files.
+  // Location stack ids are a contract (stacks/infra/platform-app.ts): they name the state files.
   const stages: DeployStage[] = [
     { kind: 'platform', stacks: regions.map(platformStackId) },
     { kind: 'data', stacks: ids.map((id) => `${id}-data`) },

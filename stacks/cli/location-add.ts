@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { crossFileProblems, loadLocations, parseLocationText } from '../config/load-locations';
-import { type Location, TIERS, type Tier } from '../config/location';
-import { formatProblem, LocationConfigError } from '../config/location-config-error';
-import { locationIdProblems } from '../config/location-schema';
-import { AWS_REGIONS, knownRegions } from '../config/regions';
+import { crossFileProblems, loadLocations, parseLocationText } from '../infra/config/load-locations';
+import { type Location, TIERS, type Tier } from '../infra/config/location';
+import { formatProblem, LocationConfigError } from '../infra/config/location-config-error';
+import { locationIdProblems } from '../infra/config/location-schema';
+import { AWS_REGIONS, knownRegions } from '../infra/config/regions';
 import { expectedError, isParseArgsError, runCli } from './run-cli';
 import { sizingTable } from './sizing-table';
 

@@ -1,13 +1,13 @@
 /**
  * `npm run locations [-- --json] [-- --dir DIR]`: every location with its derived sizing and its
- * capacity verdict (can the HPA bounds carry the declared peak; see stacks/capacity/).
+ * capacity verdict (can the HPA bounds carry the declared peak; see stacks/checks/capacity/).
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadLocations } from '../config/load-locations';
-import { LocationConfigError } from '../config/location-config-error';
-import { checkCapacity } from '../capacity/capacity-check';
-import { loadMeasuredCapacity } from '../capacity/measured-capacity';
+import { loadLocations } from '../infra/config/load-locations';
+import { LocationConfigError } from '../infra/config/location-config-error';
+import { checkCapacity } from '../checks/capacity/capacity-check';
+import { loadMeasuredCapacity } from '../checks/capacity/measured-capacity';
 import { capacityTable } from './capacity-table';
 import { expectedError, runCli } from './run-cli';
 import { sizingTable } from './sizing-table';

@@ -2,8 +2,8 @@
  * The derived sizing of every location as a table: printed by `npm run locations` and by the main
  * job. A `*` marks a value the location file overrides.
  */
-import type { Location } from '../config/location';
-import { deriveSizing } from '../config/sizing';
+import type { Location } from '../infra/config/location';
+import { deriveSizing } from '../infra/config/sizing';
 import { renderTable } from './table';
 
 export function sizingTable(locations: readonly Location[]): string {

@@ -7,11 +7,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RUNTIME_NODE_MODULES } from '../../app/build';
-import { Testing } from '../../stacks/cdktf';
-import { APP_CONTAINER_UID } from '../../stacks/constructs/kubernetes-conventions';
-import { LocationAppStack } from '../../stacks/stacks/location-app-stack';
-import { allContainers, type FoundContainer, synthJson } from '../stacks/app/synth-helpers';
-import { dataFixture, LOCAL_BACKEND, platformFixture, sampleLocations, TEST_IMAGE_TAG } from '../stacks/app/upstream-fixture';
+import { Testing } from '../../stacks/infra/cdktf';
+import { APP_CONTAINER_UID } from '../../stacks/infra/constructs/kubernetes-conventions';
+import { LocationAppStack } from '../../stacks/infra/stack-kinds/location-app-stack';
+import { allContainers, type FoundContainer } from '../support/stacks/app-fixtures';
+import { synthJson } from '../support/stacks/synth-json';
+import { dataFixture, LOCAL_BACKEND, platformFixture, TEST_IMAGE_TAG } from '../support/stacks/stack-outputs';
+import { sampleLocations } from '../support/stacks/sample-locations';
 
 const REPO = path.resolve(__dirname, '../..');
 const DOCKERFILE = fs.readFileSync(path.join(REPO, 'app/Dockerfile'), 'utf8');

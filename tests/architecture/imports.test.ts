@@ -46,7 +46,7 @@ describe('the import graph of the repository', () => {
       expect([...graph.keys()].some((file) => file.startsWith(`${folder}/`))).toBe(true);
     }
     expect(graph.get('app/src/config.ts')).toContain('contract/environment.ts');
-    expect(graph.get('stacks/constructs/container-environment.ts')).toEqual(expect.arrayContaining(['contract/constants.ts', 'contract/environment.ts']));
+    expect(graph.get('stacks/infra/constructs/container-environment.ts')).toEqual(expect.arrayContaining(['contract/constants.ts', 'contract/environment.ts']));
     // A type-only import is an edge.
     expect(graph.get('app/src/logger.ts')).toContain('app/src/config.ts');
   });

@@ -2,13 +2,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkCapacity, checkOnePod, REQUIRED_HEADROOM, wsConnectionsPerPod, WS_MEMORY_BUDGET } from '../../stacks/capacity/capacity-check';
-import { capacitySummary, writeCapacityReport } from '../../stacks/capacity/capacity-report';
-import { loadMeasuredCapacity, type MeasuredCapacity } from '../../stacks/capacity/measured-capacity';
-import { cpuSecondsPerOrder, ordersPerMinuteAt, REQUEST_MIX_PER_ORDER } from '../../stacks/capacity/request-mix';
+import { checkCapacity, checkOnePod, REQUIRED_HEADROOM, wsConnectionsPerPod, WS_MEMORY_BUDGET } from '../../stacks/checks/capacity/capacity-check';
+import { capacitySummary, writeCapacityReport } from '../../stacks/checks/capacity/capacity-report';
+import { loadMeasuredCapacity, type MeasuredCapacity } from '../../stacks/checks/capacity/measured-capacity';
+import { cpuSecondsPerOrder, ordersPerMinuteAt, REQUEST_MIX_PER_ORDER } from '../../stacks/checks/capacity/request-mix';
 import { capacityTable, onePodCell } from '../../stacks/cli/capacity-table';
-import type { Location } from '../../stacks/config/location';
-import { sampleLocation, sampleLocations } from '../stacks/app/upstream-fixture';
+import type { Location } from '../../stacks/infra/config/location';
+import { sampleLocation, sampleLocations } from '../support/stacks/sample-locations';
 
 const measured = loadMeasuredCapacity();
 

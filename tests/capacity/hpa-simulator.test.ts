@@ -1,6 +1,6 @@
 /** The HPA simulation follows the controller's rules: target tracking, policies, window, bounds. */
-import { simulateHpa, type HpaSpec } from '../../stacks/capacity/hpa-simulator';
-import { HPA_BEHAVIOUR } from '../../stacks/constructs/http-workload';
+import { simulateHpa, type HpaSpec } from '../../stacks/checks/capacity/hpa-simulator';
+import { HPA_BEHAVIOUR } from '../../stacks/infra/constructs/http-workload';
 
 // One pod serves 1 order/min per millicore: at the 70 % target of 1000 m, 700 orders/min.
 const HPA: HpaSpec = {

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runDeploy, type DeployIo } from '../../stacks/cli/deploy';
 import { cdktfCommands, deployStages, selectLocations } from '../../stacks/cli/deploy-stages';
-import { loadLocations } from '../../stacks/config/load-locations';
+import { loadLocations } from '../../stacks/infra/config/load-locations';
 import { SAMPLE_LOCATIONS_DIR, synthPlatform } from '../../tools/synth/synth-platform';
 
 const REPO = path.join(__dirname, '../..');

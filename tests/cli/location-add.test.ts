@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { addLocation, newLocationYaml, nextSteps, UsageError } from '../../stacks/cli/location-add';
-import { loadLocations } from '../../stacks/config/load-locations';
-import { LocationConfigError } from '../../stacks/config/location-config-error';
+import { loadLocations } from '../../stacks/infra/config/load-locations';
+import { LocationConfigError } from '../../stacks/infra/config/location-config-error';
 
 const REPO = path.join(__dirname, '../..');
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'location-add-'));
@@ -104,7 +104,7 @@ describe('locations', () => {
     expect(lines[0]).toMatch(/^location\s+region\s+tier\s+seats\s+orders\/min\s+db class\s+replicas\s+redis\s+api pods\s+ws pods\s+nginx$/);
     expect(lines.find((l) => l.startsWith('kanchanaburi-resort'))).toMatch(/db\.r6g\.xlarge\s+4\*\s+cache\.r6g\.large x3\s+3-16\*/);
     expect(lines.find((l) => l.startsWith('sukhumvit-cafe'))).toMatch(/\s+0\s+cache\.t4g\.small x2\s+2-4\s+2-3\s+2$/);
-    // Then the capacity verdict of each (stacks/capacity/).
+    // Then the capacity verdict of each (stacks/checks/capacity/).
     const verdictHeader = lines.findIndex((l) =>
       /^location\s+orders\/min\s+api pods\s+api headroom\s+sim\. peak pods\s+ws headroom\s+venue on one ws pod \(ip_hash\)\s+capacity$/.test(l),
     );

@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cliExitCode, expectedError, isParseArgsError, type CliMain, type RunCliOptions } from '../../stacks/cli/run-cli';
-import { LocationConfigError } from '../../stacks/config/location-config-error';
-import { PlatformSettingsError } from '../../stacks/config/platform-settings-error';
+import { LocationConfigError } from '../../stacks/infra/config/location-config-error';
+import { PlatformSettingsError } from '../../stacks/infra/config/platform-settings-error';
 import { SettingsError } from '../../stacks/settings-error';
 
 const REPO = path.resolve(__dirname, '../..');

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadLocations, locationsByRegion } from '../../stacks/config/load-locations';
-import { LocationConfigError } from '../../stacks/config/location-config-error';
+import { loadLocations, locationsByRegion } from '../../stacks/infra/config/load-locations';
+import { LocationConfigError } from '../../stacks/infra/config/location-config-error';
 
 const REPO = path.join(__dirname, '../..');
 const SAMPLES = path.join(REPO, 'locations');

@@ -2,8 +2,8 @@
  * Bad location files stop synth with a message naming the file, the field, the value and what is
  * allowed. Each case below is a real mistake an onboarding engineer can make.
  */
-import { parseLocationText } from '../../stacks/config/load-locations';
-import { formatProblem } from '../../stacks/config/location-config-error';
+import { parseLocationText } from '../../stacks/infra/config/load-locations';
+import { formatProblem } from '../../stacks/infra/config/location-config-error';
 
 const FILE = 'locations/test-cafe.yaml';
 const VALID = `id: test-cafe

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LOCATION_ID_MAX_LENGTH, LOCATION_ID_PATTERN } from '../../stacks/config/location-schema';
+import { LOCATION_ID_MAX_LENGTH, LOCATION_ID_PATTERN } from '../../stacks/infra/config/location-schema';
 import { synthPlatform, type StackJson } from '../../tools/synth/synth-platform';
 
 // 28 characters, with hyphens, as a real id would have them.

@@ -2,8 +2,8 @@
  * A bad platform settings file stops synth with a message naming the file, the field, the value
  * and what is allowed. Each case is a mistake someone editing `platform.yaml` can make.
  */
-import { formatProblem } from '../../stacks/config/location-config-error';
-import { parsePlatformSettingsText } from '../../stacks/config/platform-settings-loader';
+import { formatProblem } from '../../stacks/infra/config/location-config-error';
+import { parsePlatformSettingsText } from '../../stacks/infra/config/platform-settings-loader';
 
 const FILE = 'platform.yaml';
 const REGIONS_ALLOWED = 'ap-northeast-1, ap-southeast-1, ap-southeast-2, ap-southeast-7, eu-central-1, eu-west-1, eu-west-2, us-east-1, us-west-2';

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadLocations } from '../../stacks/config/load-locations';
-import type { Location } from '../../stacks/config/location';
-import { hostedZoneFor } from '../../stacks/config/platform-settings';
-import { PlatformSettingsError } from '../../stacks/config/platform-settings-error';
-import { loadPlatformSettings } from '../../stacks/config/platform-settings-loader';
+import { loadLocations } from '../../stacks/infra/config/load-locations';
+import type { Location } from '../../stacks/infra/config/location';
+import { hostedZoneFor } from '../../stacks/infra/config/platform-settings';
+import { PlatformSettingsError } from '../../stacks/infra/config/platform-settings-error';
+import { loadPlatformSettings } from '../../stacks/infra/config/platform-settings-loader';
 import { SettingsError } from '../../stacks/settings-error';
 import { platformSettingsYaml } from '../../tools/synth/platform-settings';
 

@@ -1,6 +1,6 @@
-import { parseLocationText } from '../../stacks/config/load-locations';
-import type { Location } from '../../stacks/config/location';
-import { deriveSizing, tierForPeakOrders, TIER_PROFILES } from '../../stacks/config/sizing';
+import { parseLocationText } from '../../stacks/infra/config/load-locations';
+import type { Location } from '../../stacks/infra/config/location';
+import { deriveSizing, tierForPeakOrders, TIER_PROFILES } from '../../stacks/infra/config/sizing';
 
 describe('tierForPeakOrders', () => {
   test.each([

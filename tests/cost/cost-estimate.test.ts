@@ -1,6 +1,6 @@
-import { estimateMonthlyCost } from '../../stacks/cost/cost-estimate';
-import { resourcesFromSynth } from '../../stacks/policy/policy-resources';
-import type { PolicyResource } from '../../stacks/policy/policy-types';
+import { estimateMonthlyCost } from '../../stacks/checks/cost/cost-estimate';
+import { resourcesFromSynth } from '../../stacks/checks/policy/policy-resources';
+import type { PolicyResource } from '../../stacks/checks/policy/policy-types';
 import { synthPlatform } from '../../tools/synth/synth-platform';
 
 const { stacks } = synthPlatform();

@@ -6,9 +6,10 @@
  * location's HPA bounds and seats (worker connections and files, the per-address websocket limit and
  * request burst) may carry other numbers on loopback, but the same directives.
  */
-import { Testing } from '../../stacks/cdktf';
-import { LocationAppStack } from '../../stacks/stacks/location-app-stack';
-import { dataFixture, LOCAL_BACKEND, platformFixture, sampleLocations, TEST_IMAGE_TAG } from '../stacks/app/upstream-fixture';
+import { Testing } from '../../stacks/infra/cdktf';
+import { LocationAppStack } from '../../stacks/infra/stack-kinds/location-app-stack';
+import { dataFixture, LOCAL_BACKEND, platformFixture, TEST_IMAGE_TAG } from '../support/stacks/stack-outputs';
+import { sampleLocations } from '../support/stacks/sample-locations';
 import { renderLocalNginxConfig } from '../../tools/local/local-nginx';
 
 /** Lines allowed to differ: upstream members and host placement (not behaviour). */

@@ -3,35 +3,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { Testing } from '../../stacks/cdktf';
+import { Testing } from '../../stacks/infra/cdktf';
 import { NGINX_STATUS_PORT } from '../../nginx/nginx-config';
-import { AddonsStack, CHARTS_DIR, GRAFANA_DASHBOARD_PROVIDER, readChartValues, readMonitoringValues } from '../../stacks/stacks/addons-stack';
-import { NGINX_EXPORTER_PORT } from '../../stacks/constructs/nginx-gateway';
-import { resourceAt, synthJson } from '../stacks/platform/synth-json';
-import { locationsOf, S3_BACKEND } from '../stacks/platform/fixtures';
+import { AddonsStack } from '../../stacks/infra/stack-kinds/addons-stack';
+import { CHARTS_DIR, GRAFANA_DASHBOARD_PROVIDER, readChartValues, readMonitoringValues } from '../../stacks/infra/stack-kinds/chart-values';
+import { NGINX_EXPORTER_PORT } from '../../stacks/infra/constructs/nginx-gateway';
+import { resourceAt, synthJson } from '../support/stacks/synth-json';
+import { locationsOf } from '../support/stacks/sample-locations';
+import { S3_BACKEND } from '../support/stacks/platform-fixtures';
 import { dashboards, ruleFiles } from './monitoring-files';
-import { INTERNAL_PORT_NAME } from '../../stacks/constructs/http-workload';
+import { INTERNAL_PORT_NAME } from '../../stacks/infra/constructs/http-workload';
+import { ADDONS_PLATFORM_FIXTURE } from '../support/stacks/stack-outputs';
 
-const PLATFORM = {
-  region: 'ap-southeast-1',
-  vpcId: 'vpc-0a1b2c3d',
-  vpcCidrBlock: '10.10.0.0/16',
-  privateSubnetIds: ['subnet-a'],
-  databaseSubnetIds: ['subnet-da'],
-  clusterName: 'restaurant-ap-southeast-1',
-  clusterEndpoint: 'https://0123456789ABCDEF.gr7.ap-southeast-1.eks.amazonaws.com',
-  clusterCertificateAuthorityData: 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t',
-  clusterSecurityGroupId: 'sg-0a1b2c3d',
-  oidcProviderArn: 'arn:aws:iam::111122223333:oidc-provider/oidc.eks.ap-southeast-1.amazonaws.com/id/0123456789ABCDEF',
-  oidcIssuerHostPath: 'oidc.eks.ap-southeast-1.amazonaws.com/id/0123456789ABCDEF',
-  ecrRepositoryUrls: { api: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/api', ws: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/restaurant/ws' },
-  pullThroughCacheUrls: {
-    ecrPublic: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/ecr-public',
-    kubernetes: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/k8s',
-    quay: '111122223333.dkr.ecr.ap-southeast-1.amazonaws.com/quay',
-  },
-  alertmanagerRoleArn: 'arn:aws:iam::111122223333:role/restaurant-ap-southeast-1-alertmanager',
-};
+const PLATFORM = ADDONS_PLATFORM_FIXTURE;
 
 describe('kube-prometheus-stack release of the synthesized addons stack', () => {
   const app = Testing.app();

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse as parseYaml } from 'yaml';
-import { CHARTS_DIR, MONITORING_FILES } from '../../stacks/stacks/addons-stack';
+import { CHARTS_DIR, MONITORING_FILES } from '../../stacks/infra/stack-kinds/chart-values';
 
 export const MONITORING_DIR = path.join(CHARTS_DIR, MONITORING_FILES.chart);
 

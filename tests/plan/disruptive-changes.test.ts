@@ -4,7 +4,7 @@
  * changed location against a stand-in for its deployed state (no AWS here to deploy one), and
  * plan-check.test.ts the creation plans of the sample locations.
  */
-import { serviceChanges, whenText, type PlanJson } from '../../stacks/plan/disruptive-changes';
+import { serviceChanges, whenText, type PlanJson } from '../../stacks/checks/plan/disruptive-changes';
 
 type Values = Record<string, unknown>;
 

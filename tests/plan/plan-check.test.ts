@@ -9,12 +9,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { PlanReport } from '../../stacks/plan/plan-report';
-import { policyInputFromPlan } from '../../stacks/policy/policy-resources';
-import { ALL_RULES } from '../../stacks/policy/rules';
-import { runPlans } from '../../stacks/plan/plan-runner';
-import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/plan/provider-installation';
-import { findTerraform, TerraformMissingError } from '../../stacks/plan/terraform-cli';
+import type { PlanReport } from '../../stacks/checks/plan/plan-report';
+import { policyInputFromPlan } from '../../stacks/checks/policy/policy-resources';
+import { ALL_RULES } from '../../stacks/checks/policy/rules';
+import { runPlans } from '../../stacks/checks/plan/plan-runner';
+import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/checks/plan/provider-installation';
+import { findTerraform, TerraformMissingError } from '../../stacks/checks/plan/terraform-cli';
 import { loadSynthInputs } from '../../stacks/synth-options';
 import { stackJsonPath, synthesize } from '../../stacks/synthesize';
 import { SAMPLE_LOCATIONS_DIR } from '../../tools/synth/synth-platform';
@@ -44,7 +44,7 @@ describe('npm run plan over the sample locations', () => {
   beforeAll(() => {
     // One terraform at a time here: jest runs other test files beside this one, some of which
     // measure latencies (cache invalidation within 100 ms) that a saturated machine would distort.
-    run = spawnSync(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), 'stacks/plan/plan-main.ts', '--out', out, '--concurrency', '1'], {
+    run = spawnSync(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), 'stacks/checks/plan/plan-main.ts', '--out', out, '--concurrency', '1'], {
       cwd: REPO,
       encoding: 'utf8',
       env: { ...process.env, CHECKPOINT_DISABLE: '1' },

@@ -1,5 +1,5 @@
-import { serviceChanges } from '../../stacks/plan/disruptive-changes';
-import { coverageOf, failuresOf, renderMarkdown, type PlanReport, type StackReport } from '../../stacks/plan/plan-report';
+import { serviceChanges } from '../../stacks/checks/plan/disruptive-changes';
+import { coverageOf, failuresOf, renderMarkdown, type PlanReport, type StackReport } from '../../stacks/checks/plan/plan-report';
 
 const stack = (name: string, location?: string, kind: 'data' | 'platform' | 'app' = location ? 'data' : 'platform') => ({
   stack: name, kind, region: 'ap-southeast-1', location, resources: 1, dataSources: 0, outputs: 0,

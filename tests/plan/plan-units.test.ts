@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { matchLocations } from '../../stacks/plan/location-glob';
-import { planCheckOverride } from '../../stacks/plan/plan-check-override';
-import { countChanges, unplannableReason } from '../../stacks/plan/plan-runner';
-import { cliConfig, findMirroredProviders } from '../../stacks/plan/provider-installation';
-import { FIXTURE_ACCOUNT_ID, fixtureOutputs, fixtureState, referencedOutputs } from '../../stacks/plan/upstream-fixtures';
+import { matchLocations } from '../../stacks/checks/plan/location-glob';
+import { planCheckOverride } from '../../stacks/checks/plan/plan-check-override';
+import { countChanges, unplannableReason } from '../../stacks/checks/plan/plan-runner';
+import { cliConfig, findMirroredProviders } from '../../stacks/checks/plan/provider-installation';
+import { FIXTURE_ACCOUNT_ID, fixtureOutputs, fixtureState, referencedOutputs } from '../../stacks/checks/plan/upstream-fixtures';
 import { synthPlatform } from '../../tools/synth/synth-platform';
 
 const { stacks } = synthPlatform();
@@ -67,7 +67,7 @@ describe('upstream fixtures', () => {
   test('fail naming the output when no rule covers its expression', () => {
     const upstream = { output: { weird: { value: '${aws_lambda_function.f.invoke_arn}' } } };
     expect(() => fixtureOutputs('platform-x', upstream, ['weird'], 'ap-southeast-1')).toThrow(
-      'plan check: no fixture rule for platform-x output "weird" (${aws_lambda_function.f.invoke_arn}); add one to stacks/plan/upstream-fixtures.ts',
+      'plan check: no fixture rule for platform-x output "weird" (${aws_lambda_function.f.invoke_arn}); add one to stacks/checks/plan/upstream-fixtures.ts',
     );
   });
 });

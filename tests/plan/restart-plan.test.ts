@@ -7,10 +7,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { serviceChanges } from '../../stacks/plan/disruptive-changes';
-import { runPlans } from '../../stacks/plan/plan-runner';
-import { cliConfig, findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/plan/provider-installation';
-import { findTerraform } from '../../stacks/plan/terraform-cli';
+import { serviceChanges } from '../../stacks/checks/plan/disruptive-changes';
+import { runPlans } from '../../stacks/checks/plan/plan-runner';
+import { cliConfig, findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/checks/plan/provider-installation';
+import { findTerraform } from '../../stacks/checks/plan/terraform-cli';
 import { loadSynthInputs } from '../../stacks/synth-options';
 import { stackJsonPath, synthesize } from '../../stacks/synthesize';
 import { SAMPLE_LOCATIONS_DIR } from '../../tools/synth/synth-platform';

@@ -9,11 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { addLocation } from '../../stacks/cli/location-add';
-import { rewriteMetaArgument, rewriteTemplate, type ReferenceRewriter } from '../../stacks/plan/expression-references';
-import { runPlans, type StackPlan } from '../../stacks/plan/plan-runner';
-import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/plan/provider-installation';
-import { structureCheckConfig, StructureCheckError, type StructureCheckInput } from '../../stacks/plan/structure-check';
-import { findTerraform } from '../../stacks/plan/terraform-cli';
+import { rewriteMetaArgument, rewriteTemplate, type ReferenceRewriter } from '../../stacks/checks/plan/expression-references';
+import { runPlans, type StackPlan } from '../../stacks/checks/plan/plan-runner';
+import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/checks/plan/provider-installation';
+import { structureCheckConfig, StructureCheckError, type StructureCheckInput } from '../../stacks/checks/plan/structure-check';
+import { findTerraform } from '../../stacks/checks/plan/terraform-cli';
 import { loadSynthInputs } from '../../stacks/synth-options';
 import { stackJsonPath, synthesize, type StackSummary } from '../../stacks/synthesize';
 import { SAMPLE_LOCATIONS_DIR, synthPlatform, type StackJson } from '../../tools/synth/synth-platform';
@@ -232,7 +232,7 @@ describe('the structure-check rewrite', () => {
 
   test('fails when the stack has top-level blocks it does not model', () => {
     expect(() => structureCheckConfig({ ...clone(FEATURES), moved: [{ from: 'a.b', to: 'a.c' }] } as StructureCheckInput, new Set(['kubernetes']))).toThrow(
-      'structure check: top-level "moved" blocks are not modelled; extend stacks/plan/structure-check.ts',
+      'structure check: top-level "moved" blocks are not modelled; extend stacks/checks/plan/structure-check.ts',
     );
   });
 });

@@ -3,9 +3,9 @@
  * filled in, values computed at apply are unknown, and the configuration section says what an
  * unknown value is made of. The plan below is trimmed from a real plan of a sample data stack.
  */
-import { effectiveValues, policyInputFromPlan, policyInputFromSynth, resourcesFromPlan } from '../../stacks/policy/policy-resources';
-import type { PolicyInput } from '../../stacks/policy/policy-types';
-import { ALL_RULES } from '../../stacks/policy/rules';
+import { effectiveValues, policyInputFromPlan, policyInputFromSynth, resourcesFromPlan } from '../../stacks/checks/policy/policy-resources';
+import type { PolicyInput } from '../../stacks/checks/policy/policy-types';
+import { ALL_RULES } from '../../stacks/checks/policy/rules';
 
 type Json = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
-import { checkWaiverIds, evaluatePolicies, ruleIdRanges, unusedWaivers } from '../../stacks/policy/policy-engine';
-import type { PolicyInput, PolicyRule } from '../../stacks/policy/policy-types';
-import { ALL_RULES } from '../../stacks/policy/rules';
+import { checkWaiverIds, evaluatePolicies, ruleIdRanges, unusedWaivers } from '../../stacks/checks/policy/policy-engine';
+import type { PolicyInput, PolicyRule } from '../../stacks/checks/policy/policy-types';
+import { ALL_RULES } from '../../stacks/checks/policy/rules';
 
 /** A rule that fails on every resource of `type`. */
 const forbids = (id: string, type: string, appliesTo: PolicyRule['appliesTo'] = ['data']): PolicyRule => ({

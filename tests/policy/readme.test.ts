@@ -1,9 +1,9 @@
-/** stacks/policy/README.md documents every rule exactly as ALL_RULES defines it. */
+/** stacks/checks/policy/README.md documents every rule exactly as ALL_RULES defines it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ALL_RULES } from '../../stacks/policy/rules';
+import { ALL_RULES } from '../../stacks/checks/policy/rules';
 
-const README = fs.readFileSync(path.resolve(__dirname, '../../stacks/policy/README.md'), 'utf8');
+const README = fs.readFileSync(path.resolve(__dirname, '../../stacks/checks/policy/README.md'), 'utf8');
 
 test('the README rule table has one row per rule: id, title, checkov, trivy, applies to', () => {
   const rows = README.split('\n')

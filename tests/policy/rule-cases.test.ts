@@ -2,8 +2,8 @@
  * Every rule fails on a stack that breaks it, with the exact message, and passes on compliant
  * stacks, including ones that use its exemptions. Cases live in ./cases, one file per area.
  */
-import type { PolicyInput, PolicyRule } from '../../stacks/policy/policy-types';
-import { ALL_RULES, RULE_IDS } from '../../stacks/policy/rules';
+import type { PolicyInput, PolicyRule } from '../../stacks/checks/policy/policy-types';
+import { ALL_RULES, RULE_IDS } from '../../stacks/checks/policy/rules';
 import { CLOUDFRONT_CASES, CLOUDFRONT_PASSING } from './cases/cloudfront.cases';
 import { ELASTICACHE_CASES, ELASTICACHE_PASSING } from './cases/elasticache.cases';
 import type { FailingCase, PassingCase } from './cases/failing-case';

@@ -1,6 +1,6 @@
 /** The rule list itself: ids, titles and the external ids that reports and waivers rely on. */
-import { POLICY_RULE_ID_PATTERN } from '../../stacks/config/location-schema';
-import { ALL_RULES, RULE_IDS } from '../../stacks/policy/rules';
+import { POLICY_RULE_ID_PATTERN } from '../../stacks/infra/config/location-schema';
+import { ALL_RULES, RULE_IDS } from '../../stacks/checks/policy/rules';
 
 describe('ALL_RULES', () => {
   test('has at least 32 rules with unique ids, in RULE_IDS order', () => {

@@ -3,12 +3,12 @@
  * `npm run synth` writes it. (Plans of the AWS stacks are checked by the plan runner's test.)
  */
 import * as fs from 'node:fs';
-import { checkWaiverIds } from '../../stacks/policy/policy-engine';
-import { policyInputFromSynth } from '../../stacks/policy/policy-resources';
-import type { PolicyInput } from '../../stacks/policy/policy-types';
-import { ALL_RULES } from '../../stacks/policy/rules';
-import { TAGGABLE_AWS_TYPES, UNTAGGABLE_AWS_TYPES } from '../../stacks/policy/rules/tagging';
-import type { StackKind } from '../../stacks/stack-contracts';
+import { checkWaiverIds } from '../../stacks/checks/policy/policy-engine';
+import { policyInputFromSynth } from '../../stacks/checks/policy/policy-resources';
+import type { PolicyInput } from '../../stacks/checks/policy/policy-types';
+import { ALL_RULES } from '../../stacks/checks/policy/rules';
+import { TAGGABLE_AWS_TYPES, UNTAGGABLE_AWS_TYPES } from '../../stacks/checks/policy/rules/tagging';
+import type { StackKind } from '../../stacks/infra/stack-contracts';
 import { synthPlatform } from '../../tools/synth/synth-platform';
 
 const { stacks, built, outdir } = synthPlatform();

@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { disableTokenStackTraces } from '../../stacks/cdktf';
+import { disableTokenStackTraces } from '../../stacks/infra/cdktf';
 import { renderTable } from '../../stacks/cli/table';
-import { runPlans } from '../../stacks/plan/plan-runner';
-import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/plan/provider-installation';
-import { findTerraform } from '../../stacks/plan/terraform-cli';
+import { runPlans } from '../../stacks/checks/plan/plan-runner';
+import { findMirroredProviders, mirrorDirsFromEnvironment } from '../../stacks/checks/plan/provider-installation';
+import { findTerraform } from '../../stacks/checks/plan/terraform-cli';
 import { loadSynthInputs } from '../../stacks/synth-options';
 import { synthesize } from '../../stacks/synthesize';
 

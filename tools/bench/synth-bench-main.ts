@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { newLocationYaml } from '../../stacks/cli/location-add';
-import { TIERS } from '../../stacks/config/location';
+import { TIERS } from '../../stacks/infra/config/location';
 import { renderTable } from '../../stacks/cli/table';
 import { platformSettingsYaml } from '../synth/platform-settings';
 

@@ -3,12 +3,12 @@
  * JWKS at `/.well-known/jwks.json`, and `/dev-token` minting tokens for local use
  * (`?role=staff&restaurant_id=1`, guests add `&table_id=3`). Production tokens come from the real
  * identity service, which runs outside this repository (`IDENTITY_SERVICE` in
- * stacks/constructs/container-environment.ts); this one exists only in tests and `npm run local`.
+ * stacks/infra/constructs/container-environment.ts); this one exists only in tests and `npm run local`.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authClaimsSchema } from '../../app/src/auth/claims';
-import { IDENTITY_SERVICE, type IdentityProvider } from '../../stacks/constructs/container-environment';
+import { IDENTITY_SERVICE, type IdentityProvider } from '../../stacks/infra/constructs/container-environment';
 import { createTokenMint, type TokenMint } from '../services/token-mint';
 
 export interface DevIdentity {

@@ -1,15 +1,15 @@
 /**
  * The environment of the local platform's processes, built by the app stack's own function
- * (`containerEnvironment`, stacks/constructs/container-environment.ts) and then changed only where
+ * (`containerEnvironment`, stacks/infra/constructs/container-environment.ts) and then changed only where
  * loopback differs from AWS. Every change is listed in LOOPBACK_OVERRIDES with its reason, and the
  * result is parsed by the app's strict schema before a process is started, so a variable the
  * contract gains or drops shows up here as it does in the stack.
  */
 import { parseConfig } from '../../app/src/config';
 import type { ServiceRole } from '../../contract/environment';
-import type { Location } from '../../stacks/config/location';
-import { containerEnvironment, type IdentityProvider } from '../../stacks/constructs/container-environment';
-import type { LocationDataOutputs } from '../../stacks/stack-contracts';
+import type { Location } from '../../stacks/infra/config/location';
+import { containerEnvironment, type IdentityProvider } from '../../stacks/infra/constructs/container-environment';
+import type { LocationDataOutputs } from '../../stacks/infra/stack-contracts';
 import type { PostgresCluster } from '../services/postgres-cluster';
 import type { RedisServer } from '../services/redis-server';
 

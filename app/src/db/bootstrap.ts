@@ -2,7 +2,7 @@
  * The database bootstrap of a location: what only the RDS master user may do, so that the
  * migration Job (which logs in as DATABASE_USER, `app`, with an RDS IAM token) can run on a brand
  * new instance. The `db-bootstrap` Job runs it before every release's migration
- * (stacks/constructs/database-bootstrap-job.ts); on a bootstrapped database it changes nothing.
+ * (stacks/infra/constructs/database-bootstrap-job.ts); on a bootstrapped database it changes nothing.
  *
  * The master on RDS is not a superuser: it has CREATEROLE and CREATEDB and is a member of
  * `rds_superuser`, which holds ADMIN on `rds_iam`. In that position, in one transaction:

@@ -1,6 +1,6 @@
 /**
  * The master login from the break-glass secret `<location>/rds/master` (written by
- * stacks/constructs/postgres-with-replicas.ts: JSON `{username, password, host, port, dbname}`,
+ * stacks/infra/constructs/postgres-with-replicas.ts: JSON `{username, password, host, port, dbname}`,
  * encrypted with the location's data key). Only the `db-bootstrap` Job's IAM role may read it:
  * `secretsmanager:GetSecretValue` on this secret, and `kms:Decrypt` on the key through Secrets
  * Manager for this secret only.

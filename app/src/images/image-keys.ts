@@ -12,7 +12,7 @@
  * must go; the menu-images policy caps an edge copy at a day even when an invalidation is lost.
  *
  * These constants mirror `MENU_IMAGES_PREFIX` and `CACHE_TTL_SECONDS.menuImages` of
- * stacks/constructs/cdn-bucket.ts (the app bundle must not import the stacks); a test holds them equal.
+ * stacks/infra/constructs/cdn-bucket.ts (the app bundle must not import the stacks); a test holds them equal.
  */
 
 /** The key prefix the CDN serves with its menu-images cache policy (path pattern `/menu-images/*`). */

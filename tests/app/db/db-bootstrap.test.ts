@@ -56,7 +56,7 @@ async function standInInstance(master: string, database: string, options: { iamA
 }
 
 function bootstrapConfig(overrides: Record<string, string> = {}): AppConfig {
-  // Through the contract, as the Job's environment would arrive (tests/stacks/app checks the stack side).
+  // Through the contract, as the Job's environment would arrive (tests/constructs/database-bootstrap-job.test.ts checks the stack side).
   return parseConfig({
     SERVICE_ROLE: 'db-bootstrap',
     LOCATION_ID: 'test-cafe',

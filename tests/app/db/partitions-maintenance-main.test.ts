@@ -3,7 +3,7 @@
  * contract with MAINTENANCE_TASKS in the stack.
  */
 import type { Client } from 'pg';
-import { MAINTENANCE_TASKS } from '../../../stacks/constructs/database-maintenance-jobs';
+import { MAINTENANCE_TASKS } from '../../../stacks/infra/constructs/database-maintenance-jobs';
 import { monthPartition } from '../../../app/src/db/order-partitions';
 import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { applySchema, connect, harnessEnvironment, runTs } from './migrate-support';

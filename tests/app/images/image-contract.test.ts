@@ -17,10 +17,12 @@ import {
   parseVariantKey,
   variantKey,
 } from '../../../app/src/images/image-keys';
-import { Testing } from '../../../stacks/cdktf';
-import { CACHE_TTL_SECONDS, CdnBucket, MENU_IMAGES_PREFIX as STACK_MENU_IMAGES_PREFIX } from '../../../stacks/constructs/cdn-bucket';
+import { Testing } from '../../../stacks/infra/cdktf';
+import { CACHE_TTL_SECONDS, CdnBucket, MENU_IMAGES_PREFIX as STACK_MENU_IMAGES_PREFIX } from '../../../stacks/infra/constructs/cdn-bucket';
 import { testEnvironment } from '../db/database-manager-fixtures';
-import { ACCOUNT_ID, blockOf, hostStack, type Json, refOf, sampleLocation, synthJson } from '../../stacks/data/support';
+import { ACCOUNT_ID, blockOf, hostStack, refOf } from '../../support/stacks/data-fixtures';
+import { type Json, synthJson } from '../../support/stacks/synth-json';
+import { sampleLocation } from '../../support/stacks/sample-locations';
 
 const key = variantKey({ restaurantId: '12', itemId: '345', hash: '0123456789abcdef', width: 640, format: 'webp' });
 

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runTerraform } from '../../../stacks/plan/terraform-cli';
+import { runTerraform } from '../../../stacks/checks/plan/terraform-cli';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 

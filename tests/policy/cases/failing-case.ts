@@ -1,4 +1,4 @@
-import type { PolicyInput } from '../../../stacks/policy/policy-types';
+import type { PolicyInput } from '../../../stacks/checks/policy/policy-types';
 
 /** A stack that breaks one rule, and the exact violations the rule must report. */
 export interface FailingCase {

@@ -1,4 +1,4 @@
-import type { PolicyInput } from '../../../stacks/policy/policy-types';
+import type { PolicyInput } from '../../../stacks/checks/policy/policy-types';
 import { adding, compliantDataStack, compliantPlatformStack, edit, resource } from '../support/fixtures';
 import type { FailingCase, PassingCase } from './failing-case';
 

@@ -3,8 +3,8 @@
  * objects, references as `${...}`), each compliant with every rule. A failing case edits one of
  * them, so the rule under test is the only thing that changes.
  */
-import type { PolicyInput, PolicyResource } from '../../../stacks/policy/policy-types';
-import type { StackKind } from '../../../stacks/stack-contracts';
+import type { PolicyInput, PolicyResource } from '../../../stacks/checks/policy/policy-types';
+import type { StackKind } from '../../../stacks/infra/stack-contracts';
 
 type Values = Record<string, unknown>;
 
