@@ -38,7 +38,7 @@ export function externalDnsRegionValues(region: string, hostedZones: readonly Ho
     extraArgs: ['--aws-zone-type=public', ...hostedZones.map((zone) => `--zone-id-filter=${zone.zoneId}`)],
     env: [{ name: 'AWS_DEFAULT_REGION', value: region }],
   };
-  return `# Generated at synth time for ${region} (externalDnsRegionValues in stacks/constructs/external-dns-release.ts).\n${stringifyYaml(values, { lineWidth: 0 })}`;
+  return `# Generated at synth time for ${region} (externalDnsRegionValues in stacks/infra/constructs/external-dns-release.ts).\n${stringifyYaml(values, { lineWidth: 0 })}`;
 }
 
 export class ExternalDnsRelease extends Construct {

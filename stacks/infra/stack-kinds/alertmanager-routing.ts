@@ -89,7 +89,5 @@ export function alertmanagerValues(options: AlertmanagerValuesOptions): string {
       },
     },
   };
-  // The header names the file this came from before issue 13 moved it: it is part of the release's
-  // values, and changing it would plan a helm upgrade of kube-prometheus-stack in every region.
-  return `# Generated at synth time for ${region} (alertmanagerValues in stacks/stacks/addons-stack.ts).\n${stringifyYaml(config, { lineWidth: 0 })}`;
+  return `# Generated at synth time for ${region} (alertmanagerValues in stacks/infra/stack-kinds/alertmanager-routing.ts).\n${stringifyYaml(config, { lineWidth: 0 })}`;
 }
