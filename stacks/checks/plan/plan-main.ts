@@ -1,5 +1,5 @@
 /**
- * `npm run plan [-- <location-glob>...] [--out DIR] [--concurrency N]`
+ * `npm run plan [-- <location-glob>...] [--out DIR] [--concurrency N] [--affected-since REF [--allow-removal]]`
  *
  * Synthesizes every stack (production settings untouched), then for the stacks of the matching
  * locations and their regions runs real Terraform in separate working folders: the AWS stacks
@@ -12,6 +12,10 @@
  * `plan-summary.md` and `plan-summary.json`, which say which stacks were planned and which only
  * structure-checked. Exits 1 when any init, validate, plan or policy rule fails, naming the stack
  * and the step or rule; 2 when it cannot run (no Terraform, bad input).
+ *
+ * `--affected-since REF` checks only the stacks whose synthesized JSON differs from the tree at REF
+ * (or is new) and the stacks reading their outputs (`affected-stacks.ts`); stacks synthesized at REF
+ * and gone now are listed as to be destroyed and fail the check unless `--allow-removal` is given.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,6 +30,7 @@ import { ALL_RULES } from '../policy/rules';
 import { SettingsError } from '../../settings-error';
 import { loadSynthInputs, REPO_ROOT } from '../../synth-options';
 import { stackJsonPath, synthesize } from '../../synthesize';
+import { AffectedSinceError, compareSyntheses, synthesizeAtRef, type AffectedStacks } from './affected-stacks';
 import { serviceChanges } from './disruptive-changes';
 import { matchLocations } from './location-glob';
 import { coverageOf, failuresOf, renderMarkdown, reportJson, type PlanReport, type StackReport } from './plan-report';
@@ -41,8 +46,14 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { out: { type: 'string', default: path.join(REPO_ROOT, 'plan-out') }, concurrency: { type: 'string' } },
+    options: {
+      out: { type: 'string', default: path.join(REPO_ROOT, 'plan-out') },
+      concurrency: { type: 'string' },
+      'affected-since': { type: 'string' },
+      'allow-removal': { type: 'boolean', default: false },
+    },
   });
+  if (values['allow-removal'] && values['affected-since'] === undefined) throw new UsageError('--allow-removal only applies with --affected-since <git-ref>');
   const workDir = path.resolve(values.out!);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
@@ -63,7 +74,18 @@ async function main(argv: string[]): Promise<number> {
   const synthOutdir = path.join(workDir, 'cdktf.out');
   const synthesis = synthesize(locations, options, synthOutdir);
   const regions = new Set(locations.filter((l) => selected.has(l.id)).map((l) => l.region));
-  const stacks = synthesis.stacks.filter((s) => (s.location ? selected.has(s.location) : regions.has(s.region)));
+  const matching = synthesis.stacks.filter((s) => (s.location ? selected.has(s.location) : regions.has(s.region)));
+
+  let affected: AffectedStacks | undefined;
+  const ref = values['affected-since'];
+  if (ref !== undefined) {
+    const refOutdir = path.join(workDir, 'cdktf.out.affected-since');
+    fs.rmSync(refOutdir, { recursive: true, force: true });
+    synthesizeAtRef(ref, REPO_ROOT, refOutdir, process.env);
+    affected = compareSyntheses(ref, refOutdir, synthOutdir, synthesis.stacks.map((s) => s.stack));
+  }
+  const affectedNames = new Set(affected?.affected.map((a) => a.stack));
+  const stacks = affected ? matching.filter((s) => affectedNames.has(s.stack)) : matching;
 
   const plans = await runPlans({
     synthOutdir,
@@ -88,10 +110,14 @@ async function main(argv: string[]): Promise<number> {
     return planJson ? { ...report, services: serviceChanges(planJson) } : report;
   });
 
+  // Only locations whose stacks were checked can tell an unused waiver (not so with --affected-since).
   const unused = locations
-    .filter((l) => selected.has(l.id))
+    .filter((l) => selected.has(l.id) && stacks.some((s) => s.location === l.id))
     .flatMap((l) => unusedWaivers(reports.filter((r) => r.plan.stack.location === l.id).flatMap((r) => r.policy), l.policyWaivers).map((w) => ({ location: l.id, rule: w.rule })));
   const failures = failuresOf(reports);
+  if (affected && affected.removed.length > 0 && !values['allow-removal']) {
+    failures.push(`stacks removed since ${affected.ref} would be destroyed: ${affected.removed.join(', ')} (pass --allow-removal if that is intended)`);
+  }
   const report: PlanReport = {
     ok: failures.length === 0,
     coverage: coverageOf(plans),
@@ -101,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
     stacks: reports,
     unusedWaivers: unused,
     failures,
+    ...(affected ? { affected } : {}),
   };
   const markdown = renderMarkdown(report, workDir);
   fs.writeFileSync(path.join(workDir, 'plan-summary.md'), markdown);
@@ -115,6 +142,6 @@ async function main(argv: string[]): Promise<number> {
 
 // 2 for whatever stops it, expected or not: 1 means the plans ran and something failed.
 runCli(() => main(process.argv.slice(2)), {
-  expected: [expectedError([LocationConfigError, SettingsError, TerraformMissingError, UsageError], 2)],
+  expected: [expectedError([LocationConfigError, SettingsError, TerraformMissingError, UsageError, AffectedSinceError], 2)],
   unexpectedExitCode: 2,
 });

@@ -10,6 +10,7 @@ import type { CostEstimate } from '../cost/cost-estimate';
 import { USAGE_BASED_EXCLUSIONS } from '../cost/cost-estimate';
 import { PRICES_AS_OF } from '../cost/price-table';
 import type { RuleResult } from '../policy/policy-types';
+import { renderAffected, type AffectedStacks } from './affected-stacks';
 import { isDisruptive, type ServiceChange, type ServiceChangeReport, type ServiceNode } from './disruptive-changes';
 import type { StackPlan } from './plan-runner';
 
@@ -42,6 +43,8 @@ export interface PlanReport {
   readonly unusedWaivers: readonly { location: string; rule: string }[];
   /** Every reason the check failed, each naming the stack and the step or rule. */
   readonly failures: readonly string[];
+  /** With `--affected-since`: which stacks were checked and why, which were not, which were removed. */
+  readonly affected?: AffectedStacks;
 }
 
 /** By the check each stack gets (a failed one included): what the summary says was planned. */
@@ -167,6 +170,7 @@ export function renderMarkdown(report: PlanReport, workDir: string): string {
     '',
   ];
   if (report.failures.length > 0) lines.push('### Failures', '', ...report.failures.map((f) => `- ${f}`), '');
+  if (report.affected) lines.push(...renderAffected(report.affected));
   for (const [location, stacks] of byLocation) {
     const total = stacks.reduce((sum, s) => sum + s.cost.monthlyUsd, 0);
     lines.push(`### ${location} (${stacks[0]!.plan.stack.region}): estimated ${money(total)}/month`, '', ...stackTable(stacks), '');
