@@ -1,0 +1,3 @@
+export default function KitchenPage(props: { restaurantId: string }) {
+  return <h1>Kitchen {props.restaurantId}</h1>;
+}
