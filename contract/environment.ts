@@ -94,6 +94,16 @@ export const configSchema = z
     CDN_BASE_URL: z.url().optional(),
     CDN_DISTRIBUTION_ID: z.string().min(1).optional(),
     /**
+     * Origins whose pages may call the api from a browser (CORS), comma-separated, e.g. the web
+     * client's CDN origin `https://cdn.downtown.example.com`. Empty (the default): no CORS headers,
+     * so only same-origin pages (the local platform serves the client and the api on one origin).
+     */
+    CORS_ALLOWED_ORIGINS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/, 'must be origins like https://cdn.example.com (scheme, host, optional port; no path)'))),
+    /**
      * Where menu images are stored: `s3` (ASSET_BUCKET behind the CDN; what the app stack sets in
      * production) or `filesystem` (IMAGE_DIR, served by the api itself; local runs and tests).
      */
