@@ -25,6 +25,13 @@ export const WEB_CLIENT_PREFIX = 'web/';
 /** The client's runtime configuration, at the site root next to index.html. */
 export const WEB_RUNTIME_CONFIG_FILE = 'config.json';
 
+/**
+ * The service worker the build generates (app/web/build.ts, workbox), at the site root so its scope
+ * is the whole site. Revalidated on every use like every file outside `assets/`: browsers check it
+ * for updates at each navigation anyway, and a cached stale copy would keep an old app shell alive.
+ */
+export const WEB_SERVICE_WORKER_FILE = 'sw.js';
+
 /** Path patterns (CloudFront syntax) whose responses are the app shell, `index.html`. */
 export const WEB_SPA_ROUTE_PATTERNS: readonly string[] = ['/t/*', '/kitchen/*'];
 
@@ -41,7 +48,11 @@ export interface WebRuntimeConfig {
   readonly websocketUrl: string;
 }
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
+/**
+ * Content type per file extension of a published build file (what webObjectHeaders answers). The
+ * local platform's nginx maps the same extensions (tools/local/local-web.ts).
+ */
+export const WEB_CONTENT_TYPES: Readonly<Record<string, string>> = {
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
   mjs: 'text/javascript; charset=utf-8',
@@ -72,7 +83,7 @@ export function isPublishedWebFile(relativePath: string): boolean {
  */
 export function webObjectHeaders(relativePath: string): { readonly contentType: string; readonly cacheControl: string } {
   const extension = /\.([a-z0-9]+)$/i.exec(relativePath)?.[1]?.toLowerCase();
-  const contentType = extension === undefined ? undefined : CONTENT_TYPES[extension];
+  const contentType = extension === undefined ? undefined : WEB_CONTENT_TYPES[extension];
   if (contentType === undefined) {
     throw new Error(`web client file ${relativePath}: no content type known for its extension; add it to contract/web-delivery.ts`);
   }

@@ -12,9 +12,9 @@ import { loadSynthInputs } from './synth-options';
 
 function main(): void {
   disableTokenStackTraces(process.env);
-  const { locations, backend, imageTag, settings } = loadSynthInputs(process.env);
+  const { locations, backend, imageTag, settings, webClient } = loadSynthInputs(process.env);
   const app = new App();
-  buildPlatformApp(app, { locations, backend, imageTag, settings });
+  buildPlatformApp(app, { locations, backend, imageTag, settings, webClient });
   app.synth();
 }
 

@@ -48,7 +48,8 @@ const AWS_NAME_LIMITS: Record<string, Record<string, NameLimit>> = {
   aws_sns_topic: { name: { maxLength: 256, pattern: /^[\w-]+$/ } },
   aws_cloudfront_cache_policy: { name: { maxLength: 128, pattern: /^[\w-]+$/ } },
   aws_cloudfront_origin_access_control: { name: { maxLength: 64 } },
-  aws_cloudfront_response_headers_policy: { name: { maxLength: 128, pattern: /^[\w-]+$/ } },
+  aws_cloudfront_response_headers_policy: { name: { maxLength: 128, pattern: /^[\w-]+$/ }, comment: { maxLength: 128 } },
+  aws_cloudfront_function: { name: { maxLength: 64, pattern: /^[\w-]+$/ }, comment: { maxLength: 128 } },
   aws_cloudfront_distribution: { comment: { maxLength: 128 } },
   // A DNS name: at most 63 characters a label.
   aws_route53_record: { name: { maxLength: 253, pattern: /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/ } },

@@ -11,9 +11,11 @@ import { applyBackend, backendChoiceFromEnvironment, resolveBackend } from '../.
 import { TerraformStack, Testing } from '../../stacks/infra/cdktf';
 import { LocationConfigError } from '../../stacks/infra/config/location-config-error';
 import { PlatformSettingsError } from '../../stacks/infra/config/platform-settings-error';
+import { WebClientBuildError } from '../../stacks/infra/config/web-client-build';
 import { SettingsError } from '../../stacks/settings-error';
-import { loadSynthInputs } from '../../stacks/synth-options';
+import { buildWebClient, loadSynthInputs } from '../../stacks/synth-options';
 import { platformSettingsYaml } from '../../tools/synth/platform-settings';
+import { FIXTURE_WEB_FILES, webClientFixtureDir } from '../support/stacks/web-client-fixture';
 
 const REPO = path.join(__dirname, '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-inputs-'));
@@ -117,6 +119,42 @@ describe('locations and settings, validated together', () => {
   });
 });
 
+describe('the web client', () => {
+  test("is the checkout's own build by default, built (or found up to date) by running app/web/build.ts", () => {
+    const { webClient } = loadSynthInputs({});
+    expect(webClient.dir).toBe(path.join(REPO, 'app/web/dist'));
+    expect(webClient.files.map((f) => f.path)).toContain('index.html');
+    expect(fs.readdirSync(path.join(REPO, 'app/web/dist'))).toContain('.source-hash');
+  });
+
+  test('is the folder WEB_CLIENT_DIR names, as it is', () => {
+    const dir = webClientFixtureDir();
+    const { webClient } = loadSynthInputs({ WEB_CLIENT_DIR: dir });
+    expect(webClient.dir).toBe(dir);
+    expect(webClient.files.map((f) => f.path)).toContain('manifest.webmanifest');
+    expect(webClient.files).toHaveLength(Object.keys(FIXTURE_WEB_FILES).length - 2);
+  });
+
+  test('fails when WEB_CLIENT_DIR holds no build, naming the folder and the command', () => {
+    const empty = path.join(work, 'no-build');
+    fs.mkdirSync(empty);
+    const error = thrownBy(() => loadSynthInputs({ WEB_CLIENT_DIR: empty }));
+    expect(error).toBeInstanceOf(SettingsError);
+    expect(error.message).toBe(`web client not built: run \`npm run build:web\` (no index.html in ${path.relative(process.cwd(), empty)})`);
+  });
+
+  test('fails when the build fails, with its output', () => {
+    // A checkout whose app/web/build.ts cannot load: the build process exits non-zero.
+    const checkout = path.join(work, 'broken-checkout');
+    fs.mkdirSync(path.join(checkout, 'app/web'), { recursive: true });
+    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(checkout, 'node_modules'), 'dir');
+    fs.writeFileSync(path.join(checkout, 'app/web/build.ts'), "throw new Error('vite exploded');\n");
+    const error = thrownBy(() => buildWebClient(checkout));
+    expect(error).toBeInstanceOf(WebClientBuildError);
+    expect(error.message).toMatch(/^web client not built: `npm run build:web` failed \(exit 1\):\n[\s\S]*vite exploded/);
+  });
+});
+
 describe('npm run synth', () => {
   test('refuses a left-over TF_STATE_BUCKET before synthesizing anything', () => {
     const outdir = path.join(work, 'cdktf.out');
@@ -130,6 +168,20 @@ describe('npm run synth', () => {
       'TF_STATE_BUCKET must not be set: the state bucket, region and key prefix come from stateBackend in platform.yaml ' +
         '(edit them there and unset TF_STATE_BUCKET), got "someone-elses-bucket"\nNothing was synthesized.\n',
     );
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
+  test('stops on a missing web client build, saying how to build it, and synthesizes nothing', () => {
+    const outdir = path.join(work, 'cdktf.out');
+    const empty = path.join(work, 'no-web-build');
+    fs.mkdirSync(empty);
+    const result = spawnSync(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), 'stacks/synth.ts', '--outdir', outdir], {
+      cwd: REPO,
+      env: { ...process.env, WEB_CLIENT_DIR: empty },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`web client not built: run \`npm run build:web\` (no index.html in ${path.relative(REPO, empty)})\nNothing was synthesized.\n`);
     expect(fs.existsSync(outdir)).toBe(false);
   });
 

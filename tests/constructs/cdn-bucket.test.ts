@@ -1,4 +1,5 @@
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { CACHE_CONTROL_IMMUTABLE, CACHE_CONTROL_REVALIDATE, webObjectHeaders } from '../../contract/web-delivery';
 import { Testing } from '../../stacks/infra/cdktf';
 import type { Location } from '../../stacks/infra/config/location';
 import {
@@ -8,6 +9,7 @@ import {
   MENU_IMAGES_PREFIX,
   priceClassForRegion,
 } from '../../stacks/infra/constructs/cdn-bucket';
+import { webClientContentSecurityPolicy, webClientViewerRequestCode } from '../../stacks/infra/constructs/web-client-delivery';
 import { ACCOUNT_ID, asList, blockOf, find, hostStack, policy, refOf, resources } from '../support/stacks/data-fixtures';
 import { type Json, synthJson } from '../support/stacks/synth-json';
 import { SAMPLE_LOCATION_IDS, sampleLocation } from '../support/stacks/sample-locations';
@@ -175,16 +177,58 @@ describe('CdnBucket', () => {
       expect(cdn.cdnDomainName).toBe(location.domains.cdn);
     });
 
-    test('every behaviour redirects to HTTPS, compresses, and sends the security headers', () => {
+    test('every behaviour redirects to HTTPS, compresses, and sends security headers', () => {
       const behaviours = [distribution.default_cache_behavior as Json, ...(distribution.ordered_cache_behavior as Json[])];
+      expect(behaviours).toHaveLength(3);
       for (const behaviour of behaviours) {
-        expect(behaviour).toMatchObject({
-          viewer_protocol_policy: 'redirect-to-https',
-          compress: true,
-          allowed_methods: ['GET', 'HEAD', 'OPTIONS'],
-          response_headers_policy_id: refOf(cdn.responseHeadersPolicy, 'id'),
+        expect(behaviour).toMatchObject({ viewer_protocol_policy: 'redirect-to-https', compress: true, allowed_methods: ['GET', 'HEAD', 'OPTIONS'] });
+        expect([refOf(cdn.responseHeadersPolicy, 'id'), refOf(cdn.webClientHeadersPolicy, 'id')]).toContain(behaviour.response_headers_policy_id);
+      }
+    });
+
+    test('the web client: the default and /assets/* behaviours run the router and send its CSP; menu images keep theirs', () => {
+      const byPattern = new Map<string, Json>([
+        ['(default)', distribution.default_cache_behavior as Json],
+        ...(distribution.ordered_cache_behavior as Json[]).map((b) => [b.path_pattern as string, b] as const),
+      ]);
+      for (const pattern of ['(default)', '/assets/*']) {
+        expect(byPattern.get(pattern)).toMatchObject({
+          response_headers_policy_id: refOf(cdn.webClientHeadersPolicy, 'id'),
+          function_association: [{ event_type: 'viewer-request', function_arn: refOf(cdn.webClientRouter, 'arn') }],
         });
       }
+      const menuImages = byPattern.get(`/${MENU_IMAGES_PREFIX}*`)!;
+      expect(menuImages.response_headers_policy_id).toBe(refOf(cdn.responseHeadersPolicy, 'id'));
+      expect(menuImages).not.toHaveProperty('function_association');
+      expect(blockOf(json, cdn.webClientRouter)).toEqual({
+        name: `${id}-web-client-router`,
+        comment: `Web client of ${id}: viewer paths to its objects, its routes to index.html`,
+        runtime: 'cloudfront-js-2.0',
+        code: webClientViewerRequestCode(),
+        publish: true,
+      });
+    });
+
+    test("the web client's headers: the same security headers, its own CSP, no CORS (its pages are same-origin)", () => {
+      const web = blockOf(json, cdn.webClientHeadersPolicy);
+      const assets = blockOf(json, cdn.responseHeadersPolicy);
+      expect(web.name).toBe(`${id}-web-client-headers`);
+      const { content_security_policy: webCsp, ...webHeaders } = web.security_headers_config;
+      const { content_security_policy: _assetsCsp, ...assetsHeaders } = assets.security_headers_config;
+      expect(webHeaders).toEqual(assetsHeaders);
+      expect(webCsp).toEqual({ content_security_policy: webClientContentSecurityPolicy(location), override: true });
+      expect(web).not.toHaveProperty('cors_config');
+    });
+
+    test('no invalidation needed: what is not under /assets/ is revalidated at the origin on every request (minimum TTL 0)', () => {
+      // index.html, sw.js and config.json are `no-cache` (contract/web-delivery.ts); with a minimum
+      // TTL of 0 CloudFront honours that and asks S3 each time, so a replaced object is served at once.
+      expect(distribution.default_cache_behavior.cache_policy_id).toBe(refOf(cdn.cachePolicies.revalidate, 'id'));
+      expect(blockOf(json, cdn.cachePolicies.revalidate)).toMatchObject({ min_ttl: 0, default_ttl: 0 });
+      for (const file of ['index.html', 'sw.js', 'config.json', 'manifest.webmanifest']) {
+        expect(webObjectHeaders(file).cacheControl).toBe(CACHE_CONTROL_REVALIDATE);
+      }
+      expect(webObjectHeaders('assets/index-Fx7aB2cD.js').cacheControl).toBe(CACHE_CONTROL_IMMUTABLE);
     });
 
     test.each([

@@ -18,7 +18,7 @@ const COMMON = [
 ];
 const LONG_RUNNING = ['PORT', 'INTERNAL_PORT', 'SHUTDOWN_GRACE_MS', 'DATABASE_REPLICA_HOSTS'];
 const EXPECTED_KEYS: Record<ServiceRole, string[]> = {
-  api: [...COMMON, ...LONG_RUNNING, 'ASSET_BUCKET', 'CDN_BASE_URL', 'CDN_DISTRIBUTION_ID', 'IMAGE_STORAGE', 'PUBLIC_BASE_URL'],
+  api: [...COMMON, ...LONG_RUNNING, 'ASSET_BUCKET', 'CDN_BASE_URL', 'CDN_DISTRIBUTION_ID', 'IMAGE_STORAGE', 'PUBLIC_BASE_URL', 'CORS_ALLOWED_ORIGINS'],
   ws: [...COMMON, ...LONG_RUNNING, 'WS_HEARTBEAT_INTERVAL_MS'],
   migrate: COMMON,
   maintenance: COMMON,
@@ -64,6 +64,8 @@ describe('containerEnvironment: the app contract accepts it', () => {
       // Image URLs are built from it, never from a request's Host header.
       PUBLIC_BASE_URL: `https://${location.domains.api}`,
       IMAGE_STORAGE: 's3',
+      // The web client is served from the CDN: its pages, and only they, may call the api.
+      CORS_ALLOWED_ORIGINS: [`https://${location.domains.cdn}`],
     });
     expect(parsed.DATABASE_REPLICA_HOSTS).toHaveLength(location.sizing.database.readReplicas);
   });

@@ -56,13 +56,38 @@ async function startRunner(): Promise<{ child: ChildProcess; output: () => strin
   return { child, output: () => output, pids: descendants(child.pid!) };
 }
 
-test('prints the URLs and a staff token per restaurant, and SIGINT stops everything it started', async () => {
+/**
+ * The guest and kitchen URLs the runner prints open the web client (nginx answers the app shell)
+ * and carry tokens the api accepts for that table and that kitchen.
+ */
+async function expectWorkingWebClientUrls(output: string): Promise<void> {
+  const guest = /^ {2}guest, table (\d+) +(http:\/\/127\.0\.0\.1:\d+\/t\/(\d+)\/(\d+))#token=(\S+)$/m.exec(output);
+  const kitchen = /^ {2}kitchen screen +(http:\/\/127\.0\.0\.1:\d+\/kitchen\/(\d+))#token=(\S+)$/m.exec(output);
+  expect(guest).not.toBeNull();
+  expect(kitchen).not.toBeNull();
+  const [, table, guestPage, restaurant, tableInPath, guestToken] = guest!;
+  const [, kitchenPage, kitchenRestaurant, kitchenToken] = kitchen!;
+  expect([tableInPath, kitchenRestaurant]).toEqual([table, restaurant]);
+  for (const page of [guestPage!, kitchenPage!]) {
+    const shell = await fetch(page);
+    expect(shell.status).toBe(200);
+    expect(await shell.text()).toContain('<div id="root">');
+  }
+  const origin = new URL(guestPage!).origin;
+  const whoami = async (token: string) => ((await (await fetch(`${origin}/v1/whoami`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { claims: unknown }).claims;
+  expect(await whoami(guestToken!)).toMatchObject({ role: 'guest', restaurant_id: restaurant, table_id: table });
+  expect(await whoami(kitchenToken!)).toMatchObject({ role: 'kitchen', restaurant_id: restaurant });
+  expect(await (await fetch(`${origin}/config.json`)).json()).toEqual({ apiBaseUrl: origin, websocketUrl: `${origin.replace('http:', 'ws:')}/ws` });
+}
+
+test('prints the URLs, a staff token per restaurant and working web client URLs, and SIGINT stops everything it started', async () => {
   const runner = await startRunner();
   const locations = fs.readdirSync(path.join(REPO, 'locations')).filter((f) => /\.(ya?ml|json)$/.test(f));
   expect(runner.output()).toMatch(/^api \(through nginx\) +http:\/\/127\.0\.0\.1:\d+/m);
   expect(runner.output().match(/^ {6}eyJ[\w-]+\.[\w-]+\.[\w-]+$/gm)).toHaveLength(locations.length);
   // postgres x2 (+ their workers), redis, nginx master + worker, api, ws
   expect(runner.pids.length).toBeGreaterThanOrEqual(6);
+  await expectWorkingWebClientUrls(runner.output());
   const exited = new Promise<number | null>((resolve) => runner.child.once('exit', resolve));
   runner.child.kill('SIGINT');
   expect(await exited).toBe(0);

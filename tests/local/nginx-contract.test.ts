@@ -10,7 +10,9 @@ import { Testing } from '../../stacks/infra/cdktf';
 import { LocationAppStack } from '../../stacks/infra/stack-kinds/location-app-stack';
 import { dataFixture, LOCAL_BACKEND, platformFixture, TEST_IMAGE_TAG } from '../support/stacks/stack-outputs';
 import { sampleLocations } from '../support/stacks/sample-locations';
+import { WEB_DIST_DIR } from '../../app/web/build';
 import { renderLocalNginxConfig } from '../../tools/local/local-nginx';
+import { withoutLocalWebLocations } from '../../tools/local/local-web';
 
 /** Lines allowed to differ: upstream members and host placement (not behaviour). */
 const PLACEMENT_LINE = /^\s*(server\s+\S+(:\d+)?(\s.*)?;|resolver\s.*;|listen\s.*;|pid\s.*;|error_log\s.*;|access_log\s+\S+\s+json;|(client_body|proxy|fastcgi|uwsgi|scgi)_temp_path\s.*;)\s*$/;
@@ -64,7 +66,18 @@ describe('nginx: the shipped config and the local one', () => {
     imageTag: TEST_IMAGE_TAG,
   });
   const shipped = stack.gateway.renderedConfig;
-  const local = renderLocalNginxConfig({ apiPorts: [41001, 41002, 41003], wsPorts: [42001, 42002, 42003], listenPort: 40999, statusListenPort: 40998, prefixDir: '/tmp/restaurant-local-x/nginx' });
+  // As the platform renders it: with the web client's locations, which the gateway does not serve
+  // (CloudFront does, in a location; tools/local/local-web.ts and its test).
+  const local = withoutLocalWebLocations(
+    renderLocalNginxConfig({
+      apiPorts: [41001, 41002, 41003],
+      wsPorts: [42001, 42002, 42003],
+      listenPort: 40999,
+      statusListenPort: 40998,
+      prefixDir: '/tmp/restaurant-local-x/nginx',
+      web: { distDir: WEB_DIST_DIR, runtimeConfigFile: '/tmp/restaurant-local-x/web/config.json', host: '127.0.0.1:40999' },
+    }),
+  );
 
   test('differ only in upstream server lines and where nginx listens and writes', () => {
     expect(behaviouralDifferences(shipped, local)).toEqual([]);

@@ -121,6 +121,20 @@ describe('npm run plan over the sample locations', () => {
     expect(rule.evaluate(policyInputFromPlan('kanchanaburi-resort-data', 'data', plan)).map((v) => v.address)).toEqual([replica.address]);
   });
 
+  test("plans each data stack's web client objects from the copied build: index.html revalidated, assets immutable, config.json per location", () => {
+    for (const id of ['kanchanaburi-resort', 'london-shoreditch', 'sukhumvit-cafe']) {
+      const plan = JSON.parse(fs.readFileSync(path.join(out, 'stacks', `${id}-data`, 'plan.json'), 'utf8'));
+      const objects = new Map<string, Record<string, unknown>>(
+        plan.resource_changes.filter((rc: { type: string }) => rc.type === 'aws_s3_object').map((rc: { change: { after: Record<string, unknown> } }) => [rc.change.after.key, rc.change.after]),
+      );
+      expect(objects.get('web/index.html')).toMatchObject({ content_type: 'text/html; charset=utf-8', cache_control: 'no-cache', source_hash: expect.stringMatching(/^[0-9a-f]{32}$/) });
+      expect(JSON.parse(String(objects.get('web/config.json')!.content)).apiBaseUrl).toMatch(/^https:\/\/api\.[a-z.-]+$/);
+      const assets = [...objects.keys()].filter((key) => key.startsWith('web/assets/'));
+      expect(assets.length).toBeGreaterThan(0);
+      for (const key of assets) expect(objects.get(key)).toMatchObject({ cache_control: 'public, max-age=31536000, immutable', source_hash: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    }
+  });
+
   test('reads upstream outputs from fixture state files it lists', () => {
     const data = report.stacks.find((s) => s.plan.stack.stack === 'sukhumvit-cafe-data')!;
     expect(data.plan.fixtures.map((f) => path.basename(f))).toEqual(['platform-ap-southeast-1.tfstate']);

@@ -13,8 +13,10 @@ import { PlatformFixtureStack } from '../support/stacks/platform-fixture-stack';
 import { allKeys, asList, blockOf, policy, refOf, resources } from '../support/stacks/data-fixtures';
 import { type Json, synthJson } from '../support/stacks/synth-json';
 import { SAMPLE_LOCATION_IDS, sampleLocation, sampleLocations } from '../support/stacks/sample-locations';
+import { webClientFixture } from '../support/stacks/web-client-fixture';
 
 const BACKEND: BackendConfig = { kind: 'local', dir: '../../../.tfstate' };
+const webClient = webClientFixture();
 
 /** Builds one fixture platform per region and a data stack per sample location. */
 function buildDataStacks(app: App) {
@@ -23,7 +25,7 @@ function buildDataStacks(app: App) {
     const zones = [...new Set(locations.flatMap((l) => l.availabilityZones))].sort();
     const platform = new PlatformFixtureStack(app, `platform-${region}`, { region, availabilityZones: zones, backend: BACKEND });
     for (const location of locations) {
-      dataStacks.set(location.id, new LocationDataStack(app, `${location.id}-data`, { location, platform: platform.outputs, backend: BACKEND }));
+      dataStacks.set(location.id, new LocationDataStack(app, `${location.id}-data`, { location, platform: platform.outputs, backend: BACKEND, webClient }));
     }
   }
   return dataStacks;
@@ -63,7 +65,7 @@ describe('LocationDataStack', () => {
     test('fails when the stack id is not <location>-data', () => {
       const location = sampleLocation('sukhumvit-cafe');
       const platform = new PlatformFixtureStack(app, 'platform-for-errors', { region: location.region, availabilityZones: location.availabilityZones });
-      expect(() => new LocationDataStack(app, 'sukhumvit-data', { location, platform: platform.outputs, backend: BACKEND })).toThrow(
+      expect(() => new LocationDataStack(app, 'sukhumvit-data', { location, platform: platform.outputs, backend: BACKEND, webClient })).toThrow(
         'id must be "sukhumvit-cafe-data" (<location>-data; it names the state file), got "sukhumvit-data" (location "sukhumvit-cafe")',
       );
     });
@@ -159,6 +161,15 @@ describe('LocationDataStack', () => {
       }
     });
 
+    test('publishes the web client to its CDN bucket: every published file of the build, and its own config.json', () => {
+      expect(stack.webClient.paths).toEqual([...webClient.files.map((f) => f.path), 'config.json'].sort());
+      const objects = resources(json, 'aws_s3_object');
+      expect(objects).toHaveLength(3);
+      for (const object of objects) expect(object.bucket).toBe(refOf(stack.cdn.bucket, 'id'));
+      const config = objects.find((o) => o.key === 'web/config.json')!;
+      expect(JSON.parse(config.content)).toEqual({ apiBaseUrl: `https://${location.domains.api}`, websocketUrl: `wss://${location.domains.api}/ws` });
+    });
+
     test('no data source: synth and plan need no AWS credentials', () => {
       expect(json.data).toBeUndefined();
     });
@@ -238,7 +249,7 @@ describe('LocationDataStack on the real PlatformStack', () => {
   const app = Testing.app();
   for (const [region, locations] of locationsByRegion(sampleLocations())) {
     const platform = new PlatformStack(app, `platform-${region}`, { region, locations, backend: BACKEND, settings: regionSettings(region) });
-    for (const location of locations) new LocationDataStack(app, `${location.id}-data`, { location, platform, backend: BACKEND });
+    for (const location of locations) new LocationDataStack(app, `${location.id}-data`, { location, platform, backend: BACKEND, webClient });
   }
   const read = synthesizeApp(app);
 

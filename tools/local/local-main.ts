@@ -1,10 +1,12 @@
 /**
  * `npm run local`: the whole platform on loopback (see platform.ts), until Ctrl-C.
- * Prints the URLs, a staff token per restaurant and how to mint more, then one line `ready`.
+ * Prints the URLs, a staff token per restaurant, the web client's guest page (one table) and
+ * kitchen screen with working tokens, and how to mint more, then one line `ready`.
  * SIGINT / SIGTERM stop everything in order; if this process is SIGKILLed, every child dies with
  * it (pdeathsig). Settings: LOCAL_NGINX_PORT (a free port), LOCAL_API_PROCESSES (3),
  * LOCAL_WS_PROCESSES (3), LOCAL_LOG_LEVEL (info).
  */
+import { guestPageUrl, kitchenPageUrl } from './local-web';
 import { startLocalPlatform, type LocalPlatform } from './platform';
 
 async function main(): Promise<void> {
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `api (through nginx)   ${platform.baseUrl}/v1/restaurants/<id>/menu`,
-    `websocket             ${platform.wsUrl}  (Authorization: Bearer <token>, or ?access_token=)`,
+    `websocket             ${platform.wsUrl}  (Authorization: Bearer <token>, or subprotocols bearer + bearer.<token>)`,
     `api processes         ${platform.apis.map((a) => a.url).join('  ')}`,
     `  probes and metrics  ${platform.apis.map((a) => a.internalUrl).join('  ')}  (/metrics, /readyz, /healthz)`,
     `ws processes          ${platform.wss.map((w) => w.url).join('  ')}`,
@@ -50,7 +52,16 @@ async function main(): Promise<void> {
     lines.push(`  ${r.id}  ${r.slug.padEnd(22)} ${r.tableIds.length} tables, ${r.menuItemIds.length} menu items`, `      ${token}`);
   }
   const first = platform.restaurants[0]!;
+  const table = first.tableIds[0]!;
+  const [guestToken, kitchenToken] = await Promise.all([
+    identity.token({ role: 'guest', restaurant_id: first.id, table_id: table }),
+    identity.token({ role: 'kitchen', restaurant_id: first.id }),
+  ]);
   lines.push(
+    '',
+    `web client of ${first.slug} (the token rides in the URL fragment, as the identity service hands it over):`,
+    `  guest, table ${table}   ${guestPageUrl(platform.baseUrl, first.id, table, guestToken)}`,
+    `  kitchen screen   ${kitchenPageUrl(platform.baseUrl, first.id, kitchenToken)}`,
     '',
     'more tokens: roles staff, manager, kitchen, guest (guests need table_id):',
     `  curl '${identity.url}/dev-token?role=guest&restaurant_id=${first.id}&table_id=${first.tableIds[0]}'`,

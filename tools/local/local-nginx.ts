@@ -2,12 +2,15 @@
  * The local platform's nginx.conf, from the one renderer (`nginx/nginx-config.ts`) in static mode,
  * with the settings the app stack's NginxGateway passes in Kubernetes mode. What may differ between
  * the two files is checked by tests/local/nginx-contract.test.ts: the upstream server lines, and
- * where this nginx listens and writes (it shares the machine with other runs).
+ * where this nginx listens and writes (it shares the machine with other runs). On top, between
+ * marker lines, the web client's locations: in a location CloudFront serves it, locally this nginx
+ * does, on the api's origin (tools/local/local-web.ts).
  */
 import * as path from 'node:path';
 import { renderNginxConfig, type NginxStaticSpec } from '../../nginx/nginx-config';
 import { NGINX_DEFAULT_RESOURCES } from '../../stacks/infra/constructs/nginx-gateway';
 import { DEFAULT_WS_HEARTBEAT_INTERVAL_MS } from '../../contract/constants';
+import { withLocalWebLocations, type LocalWebInput } from './local-web';
 
 /**
  * NginxGateway's default worker_shutdown_timeout: termination grace 60 s - preStop 15 s - 5 s.
@@ -25,6 +28,8 @@ export interface LocalNginxInput {
   readonly prefixDir: string;
   /** @default DEFAULT_WS_HEARTBEAT_INTERVAL_MS (what the app stack passes) */
   readonly websocketHeartbeatIntervalMs?: number;
+  /** Serve the web client too. @default - the api and websocket only */
+  readonly web?: LocalWebInput;
 }
 
 export function localNginxSpec(input: LocalNginxInput): NginxStaticSpec {
@@ -49,5 +54,6 @@ export function localNginxSpec(input: LocalNginxInput): NginxStaticSpec {
 }
 
 export function renderLocalNginxConfig(input: LocalNginxInput): string {
-  return renderNginxConfig(localNginxSpec(input));
+  const config = renderNginxConfig(localNginxSpec(input));
+  return input.web ? withLocalWebLocations(config, input.web) : config;
 }

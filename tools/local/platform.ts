@@ -2,7 +2,9 @@
  * The whole platform on loopback, from the code that ships: PostgreSQL primary + streaming
  * replica, Redis, the migration bundle, seed data for every sample location, N api and N ws
  * processes from `app/dist`, nginx rendered by `nginx/` in static mode, and a dev identity service.
- * Used by `npm run local`, the peak-hour bench and the fault drills.
+ * nginx also serves the web client's build (app/web/dist) on the same origin, as CloudFront serves it
+ * in a location, with this run's `/config.json` (tools/local/local-web.ts).
+ * Used by `npm run local`, the browser tests, the peak-hour bench and the fault drills.
  *
  * Every server is a direct child started through `setpriv --pdeathsig` (tools/services),
  * so a SIGKILLed runner leaves nothing behind; `stop()` is the orderly way.
@@ -11,6 +13,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildApp } from '../../app/build';
+import { ensureWebBuild, WEB_DIST_DIR } from '../../app/web/build';
+import { WEB_RUNTIME_CONFIG_FILE } from '../../contract/web-delivery';
 import type { Location } from '../../stacks/infra/config/location';
 import { loadLocations } from '../../stacks/infra/config/load-locations';
 import { startNginx, type RunningNginx } from '../services/nginx-process';
@@ -21,6 +25,7 @@ import { startRedis, type RedisServer } from '../services/redis-server';
 import { startDevIdentity, type DevIdentity } from './dev-identity';
 import { localProcessEnvironment } from './local-environment';
 import { renderLocalNginxConfig } from './local-nginx';
+import { writeLocalRuntimeConfig } from './local-web';
 import { seedRestaurants, type SeededRestaurant } from './seed';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -79,12 +84,18 @@ export interface LocalPlatform {
   stop(): Promise<void>;
 }
 
-/** Builds the bundles when one is missing (the runner starts what ships, never app/src). */
+/**
+ * Builds the bundles when one is missing (the runner starts what ships, never app/src), and the web
+ * client when its sources changed since its last build.
+ */
 export async function ensureBundles(log: (line: string) => void = () => undefined): Promise<void> {
   const entries: AppEntry[] = ['api-main', 'ws-main', 'migrate-main'];
-  if (entries.every((e) => fs.existsSync(appBundlePath(e)))) return;
-  log('building app/dist (npm run build:app)...');
-  await buildApp();
+  if (!entries.every((e) => fs.existsSync(appBundlePath(e)))) {
+    log('building app/dist (npm run build:app)...');
+    await buildApp();
+  }
+  const web = await ensureWebBuild();
+  if (web.built) log('built the web client (npm run build:web)');
 }
 
 async function ready(url: string): Promise<boolean> {
@@ -188,7 +199,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const prefixDir = path.join(runDir, 'nginx');
     fs.mkdirSync(prefixDir, { recursive: true });
     const nginxConfigFile = path.join(prefixDir, 'nginx.conf');
-    fs.writeFileSync(nginxConfigFile, renderLocalNginxConfig({ apiPorts: apis.map((a) => a.port), wsPorts: wss.map((w) => w.port), listenPort: nginxPort, statusListenPort: ports[apiCount + wsCount + 1]!, prefixDir }));
+    const runtimeConfigFile = path.join(runDir, 'web', WEB_RUNTIME_CONFIG_FILE);
+    writeLocalRuntimeConfig(runtimeConfigFile, { apiBaseUrl: baseUrl, websocketUrl: `ws://127.0.0.1:${nginxPort}/ws` });
+    const web = { distDir: WEB_DIST_DIR, runtimeConfigFile, host: `127.0.0.1:${nginxPort}` };
+    fs.writeFileSync(nginxConfigFile, renderLocalNginxConfig({ apiPorts: apis.map((a) => a.port), wsPorts: wss.map((w) => w.port), listenPort: nginxPort, statusListenPort: ports[apiCount + wsCount + 1]!, prefixDir, web }));
     chownRecursive(prefixDir, process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined);
     log(`starting nginx on 127.0.0.1:${nginxPort}...`);
     const nginx = await startNginx({ prefixDir, configFile: nginxConfigFile, port: nginxPort, errorLogFile: path.join(prefixDir, 'error.log') });

@@ -8,10 +8,11 @@
  *
  * It depends on no Node API: pass `connect` to choose the WebSocket implementation (the `ws`
  * package in Node, with the token in the `Authorization` header; the browser's WebSocket, with
- * the token in the `access_token` query parameter, is the default where it exists).
+ * the token in the `bearer` subprotocol (protocol.ts, tokenSubprotocols), is the default where it
+ * exists).
  */
 import type { OrderEvent } from '../events/order-events';
-import { CLOSE_CODES, type ResyncReason, type RoomKind, type ServerMessage } from './protocol';
+import { CLOSE_CODES, tokenSubprotocols, type ResyncReason, type RoomKind, type ServerMessage } from './protocol';
 import { compareStreamIds } from './stream-ids';
 
 /** The subset of the WebSocket API the client uses (browser WebSocket and `ws` both have it). */
@@ -33,13 +34,13 @@ export interface ReadyInfo {
 }
 
 export interface RealtimeClientOptions {
-  /** `wss://host/ws` (no query string; the client adds `last_id`, and `access_token` for the default transport). */
+  /** `wss://host/ws` (no query string; the client adds `last_id`). */
   readonly url: string;
   /** The access token, or a function called before every connection attempt (to refresh it). */
   readonly token: string | (() => string | Promise<string>);
   /** Resume from this id on the first connection. @default - start with live events */
   readonly lastId?: string;
-  /** Opens a socket. @default - globalThis.WebSocket with `access_token` in the query string */
+  /** Opens a socket. @default - globalThis.WebSocket with the token in the `bearer` subprotocol */
   readonly connect?: (url: string, token: string) => WebSocketLike;
   /** First reconnect delay ceiling; doubles per failed attempt. @default 250 */
   readonly initialBackoffMs?: number;
@@ -125,7 +126,7 @@ export class RealtimeClient {
     if (this.lastSeenId !== undefined) url.searchParams.set('last_id', this.lastSeenId);
     let socket: WebSocketLike;
     try {
-      socket = (this.options.connect ?? defaultConnect)(url.toString(), token);
+      socket = (this.options.connect ?? browserConnect)(url.toString(), token);
     } catch (error) {
       this.options.onError?.(error as Error);
       return this.scheduleReconnect();
@@ -191,10 +192,9 @@ export class RealtimeClient {
   }
 }
 
-function defaultConnect(url: string, token: string): WebSocketLike {
-  const Native = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+/** The browser's WebSocket; the token goes in a subprotocol, never in the URL (protocol.ts says why). */
+export function browserConnect(url: string, token: string): WebSocketLike {
+  const Native = (globalThis as { WebSocket?: new (url: string, protocols: string[]) => WebSocketLike }).WebSocket;
   if (!Native) throw new Error('no global WebSocket: pass `connect` (e.g. with the ws package)');
-  const withToken = new URL(url);
-  withToken.searchParams.set('access_token', token);
-  return new Native(withToken.toString());
+  return new Native(url, tokenSubprotocols(token));
 }

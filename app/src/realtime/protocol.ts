@@ -11,6 +11,35 @@ import { streamIdSchema } from './stream-ids';
 /** The upgrade path; nginx proxies `location /ws` here unchanged. */
 export const REALTIME_PATH = '/ws';
 
+/**
+ * How a browser authenticates: it cannot set headers on a WebSocket, but it can offer
+ * subprotocols, which travel in the `Sec-WebSocket-Protocol` request header. The client offers
+ * TOKEN_SUBPROTOCOL and `bearer.<token>` (`tokenSubprotocols`); the server selects
+ * TOKEN_SUBPROTOCOL, so the token is never echoed. Unlike the `access_token` query parameter (still
+ * accepted), the token stays out of the URL, and so out of nginx's error log (which records the
+ * request line of a request whose upstream failed) and the browser's console (which prints the
+ * URL of a failed handshake).
+ */
+export const TOKEN_SUBPROTOCOL = 'bearer';
+const TOKEN_SUBPROTOCOL_PREFIX = `${TOKEN_SUBPROTOCOL}.`;
+
+/** The subprotocols a browser offers to authenticate with `token`. */
+export function tokenSubprotocols(token: string): string[] {
+  return [TOKEN_SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`];
+}
+
+/**
+ * The token of a `Sec-WebSocket-Protocol` header: undefined when TOKEN_SUBPROTOCOL is not offered,
+ * null when it is but no `bearer.<token>` entry comes with it.
+ */
+export function subprotocolToken(header: string | undefined): string | null | undefined {
+  if (header === undefined) return undefined;
+  const offered = header.split(',').map((p) => p.trim());
+  if (!offered.includes(TOKEN_SUBPROTOCOL)) return undefined;
+  const entry = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+  return entry === undefined ? null : entry.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
+}
+
 export const CLOSE_CODES = {
   /** The server is shutting down (deploy, scale-in): reconnect (another pod answers) and resume. */
   goingAway: 1001,

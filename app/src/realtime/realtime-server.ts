@@ -25,7 +25,7 @@ import type { Logger } from '../logger';
 import type { TokenVerifier } from '../auth/verify-token';
 import { ConnectionLimits, type ConnectionLimitKind } from './connection-limits';
 import { startHeartbeat } from './heartbeat';
-import { CLOSE_CODES, REALTIME_PATH } from './protocol';
+import { CLOSE_CODES, REALTIME_PATH, TOKEN_SUBPROTOCOL } from './protocol';
 import type { RealtimeMetrics } from './realtime-metrics';
 import { RoomRegistry } from './rooms';
 import { Session } from './session';
@@ -105,7 +105,15 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   consumer.start();
   metrics.observeConnections(() => rooms.countByKind());
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_PAYLOAD_BYTES, perMessageDeflate: false, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.WS_MAX_PAYLOAD_BYTES,
+    perMessageDeflate: false,
+    clientTracking: false,
+    // A browser that authenticated with the token subprotocol must see it selected (or it fails the
+    // handshake); the `bearer.<token>` entry is never echoed.
+    handleProtocols: (offered) => (offered.has(TOKEN_SUBPROTOCOL) ? TOKEN_SUBPROTOCOL : false),
+  });
   const heartbeat = startHeartbeat({
     intervalMs: config.WS_HEARTBEAT_INTERVAL_MS,
     sockets: () => sockets,

@@ -1,17 +1,20 @@
 /**
  * Authentication at the websocket upgrade, before any socket is accepted: the same bearer JWTs as
- * the API, from the `Authorization: Bearer` header (native clients) or the `access_token` query
- * parameter (browsers cannot set headers on a WebSocket). A missing or invalid token is answered
+ * the API, from the `Authorization: Bearer` header (native clients), the `bearer` subprotocol
+ * (browsers, which cannot set headers on a WebSocket: protocol.ts, TOKEN_SUBPROTOCOL), or the
+ * `access_token` query parameter (older browser clients). A missing or invalid token is answered
  * `401` on the raw socket, which is then destroyed: no websocket ever exists without claims.
  *
- * The query form puts the token in the URL: nginx's access log must not log query strings for
- * `/ws`, and tokens should be short-lived.
+ * The query form puts the token in the URL: nginx's access log records `$uri` without the query
+ * string, but its error log records the request line when an upstream fails, and browsers print
+ * the URL of a failed handshake in their console. Prefer the subprotocol; tokens are short-lived.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { decodeJwt } from 'jose';
 import type { AuthClaims } from '../auth/claims';
 import type { TokenVerifier } from '../auth/verify-token';
+import { subprotocolToken } from './protocol';
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -26,6 +29,8 @@ export interface UpgradeCredentials {
 export function upgradeToken(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers.authorization;
   if (header !== undefined) return BEARER.exec(header.trim())?.[1];
+  const offered = subprotocolToken(req.headers['sec-websocket-protocol']);
+  if (offered !== undefined) return offered !== null && JWT.test(offered) ? offered : undefined;
   const query = url.searchParams.get('access_token');
   return query !== null && JWT.test(query) ? query : undefined;
 }

@@ -18,6 +18,15 @@
  * - Cache policies by kind of object: `/assets/*` are content-hashed (immutable, a year);
  *   `/menu-images/*` change rarely and are invalidated by the api (a day); everything else,
  *   index documents included, follows the origin's `Cache-Control` and is not cached without one.
+ * - The guest and kitchen web client (published by WebClientObjects under WEB_CLIENT_PREFIX) is
+ *   what the site root serves: the default and `/assets/*` behaviours run a viewer-request
+ *   CloudFront Function that maps a viewer path to its object (`/sw.js` to `web/sw.js`) and the
+ *   client's routes (`/`, WEB_SPA_ROUTE_PATTERNS) to `web/index.html`, and send the security
+ *   headers plus the client's Content-Security-Policy (webClientContentSecurityPolicy). No
+ *   invalidation is needed on deploy: index.html, the service worker and config.json are
+ *   `no-cache` and served through the revalidate policy (minimum TTL 0), so CloudFront asks S3 on
+ *   every request and a replaced object is served at once; everything under `assets/` is new
+ *   names. `/menu-images/*` keeps its own behaviour and headers.
  * - No WAF: the distribution serves public, read-only objects; a web ACL ($5/month plus $1 per
  *   rule and request charges, per location) buys little until the API moves behind CloudFront.
  */
@@ -26,6 +35,7 @@ import { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate';
 import { AcmCertificateValidation } from '@cdktf/provider-aws/lib/acm-certificate-validation';
 import { CloudfrontCachePolicy } from '@cdktf/provider-aws/lib/cloudfront-cache-policy';
 import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import { CloudfrontFunction } from '@cdktf/provider-aws/lib/cloudfront-function';
 import { CloudfrontOriginAccessControl } from '@cdktf/provider-aws/lib/cloudfront-origin-access-control';
 import { CloudfrontResponseHeadersPolicy } from '@cdktf/provider-aws/lib/cloudfront-response-headers-policy';
 import type { IamRole } from '@cdktf/provider-aws/lib/iam-role';
@@ -46,6 +56,7 @@ import type { HostedZone } from '../config/platform-settings';
 import { policyDocument, type PolicyStatement } from './app-service-role';
 import { CertificateValidationRecords } from './certificate-validation-records';
 import { LocationKmsKey } from './location-kms-key';
+import { webClientContentSecurityPolicy, webClientViewerRequestCode } from './web-client-delivery';
 
 /** Where the api uploads menu images; served under `/menu-images/*` with the one-day policy. */
 export const MENU_IMAGES_PREFIX = 'menu-images/';
@@ -118,7 +129,14 @@ export class CdnBucket extends Construct {
     readonly menuImages: CloudfrontCachePolicy;
     readonly revalidate: CloudfrontCachePolicy;
   };
+  /** Security headers of the menu images (and CORS for the api's pages). */
   readonly responseHeadersPolicy: CloudfrontResponseHeadersPolicy;
+  /** Security headers plus the web client's Content-Security-Policy, on the behaviours that serve it. */
+  readonly webClientHeadersPolicy: CloudfrontResponseHeadersPolicy;
+  /** Viewer-request function of the web client's behaviours: viewer path to object under WEB_CLIENT_PREFIX. */
+  readonly webClientRouter: CloudfrontFunction;
+  /** The asset bucket's default encryption: objects written by Terraform wait for it. */
+  readonly bucketEncryption: S3BucketServerSideEncryptionConfigurationA;
   /** Alias records of `domains.cdn` (A and AAAA), when the construct was given the hosted zone. */
   readonly aliasRecords: readonly Route53Record[];
   private readonly location: Location;
@@ -259,30 +277,30 @@ export class CdnBucket extends Construct {
       revalidate: cachePolicy('cache-policy-revalidate', 'revalidate', 'Index documents: follow origin Cache-Control', { min: 0, default: 0, max: year }),
     };
 
+    const securityHeaders = (contentSecurityPolicy: string) => ({
+      strictTransportSecurity: { accessControlMaxAgeSec: HSTS_MAX_AGE_SECONDS, includeSubdomains: true, preload: true, override: true },
+      contentTypeOptions: { override: true },
+      frameOptions: { frameOption: 'DENY', override: true },
+      referrerPolicy: { referrerPolicy: 'strict-origin-when-cross-origin', override: true },
+      xssProtection: { protection: true, modeBlock: true, override: true },
+      contentSecurityPolicy: { contentSecurityPolicy, override: true },
+    });
     this.responseHeadersPolicy = new CloudfrontResponseHeadersPolicy(this, 'response-headers-policy', {
       name: `${location.id}-assets-security-headers`,
       comment: `Security headers and CORS for ${location.domains.cdn}`,
-      securityHeadersConfig: {
-        strictTransportSecurity: { accessControlMaxAgeSec: HSTS_MAX_AGE_SECONDS, includeSubdomains: true, preload: true, override: true },
-        contentTypeOptions: { override: true },
-        frameOptions: { frameOption: 'DENY', override: true },
-        referrerPolicy: { referrerPolicy: 'strict-origin-when-cross-origin', override: true },
-        xssProtection: { protection: true, modeBlock: true, override: true },
-        contentSecurityPolicy: {
-          // Assets and images load from this host or inline data URIs; scripts talk only to the API.
-          contentSecurityPolicy: [
-            "default-src 'self'",
-            "img-src 'self' data: blob:",
-            "script-src 'self'",
-            "style-src 'self'",
-            `connect-src 'self' https://${location.domains.api} wss://${location.domains.api}`,
-            "object-src 'none'",
-            "base-uri 'self'",
-            "frame-ancestors 'none'",
-          ].join('; '),
-          override: true,
-        },
-      },
+      // Assets and images load from this host or inline data URIs; scripts talk only to the API.
+      securityHeadersConfig: securityHeaders(
+        [
+          "default-src 'self'",
+          "img-src 'self' data: blob:",
+          "script-src 'self'",
+          "style-src 'self'",
+          `connect-src 'self' https://${location.domains.api} wss://${location.domains.api}`,
+          "object-src 'none'",
+          "base-uri 'self'",
+          "frame-ancestors 'none'",
+        ].join('; '),
+      ),
       corsConfig: {
         accessControlAllowOrigins: { items: [`https://${location.domains.api}`] },
         accessControlAllowMethods: { items: ['GET', 'HEAD', 'OPTIONS'] },
@@ -293,15 +311,35 @@ export class CdnBucket extends Construct {
       },
     });
 
+    // The web client's pages are same-origin: no CORS. Its CSP names the location's own hosts.
+    this.webClientHeadersPolicy = new CloudfrontResponseHeadersPolicy(this, 'web-client-headers-policy', {
+      name: `${location.id}-web-client-headers`,
+      comment: `Security headers and the web client's CSP of ${location.id}`,
+      securityHeadersConfig: securityHeaders(webClientContentSecurityPolicy(location)),
+    });
+    this.webClientRouter = new CloudfrontFunction(this, 'web-client-router', {
+      name: `${location.id}-web-client-router`,
+      comment: `Web client of ${location.id}: viewer paths to its objects, its routes to index.html`,
+      runtime: 'cloudfront-js-2.0',
+      code: webClientViewerRequestCode(),
+      // The distribution runs the LIVE stage only: publishing is what makes a change take effect.
+      publish: true,
+    });
+
     const originId = 'assets-bucket';
-    const behaviour = (cachePolicyId: string) => ({
+    const behaviour = (cachePolicyId: string, serves: 'web-client' | 'menu-images') => ({
       targetOriginId: originId,
       viewerProtocolPolicy: 'redirect-to-https',
       allowedMethods: ['GET', 'HEAD', 'OPTIONS'],
       cachedMethods: ['GET', 'HEAD'],
       compress: true,
       cachePolicyId,
-      responseHeadersPolicyId: this.responseHeadersPolicy.id,
+      ...(serves === 'web-client'
+        ? {
+            responseHeadersPolicyId: this.webClientHeadersPolicy.id,
+            functionAssociation: [{ eventType: 'viewer-request', functionArn: this.webClientRouter.arn }],
+          }
+        : { responseHeadersPolicyId: this.responseHeadersPolicy.id }),
     });
     this.distribution = new CloudfrontDistribution(this, 'distribution', {
       comment: `${location.id} assets`,
@@ -318,10 +356,10 @@ export class CdnBucket extends Construct {
           originAccessControlId: originAccessControl.id,
         },
       ],
-      defaultCacheBehavior: behaviour(this.cachePolicies.revalidate.id),
+      defaultCacheBehavior: behaviour(this.cachePolicies.revalidate.id, 'web-client'),
       orderedCacheBehavior: [
-        { pathPattern: '/assets/*', ...behaviour(this.cachePolicies.immutable.id) },
-        { pathPattern: `/${MENU_IMAGES_PREFIX}*`, ...behaviour(this.cachePolicies.menuImages.id) },
+        { pathPattern: '/assets/*', ...behaviour(this.cachePolicies.immutable.id, 'web-client') },
+        { pathPattern: `/${MENU_IMAGES_PREFIX}*`, ...behaviour(this.cachePolicies.menuImages.id, 'menu-images') },
       ],
       restrictions: { geoRestriction: { restrictionType: 'none' } },
       viewerCertificate: {
@@ -361,7 +399,7 @@ export class CdnBucket extends Construct {
       accountId,
       cloudFrontDistributionArn: this.distribution.arn,
     });
-    new S3BucketServerSideEncryptionConfigurationA(this, 'bucket-encryption', {
+    this.bucketEncryption = new S3BucketServerSideEncryptionConfigurationA(this, 'bucket-encryption', {
       bucket: this.bucket.id,
       rule: [
         {

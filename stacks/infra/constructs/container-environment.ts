@@ -66,8 +66,9 @@ const LONG_RUNNING_ROLES: readonly ServiceRole[] = ['api', 'ws'];
  *   IAM token signers, and JWT settings (the contract requires them of every role);
  * - api and ws: port, the internal port of probes and metrics (what the Deployment's probes and the
  *   scrape annotations name), shutdown grace, and the read replicas they spread reads over;
- * - api: the asset bucket and CDN it writes menu images to (IMAGE_STORAGE=s3) and invalidates, and
- *   its public origin (`https://<domains.api>`), the base of the URLs it hands out;
+ * - api: the asset bucket and CDN it writes menu images to (IMAGE_STORAGE=s3) and invalidates, its
+ *   public origin (`https://<domains.api>`), the base of the URLs it hands out, and the CDN's
+ *   origin as the one browser origin allowed to call it (the web client is served from the CDN);
  * - ws: the heartbeat nginx's websocket timeout is derived from;
  * - migrate and maintenance: the primary only (DDL, REFRESH MATERIALIZED VIEW);
  * - db-bootstrap: the primary, plus the master secret it alone is told about (DATABASE_USER is the
@@ -122,6 +123,7 @@ export function containerEnvironment(input: ContainerEnvironmentInput): Record<s
     env.CDN_BASE_URL = `https://${data.assets.cdnDomainName}`;
     env.CDN_DISTRIBUTION_ID = data.assets.distributionId;
     env.PUBLIC_BASE_URL = `https://${location.domains.api}`;
+    env.CORS_ALLOWED_ORIGINS = `https://${data.assets.cdnDomainName}`;
     // The app's default is the filesystem (local runs); pods share no disk, so production is S3.
     env.IMAGE_STORAGE = 's3';
   }

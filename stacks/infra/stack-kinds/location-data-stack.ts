@@ -1,7 +1,8 @@
 /**
  * `<location>-data`: the stateful services of one location. PostgreSQL (Multi-AZ primary plus
- * read replicas), Redis, the asset bucket behind CloudFront, the api's TLS certificate, the IRSA
- * roles of the api and of the database bootstrap Job, and the alarms.
+ * read replicas), Redis, the asset bucket behind CloudFront with the guest and kitchen web client
+ * published to it, the api's TLS certificate, the IRSA roles of the api and of the database
+ * bootstrap Job, and the alarms.
  * Network and cluster come from the region's platform stack as cross-stack references (cdktf turns
  * them into platform outputs and a remote-state read here).
  *
@@ -15,6 +16,7 @@ import { applyBackend } from '../backend';
 import { TerraformOutput, TerraformStack } from '../cdktf';
 import type { Location } from '../config/location';
 import type { HostedZone } from '../config/platform-settings';
+import type { WebClientBuild } from '../config/web-client-build';
 import { ApiCertificate } from '../constructs/api-certificate';
 import { AppServiceRole, arnAccountId } from '../constructs/app-service-role';
 import { CdnBucket, MENU_IMAGES_PREFIX } from '../constructs/cdn-bucket';
@@ -23,6 +25,7 @@ import { LocationAlarms } from '../constructs/location-alarms';
 import { LocationKmsKey } from '../constructs/location-kms-key';
 import { DATABASE_APP_USER, PostgresWithReplicas, postgresLogGroupPrefix } from '../constructs/postgres-with-replicas';
 import { RedisReplicationGroup, redisLogGroupPrefix } from '../constructs/redis-replication-group';
+import { WebClientObjects } from '../constructs/web-client-objects';
 import type { LocationDataOutputs, PlatformOutputs } from '../stack-contracts';
 import { stackTags } from '../tags';
 
@@ -36,6 +39,8 @@ export interface LocationDataStackProps {
    * @default {} - no records: the stack outputs the validation records to create by hand
    */
   readonly hostedZones?: { readonly api?: HostedZone; readonly cdn?: HostedZone };
+  /** The web client build published to the CDN bucket (loadWebClientBuild; the same for every location). */
+  readonly webClient: WebClientBuild;
 }
 
 /** Start of a quiet night hour in UTC per region family (about 02:00-05:00 local). */
@@ -73,6 +78,7 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
   readonly postgres: PostgresWithReplicas;
   readonly cache: RedisReplicationGroup;
   readonly cdn: CdnBucket;
+  readonly webClient: WebClientObjects;
   readonly apiCertificate: ApiCertificate;
   readonly appRole: AppServiceRole;
   readonly databaseBootstrapRole: DatabaseBootstrapRole;
@@ -125,6 +131,7 @@ export class LocationDataStack extends TerraformStack implements LocationDataOut
     this.cache.allowFrom('cluster', platform.clusterSecurityGroupId);
 
     this.cdn = new CdnBucket(this, 'cdn', { location, accountId, usEast1Provider: usEast1, hostedZone: props.hostedZones?.cdn });
+    this.webClient = new WebClientObjects(this, 'web-client', { location, cdn: this.cdn, build: props.webClient, stackId: id });
     // In the location's region (default provider): the app stack's NLB terminates TLS with it.
     this.apiCertificate = new ApiCertificate(this, 'api-certificate', { location, hostedZone: props.hostedZones?.api });
 

@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { compareStreamIds } from '../../../app/src/realtime/stream-ids';
+import { tokenSubprotocols } from '../../../app/src/realtime/protocol';
 import { createTokenMint } from '../http/support';
 import { waitFor } from '../../../tools/services/processes';
 import {
@@ -84,6 +85,27 @@ describe('upgrade authentication', () => {
     const token = await staff('1');
     expect(await upgradeStatus(servers[0]!.url, { Authorization: `Bearer ${token}` })).toBe(101);
     expect(await upgradeStatus(`${servers[0]!.url}?access_token=${token}`)).toBe(101);
+  });
+
+  test('accepts a valid token in the bearer subprotocol, as browsers send it, and selects `bearer` without echoing the token', async () => {
+    const token = await staff('1');
+    const ws = new WebSocket(servers[0]!.url, tokenSubprotocols(token));
+    const selected = await new Promise<string>((resolve, reject) => {
+      ws.on('open', () => resolve(ws.protocol));
+      ws.on('error', reject);
+    });
+    ws.close();
+    expect(tokenSubprotocols(token)).toEqual(['bearer', `bearer.${token}`]);
+    expect(selected).toBe('bearer');
+  });
+
+  test('answers 401 to the bearer subprotocol without a token entry or with a foreign token', async () => {
+    const url = servers[0]!.url;
+    const foreign = await (await createTokenMint()).sign({ sub: 'x', role: 'staff', restaurant_id: '1' });
+    expect(await upgradeStatus(url, { 'Sec-WebSocket-Protocol': 'bearer' })).toBe(401);
+    expect(await upgradeStatus(url, { 'Sec-WebSocket-Protocol': `bearer, bearer.${foreign}` })).toBe(401);
+    // Offering the subprotocol decides: a valid query token does not rescue a bad subprotocol one.
+    expect(await upgradeStatus(`${url}?access_token=${await staff('1')}`, { 'Sec-WebSocket-Protocol': 'bearer, bearer.not-a-jwt' })).toBe(401);
   });
 });
 

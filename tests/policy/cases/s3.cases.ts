@@ -1,9 +1,10 @@
-import { adding, compliantDataStack, edit, resource, without } from '../support/fixtures';
+import { adding, compliantDataStack, edit, input, planned, resource, without } from '../support/fixtures';
 import type { FailingCase, PassingCase } from './failing-case';
 
 const stack = compliantDataStack;
 const ASSETS = 'aws_s3_bucket.assets';
 const LOGS = 'aws_s3_bucket.logs';
+const OBJECT_TAGS = { 'cost-center': 'cc-9-test', owner: 'platform-team', location: 'testville', stack: 'testville-data' };
 
 export const S3_CASES: FailingCase[] = [
   {
@@ -104,9 +105,47 @@ export const S3_CASES: FailingCase[] = [
     input: edit(stack(), 'aws_s3_bucket_lifecycle_configuration.logs', (v) => ({ ...v, rule: [{ id: 'expire', status: 'Disabled' }] })),
     messages: ['aws_s3_bucket_lifecycle_configuration.logs: has no rule with status "Enabled"; enable at least one lifecycle rule'],
   },
+  {
+    rule: 'S3-008',
+    when: 'an object sets neither content type nor cache control',
+    input: edit(stack(), 'aws_s3_object.index', ({ content_type: _type, cache_control: _cache, ...v }) => v),
+    messages: [
+      'aws_s3_object.index: sets no content_type and cache_control; give every object its content type and cache control (contract/web-delivery.ts webObjectHeaders)',
+    ],
+  },
+  {
+    rule: 'S3-008',
+    when: 'a planned object leaves cache control unwritten (the plan shows it unknown, the configuration lacks it)',
+    input: input('testville-data', 'data', [
+      planned('aws_s3_object.web["sw.js"]', { key: 'web/sw.js', content_type: 'text/javascript; charset=utf-8' }, ['cache_control'], {
+        key: 'web/${each.key}',
+        content_type: '${each.value.content_type}',
+      }),
+    ], { source: 'plan' }),
+    messages: [
+      'aws_s3_object.web["sw.js"]: sets no cache_control; give every object its content type and cache control (contract/web-delivery.ts webObjectHeaders)',
+    ],
+  },
 ];
 
 export const S3_PASSING: PassingCase[] = [
+  {
+    when: 'planned objects of a for_each resource whose headers come from each.value, and an object of a plan without configuration whose headers are unknown',
+    input: input(
+      'testville-data',
+      'data',
+      [
+        planned(
+          'aws_s3_object.web["assets/index-Fx7aB2cD.js"]',
+          { key: 'web/assets/index-Fx7aB2cD.js', content_type: 'text/javascript; charset=utf-8', cache_control: 'public, max-age=31536000, immutable', tags_all: OBJECT_TAGS },
+          [],
+          { key: 'web/${each.key}', content_type: '${each.value.content_type}', cache_control: '${each.value.cache_control}' },
+        ),
+        planned('aws_s3_object.other', { key: 'other.bin', tags_all: OBJECT_TAGS }, ['content_type', 'cache_control']),
+      ],
+      { source: 'plan' },
+    ),
+  },
   {
     when: 'companions that name their bucket literally instead of by reference',
     input: [

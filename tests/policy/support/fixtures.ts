@@ -203,7 +203,19 @@ export function compliantDataStack(): PolicyInput {
         security_headers_config: {
           content_type_options: { override: true },
           strict_transport_security: { access_control_max_age_sec: 63072000, include_subdomains: true, override: true, preload: true },
+          content_security_policy: {
+            content_security_policy: "default-src 'self'; connect-src 'self' https://api.testville.example wss://api.testville.example; frame-ancestors 'none'",
+            override: true,
+          },
         },
+      }),
+      resource('aws_s3_object.index', {
+        bucket: '${aws_s3_bucket.assets.id}',
+        key: 'web/index.html',
+        source: 'assets/web-index/0123/index.html',
+        source_hash: '${filemd5("assets/web-index/0123/index.html")}',
+        content_type: 'text/html; charset=utf-8',
+        cache_control: 'no-cache',
       }),
       resource('aws_cloudfront_distribution.cdn', {
         default_cache_behavior: {

@@ -26,6 +26,33 @@ const HTTPS_ONLY_POLICIES = ['redirect-to-https', 'https-only'];
 /** TLSv1.2_2021 and anything newer (TLSv1.2_2025, TLSv1.3_2025); older policies allow weak ciphers. */
 const MODERN_TLS_POLICY = /^TLSv1\.(2_20(2[1-9]|[3-9]\d)|3_\d{4})$/;
 export const MIN_HSTS_MAX_AGE_S = 31_536_000;
+/** Script sources that let injected markup run code: a CSP allowing them protects nothing. */
+const UNSAFE_SCRIPT_SOURCES = ["'unsafe-inline'", "'unsafe-eval'"];
+
+/** A CSP's directives by name (lowercase), each with its source list. */
+function cspDirectives(policy: string): Map<string, string[]> {
+  const directives = new Map<string, string[]>();
+  for (const part of policy.split(';')) {
+    const [name, ...sources] = part.trim().split(/\s+/);
+    if (name && !directives.has(name.toLowerCase())) directives.set(name.toLowerCase(), sources);
+  }
+  return directives;
+}
+
+/** What is wrong with a response headers policy's Content-Security-Policy, if anything. */
+function contentSecurityPolicyProblems(values: Readonly<Record<string, unknown>>): string[] {
+  const csp = first(first(values.security_headers_config).content_security_policy);
+  const policy = asString(csp.content_security_policy);
+  if (policy === undefined || policy.trim() === '') return ['sends no content_security_policy'];
+  const directives = cspDirectives(policy);
+  const scriptSources = directives.get('script-src') ?? directives.get('default-src');
+  return [
+    ...(!isTrue(csp.override) ? [`content_security_policy.override is ${shown(csp.override)} (the origin's header would win)`] : []),
+    ...(scriptSources === undefined ? ['its CSP has neither script-src nor default-src (scripts from anywhere)'] : []),
+    ...(scriptSources ?? []).filter((s) => UNSAFE_SCRIPT_SOURCES.includes(s.toLowerCase())).map((s) => `its CSP allows scripts from ${s}`),
+    ...(!directives.has('frame-ancestors') ? ['its CSP has no frame-ancestors (the page may be framed)'] : []),
+  ];
+}
 
 /** The default cache behavior and every ordered one, named for messages. */
 function cacheBehaviors(values: Readonly<Record<string, unknown>>): { name: string; behavior: Record<string, unknown> }[] {
@@ -151,5 +178,25 @@ export const CLOUDFRONT_RULES: readonly PolicyRule[] = [
         ? undefined
         : `security_headers_config.strict_transport_security: ${problems.join(', ')}; send HSTS with max-age >= ${MIN_HSTS_MAX_AGE_S} s, includeSubDomains, overriding the origin`;
     }),
+  },
+  {
+    id: 'CF-007',
+    title: 'CloudFront cache behaviors send a Content-Security-Policy without unsafe script sources',
+    appliesTo: AWS_STACKS,
+    // Every behavior whose response headers policy is in the stack: the policy's
+    // security_headers_config.content_security_policy is set, overrides the origin, limits scripts
+    // (script-src, else default-src) without 'unsafe-inline' or 'unsafe-eval', and says
+    // frame-ancestors. A behavior without a policy is CF-005's; a policy from outside the stack
+    // (a managed one, by its id) cannot be read and is not judged.
+    evaluate: eachResource(DISTRIBUTION, (_r, values, input) =>
+      cacheBehaviors(values).flatMap(({ name, behavior }) => {
+        const policy = designatedResource(input, behavior.response_headers_policy_id, ['aws_cloudfront_response_headers_policy'], 'id');
+        if (!policy) return [];
+        const problems = contentSecurityPolicyProblems(effectiveValues(policy));
+        return problems.length === 0
+          ? []
+          : [`${name} uses ${policy.address}, which ${problems.join('; ')}; send a Content-Security-Policy naming the hosts the pages may use, overriding the origin`];
+      }),
+    ),
   },
 ];

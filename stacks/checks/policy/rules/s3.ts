@@ -29,6 +29,7 @@ import {
   plannedWithoutConfiguration,
   refersTo,
   shown,
+  unknownWithoutConfiguration,
   violation,
   withoutInterpolations,
 } from './helpers';
@@ -253,5 +254,23 @@ export const S3_RULES: readonly PolicyRule[] = [
         ? [violation(bucket, 'has no aws_s3_bucket_lifecycle_configuration; expire noncurrent versions, logs and incomplete uploads')]
         : lifecycles.map((l) => violation(l, 'has no rule with status "Enabled"; enable at least one lifecycle rule'));
     }),
+  },
+  {
+    id: 'S3-008',
+    title: 'S3 objects written by Terraform set their content type and cache control',
+    appliesTo: AWS_STACKS,
+    // Absent content_type: S3 stores binary/octet-stream, which browsers refuse for scripts and
+    // styles under `X-Content-Type-Options: nosniff` (the CDN sends it). Absent cache_control:
+    // caches guess a lifetime (heuristic freshness), so a replaced object may be served stale.
+    // Both are Optional+Computed: a plan without configuration leaves an unwritten one unknown,
+    // which is not judged; a `${...}` value (a `for_each` object's `each.value...`) counts as set.
+    evaluate: (input) =>
+      ofType(input, 'aws_s3_object').flatMap((object) => {
+        const values = effectiveValues(object);
+        const missing = (['content_type', 'cache_control'] as const).filter((name) => !isSet(values[name]) && !unknownWithoutConfiguration(object, name));
+        return missing.length === 0
+          ? []
+          : [violation(object, `sets no ${missing.join(' and ')}; give every object its content type and cache control (contract/web-delivery.ts webObjectHeaders)`)];
+      }),
   },
 ];

@@ -25,7 +25,7 @@ export const TAGGABLE_AWS_TYPES: ReadonlySet<string> = new Set([
   'aws_elasticache_user_group', 'aws_flow_log', 'aws_iam_instance_profile', 'aws_iam_openid_connect_provider', 'aws_iam_policy',
   'aws_iam_role', 'aws_iam_user', 'aws_instance', 'aws_internet_gateway', 'aws_kms_key', 'aws_lambda_function', 'aws_launch_template',
   'aws_lb', 'aws_lb_listener', 'aws_lb_target_group', 'aws_nat_gateway', 'aws_network_acl', 'aws_rds_cluster', 'aws_rds_cluster_instance',
-  'aws_route53_health_check', 'aws_route53_zone', 'aws_route_table', 'aws_s3_bucket', 'aws_secretsmanager_secret', 'aws_security_group',
+  'aws_route53_health_check', 'aws_route53_zone', 'aws_route_table', 'aws_s3_bucket', 'aws_s3_object', 'aws_secretsmanager_secret', 'aws_security_group',
   'aws_sns_topic', 'aws_sqs_queue', 'aws_ssm_parameter', 'aws_subnet', 'aws_vpc', 'aws_vpc_endpoint',
   'aws_vpc_security_group_egress_rule', 'aws_vpc_security_group_ingress_rule', 'aws_wafv2_web_acl',
 ]);
