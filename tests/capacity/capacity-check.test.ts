@@ -8,6 +8,7 @@ import { loadMeasuredCapacity, type MeasuredCapacity } from '../../stacks/checks
 import { cpuSecondsPerOrder, ordersPerMinuteAt, REQUEST_MIX_PER_ORDER } from '../../stacks/checks/capacity/request-mix';
 import { capacityTable, onePodCell } from '../../stacks/cli/capacity-table';
 import type { Location } from '../../stacks/infra/config/location';
+import { deriveSizing, PEAK_HEADROOM } from '../../stacks/infra/config/sizing';
 import { sampleLocation, sampleLocations } from '../support/stacks/sample-locations';
 
 const measured = loadMeasuredCapacity();
@@ -153,4 +154,36 @@ test('the report has a table row and a chart per location, and JSON without the 
   expect(json).toEqual(JSON.parse(JSON.stringify(capacitySummary(results, measured))));
   expect(json.locations[1].api.simulation).not.toHaveProperty('steps');
   expect(json.locations[0].ws.onePod).toMatchObject({ connections: 22, connectionsPerPod: 10680, verdict: 'ok' });
+});
+
+describe('one capacity model: the sizing plans api pods with the figures the check judges them by', () => {
+  const scaled = (factor: number): MeasuredCapacity => ({
+    ...measured,
+    api: { orderCreatesPerCpuSecond: measured.api.orderCreatesPerCpuSecond * factor, cachedReadsPerCpuSecond: measured.api.cachedReadsPerCpuSecond * factor },
+  });
+  const sizedWith = (figures: MeasuredCapacity, peak: number): Location => {
+    const base = sampleLocation('kanchanaburi-resort');
+    const business = { ...base.business, peakOrdersPerMinute: peak };
+    return { ...base, business, sizing: deriveSizing(business, figures) };
+  };
+
+  test.each([
+    ['twice as dear', 0.5],
+    ['as committed', 1],
+    ['twice as cheap', 2],
+  ])('an order %s: the derived bounds carry a peak of 20,000 orders/min with the required headroom, and move with the cost', (_what, factor) => {
+    const location = sizedWith(scaled(factor), 20_000);
+    const result = checkCapacity(location, scaled(factor));
+    expect(result.api.headroom).toBeGreaterThanOrEqual(REQUIRED_HEADROOM);
+    expect(result.api.simulation.unservedOrders).toBeLessThan(1);
+    // Above the large tier's floor of 12 pods at every cost here, so the figures decide alone.
+    expect(location.sizing.api.maxReplicas).toBe(Math.ceil((20_000 * PEAK_HEADROOM) / result.api.ordersPerMinutePerPodAtTarget));
+    expect(location.sizing.api.maxReplicas).toBeGreaterThan(12);
+  });
+
+  test('bounds sized for a cheap order fail the check once orders cost four times as much', () => {
+    const result = checkCapacity(sizedWith(scaled(2), 20_000), scaled(0.5));
+    expect(result.verdict).toBe('insufficient');
+    expect(result.reasons[0]).toMatch(/^api: \d+ pods at the 70% CPU target serve \d+ orders\/min, below the declared peak of 20000; raise sizing\.api\.maxReplicas to \d+$/);
+  });
 });

@@ -1,5 +1,7 @@
 import { parseLocationText } from '../../stacks/infra/config/load-locations';
 import type { Location } from '../../stacks/infra/config/location';
+import { ordersPerMinutePerPodAtTarget } from '../../stacks/checks/capacity/api-pod-capacity';
+import { loadMeasuredCapacity } from '../../stacks/checks/capacity/measured-capacity';
 import { deriveSizing, tierForPeakOrders, TIER_PROFILES } from '../../stacks/infra/config/sizing';
 
 describe('tierForPeakOrders', () => {
@@ -15,8 +17,30 @@ describe('deriveSizing', () => {
     expect(deriveSizing({ tier: 'small', seats: 10, peakOrdersPerMinute: 5 })).toEqual(TIER_PROFILES.small);
   });
 
-  test('api max replicas grow with peak orders (2x headroom, 600 orders/min per pod)', () => {
-    expect(deriveSizing({ tier: 'large', seats: 100, peakOrdersPerMinute: 6000 }).api.maxReplicas).toBe(20);
+  // 6 creates at 700/CPU-s and 34 cached reads at 1,750/CPU-s: 0.028 CPU-s an order, so a large
+  // tier pod at the HPA target (70 % of its 500 m request) serves 750 orders/min.
+  const measured = { ...loadMeasuredCapacity(), api: { orderCreatesPerCpuSecond: 700, cachedReadsPerCpuSecond: 1750 } };
+  const large = { tier: 'large', seats: 100, peakOrdersPerMinute: 6000 } as const;
+
+  test('api max replicas grow with peak orders: 2x headroom over what a pod serves at the HPA target, at the measured cost of an order', () => {
+    expect(ordersPerMinutePerPodAtTarget(TIER_PROFILES.large.api, measured.api)).toBeCloseTo(750, 9);
+    expect(deriveSizing(large, measured).api.maxReplicas).toBe(16);
+  });
+
+  test.each([
+    ['twice as cheap (both rates doubled)', 16, 2],
+    ['as measured', 32, 1],
+    ['twice as dear (both rates halved)', 64, 0.5],
+  ])('an order %s: a large location at 12,000 orders/min is sized at %i api pods', (_what, pods, factor) => {
+    const api = { orderCreatesPerCpuSecond: 700 * factor, cachedReadsPerCpuSecond: 1750 * factor };
+    expect(deriveSizing({ ...large, peakOrdersPerMinute: 12_000 }, { ...measured, api }).api.maxReplicas).toBe(pods);
+  });
+
+  test('without figures given, the committed measurements size the location', () => {
+    const busy = { ...large, peakOrdersPerMinute: 60_000 };
+    expect(deriveSizing(busy)).toEqual(deriveSizing(busy, loadMeasuredCapacity()));
+    const perPod = ordersPerMinutePerPodAtTarget(TIER_PROFILES.large.api, loadMeasuredCapacity().api);
+    expect(deriveSizing(busy).api.maxReplicas).toBe(Math.max(TIER_PROFILES.large.api.maxReplicas, Math.ceil((60_000 * 2) / perPod)));
   });
 
   test('ws max replicas grow with seats (0.6 devices per seat, 2x headroom, 1500 per pod)', () => {

@@ -22,7 +22,9 @@
  * The insert position may be a little ahead (other sessions' records, or a page header when it sits
  * on a page boundary); that only sends the key's reads to the primary a moment longer. Health
  * checks, which compare against what a replica can already have, use the written position.
- * With a key, the position is read in the same round trip as COMMIT (`COMMIT; SELECT ...`).
+ * With a key, the position is read in the same round trip as COMMIT (`COMMIT; SELECT ...`), or
+ * comes back with the work itself when it commits on its own (`positionOf`: a procedure that
+ * COMMITs and then reads the position, like the order create).
  * A test reads the commit records back with pg_walinspect: with `synchronous_commit = off` the
  * written position misses them, the insert position never does.
  *
@@ -55,14 +57,22 @@ export interface QueryContext {
   readonly name?: string;
 }
 
-export interface WriteContext extends QueryContext {
+export interface WriteContext<T = unknown> extends QueryContext {
   /** Remember this write for read-your-writes under this key (a client or restaurant id). */
   readonly consistencyKey?: string;
+  /**
+   * For work that commits by itself and reads the primary's WAL insert position after that commit
+   * (a procedure that COMMITs, then reads `pg_current_wal_insert_lsn()`): picks that position
+   * (`pg_lsn` text) out of the work's result, so no query asks for it afterwards. Undefined: the
+   * work wrote nothing, nothing is recorded.
+   * @default - the position is read with one more query after the work
+   */
+  readonly positionOf?: (result: T) => string | undefined;
 }
 
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
 
-export interface TransactionContext extends WriteContext {
+export interface TransactionContext extends Omit<WriteContext, 'positionOf'> {
   /** @default 'read committed' */
   readonly isolation?: IsolationLevel;
   /**
@@ -132,7 +142,7 @@ export interface DatabaseManagerOptions {
 }
 
 export interface DatabaseManager {
-  write<T>(work: DatabaseWork<T>, context?: WriteContext): Promise<T>;
+  write<T>(work: DatabaseWork<T>, context?: WriteContext<T>): Promise<T>;
   write<R extends QueryResultRow = QueryResultRow>(query: string | QueryConfig, context?: WriteContext): Promise<QueryResult<R>>;
   /** BEGIN, the callback, COMMIT; ROLLBACK when the callback throws. */
   transaction<T>(work: DatabaseWork<T>, context?: TransactionContext): Promise<T>;
@@ -309,14 +319,14 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
   };
 
   /** A position is read after a commit when a key or a request scope (request-consistency.ts) wants it. */
-  const wantsPosition = (context: WriteContext) => context.consistencyKey !== undefined || currentConsistencyScope() !== undefined;
+  const wantsPosition = (context: Omit<WriteContext, 'positionOf'>) => context.consistencyKey !== undefined || currentConsistencyScope() !== undefined;
   const recordPosition = (key: string | undefined, text: string) => {
     const position = parseWalPosition(text);
     if (key !== undefined) tracker.record(key, position);
     noteWrittenPosition(position);
   };
 
-  const write = async <T>(subject: DatabaseWork<T> | string | QueryConfig, context: WriteContext = {}): Promise<T> => {
+  const write = async <T>(subject: DatabaseWork<T> | string | QueryConfig, context: WriteContext<T> = {}): Promise<T> => {
     const work = asWork<T>(subject);
     const { client, release } = await acquire(primary);
     let failure: unknown;
@@ -328,8 +338,13 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
       }
       if (wantsPosition(context)) {
         try {
-          const { rows } = await client.query<{ position: string }>(INSERT_POSITION_SQL);
-          recordPosition(context.consistencyKey, rows[0]!.position);
+          if (context.positionOf) {
+            const position = context.positionOf(result);
+            if (position !== undefined) recordPosition(context.consistencyKey, position);
+          } else {
+            const { rows } = await client.query<{ position: string }>(INSERT_POSITION_SQL);
+            recordPosition(context.consistencyKey, rows[0]!.position);
+          }
         } catch (error) {
           // The write itself committed; failing it now would invite a duplicate. Without a position,
           // keep the key's reads on the primary until the token expires. The request scope gets no

@@ -11,12 +11,18 @@
  * Public middleware order: request id, request log + metrics (on finish), default response
  * headers (`Cache-Control: no-store`, `X-Content-Type-Options: nosniff`; routes that may be cached
  * set their own), the per-address rate limit (before anything reads the request), the
- * read-your-writes token scope (consistency-token.ts), JSON body (limit), the NUL refusal
- * (input.ts), `/v1`, 404, the error handler. Per-route: load shedding (non-critical classes only)
- * before authentication, then the rate limit keyed by the verified subject.
+ * read-your-writes token scope (consistency-token.ts), JSON body (limit) and the NUL refusal
+ * (input.ts, one layer, skipped for a request with neither body nor query string), `/v1`, 404,
+ * the error handler. Per-route: load shedding (non-critical classes only) before authentication,
+ * then the rate limit keyed by the verified subject (rate-limit.ts: decided in memory, counted in
+ * Redis in batches).
+ *
+ * The request's log line and duration metric are written on `finish`; the line goes through a
+ * child logger without the redaction pass (logger.ts says why it is safe and what it saves).
  *
  * No compression middleware: nginx in front gzips responses (and the `compression` package is not
- * a dependency).
+ * a dependency); the menu, the one hot body, comes with its codings prepared once per version
+ * (menu/menu-representation.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -26,15 +32,16 @@ import { LIVENESS_PATH, METRICS_PATH, READINESS_PATH } from '../../../contract/c
 import type { AppConfig } from '../config';
 import type { DatabaseManager } from '../db/database-manager';
 import { notFound } from '../errors';
-import type { Logger } from '../logger';
+import { createRequestLogger, type Logger } from '../logger';
 import { UNMATCHED_ROUTE, type AppMetrics } from '../metrics';
 import type { Role } from '../auth/claims';
 import { authClaims, authenticate, requireRole, requireSameRestaurant } from '../auth/middleware';
 import { createTokenVerifier, type KeySource, type TokenVerifier } from '../auth/verify-token';
 import { consistencyToken } from './consistency-token';
+import { cors } from './cors';
 import { errorHandler } from './error-handler';
 import { liveness, readiness } from './health';
-import { refuseUnstorableInput } from './input';
+import { readInput } from './input';
 import { createLoadShedder, type LoadSheddingOptions } from './load-shedding';
 import { createRateLimiters, type LimitClass, type RateLimit, type RouteClass } from './rate-limit';
 
@@ -81,7 +88,7 @@ export interface AppHandle {
   /** Readiness answers 503 from now on; requests are still served. */
   startDraining(): void;
   isDraining(): boolean;
-  /** Stops the app's timers (event-loop sampling). The caller closes db and redis. */
+  /** Stops the app's timers (event-loop sampling, rate-limit syncs). The caller closes db and redis. */
   close(): void;
 }
 
@@ -128,32 +135,35 @@ export function createApp(deps: AppDependencies): AppHandle {
   // nginx (a pod in the cluster, loopback locally) is the only proxy: req.ip is then the client.
   app.set('trust proxy', ['loopback', 'uniquelocal']);
 
+  const requestLogger = createRequestLogger(logger);
   app.use((req, res, next) => {
-    const incoming = req.get('x-request-id');
-    const id = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
     (req as Request & { id?: string }).id = id;
-    res.set('X-Request-Id', id);
+    // setHeader, not res.set: these values need none of express's content-type or array handling.
+    res.setHeader('X-Request-Id', id);
     // While draining, tell nginx not to reuse this connection: its next request goes to another pod.
-    if (draining) res.set('Connection', 'close');
+    if (draining) res.setHeader('Connection', 'close');
     // Responses carry bearer-token data: no cache may keep one unless its route says otherwise
     // (the menu, the one authenticated response a browser may keep, sets its own Cache-Control).
-    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     const startedAt = performance.now();
     res.on('finish', () => {
       const durationMs = performance.now() - startedAt;
       const route = routeLabel(req, res);
       metrics.httpRequestDuration.observe({ route, method: req.method, status: String(res.statusCode) }, durationMs / 1000);
-      logger.info(
+      requestLogger.info(
         { requestId: id, method: req.method, route, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10 },
         'request',
       );
     });
     next();
   });
+  app.use(cors(config.CORS_ALLOWED_ORIGINS));
   app.use(limiters.byClient);
   app.use(consistencyToken());
-  app.use(express.json({ limit: JSON_BODY_LIMIT }));
-  app.use(refuseUnstorableInput);
+  app.use(readInput(express.json({ limit: JSON_BODY_LIMIT })));
 
   const v1 = Router();
   v1.use(trackRouteBase);
@@ -187,6 +197,9 @@ export function createApp(deps: AppDependencies): AppHandle {
       draining = true;
     },
     isDraining: () => draining,
-    close: () => shedder.close(),
+    close: () => {
+      shedder.close();
+      limiters.close();
+    },
   };
 }

@@ -76,6 +76,35 @@ export const refuseUnstorableInput: RequestHandler = (req, _res, next) => {
 };
 
 /**
+ * The JSON body parser, then `refuseUnstorableInput`, as one middleware that skips both for a
+ * request with neither a body nor a query string (most GETs, the cached menu among them): there is
+ * nothing to parse or check, and the two layers and the parser's own checks were measurable per
+ * request. A body is announced by Content-Length (even 0) or Transfer-Encoding, the test
+ * body-parser itself applies, so every request it would parse still goes through it.
+ */
+export function readInput(parseJson: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    const hasBody = req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+    if (!hasBody && !req.url.includes('?')) {
+      next();
+      return;
+    }
+    parseJson(req, res, (error?: unknown) => {
+      if (error !== undefined) {
+        next(error);
+        return;
+      }
+      // Called back after the body arrived, outside express's own try: pass a refusal on.
+      try {
+        refuseUnstorableInput(req, res, next);
+      } catch (refusal) {
+        next(refusal);
+      }
+    });
+  };
+}
+
+/**
  * Keyset pagination cursors: opaque to clients, base64url of a JSON tuple (the sort key of the last
  * row of a page, then its id). Decoding validates the tuple; a bad cursor is a 400 on `query.cursor`.
  */

@@ -8,13 +8,14 @@
  *
  * Parameters are validated before the restaurant check, so a malformed id is a 400 naming it.
  *
- * Caching headers of the menu: a strong ETag (sha256 of the body) and
- * `Cache-Control: private, max-age=30, stale-while-revalidate=60`. `private` because the response
- * is behind a bearer token: a shared cache (nginx, a CDN, a corporate proxy) must not store it and
- * hand it to a request without that token. The browser may reuse it for 30 s and revalidate with
- * `If-None-Match`, which costs one cache lookup and no body.
+ * The menu GET answers with a strong ETag (sha256 of the JSON), `Cache-Control: private, max-age=30,
+ * stale-while-revalidate=60` (why private: menu-representation.ts) and 304 on a matching
+ * `If-None-Match`. Its body and headers are prepared once per cached menu (menu-representation.ts:
+ * a Buffer, plus its gzip and brotli codings chosen by Accept-Encoding) and written with
+ * `writeHead` + `end`, skipping express's `res.send`, which would encode the string, measure it and
+ * parse the conditional headers again on every request.
  */
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { authClaims } from '../auth/middleware';
 import { assertSameRestaurant } from '../auth/same-restaurant';
 import type { InvalidationBus } from '../cache/invalidation-bus';
@@ -23,9 +24,10 @@ import type { DatabaseManager } from '../db/database-manager';
 import type { RouteKit } from '../http/app';
 import type { Logger } from '../logger';
 import { availabilityBody, createItemBody, itemParams, parseInput, restaurantParams, updateItemBody } from './menu-schemas';
-import { createMenuService, type MenuService } from './menu-service';
+import { MENU_VARY, menuRepresentation, negotiateMenuCoding } from './menu-representation';
+import { createMenuService, type CachedMenu, type MenuService } from './menu-service';
 
-export const MENU_CACHE_CONTROL = 'private, max-age=30, stale-while-revalidate=60';
+export { MENU_CACHE_CONTROL, MENU_VARY } from './menu-representation';
 
 export interface MenuRouteDependencies {
   readonly db: DatabaseManager;
@@ -45,16 +47,26 @@ export function registerMenuRoutes(v1: Router, kit: RouteKit, deps: MenuRouteDep
   const service = createMenuService(deps);
   const items = '/restaurants/:restaurantId/menu-items';
 
-  v1.get('/restaurants/:restaurantId/menu', kit.authenticate, kit.rateLimit('read'), async (req, res) => {
-    const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
-    assertSameRestaurant(authClaims(res), restaurantId);
-    const menu = await service.getMenu(restaurantId);
-    res.set({ ETag: menu.etag, 'Cache-Control': MENU_CACHE_CONTROL, Vary: 'Authorization' });
-    if (ifNoneMatchHits(req.get('if-none-match'), menu.etag)) {
-      res.status(304).end();
+  const sendMenu = (req: Request, res: Response, cached: CachedMenu): void => {
+    const menu = menuRepresentation(cached);
+    // Added to, not replacing, a Vary set before (CORS varies on Origin).
+    const vary = res.getHeader('Vary');
+    res.setHeader('Vary', vary === undefined ? MENU_VARY : `${String(vary)}, ${MENU_VARY}`);
+    if (ifNoneMatchHits(req.headers['if-none-match'], menu.etag)) {
+      res.writeHead(304, menu.notModifiedHeaders).end();
       return;
     }
-    res.type('application/json').send(menu.json);
+    const coding = negotiateMenuCoding(req.headers['accept-encoding']);
+    res.writeHead(200, menu.headers[coding]).end(menu.bodies[coding]);
+  };
+
+  // Synchronous when this process holds the menu (the common case): no promise on the way.
+  v1.get('/restaurants/:restaurantId/menu', kit.authenticate, kit.rateLimit('read'), (req, res) => {
+    const { restaurantId } = parseInput(restaurantParams, req.params, 'params');
+    assertSameRestaurant(authClaims(res), restaurantId);
+    const local = service.localMenu(restaurantId);
+    if (local !== undefined) return sendMenu(req, res, local);
+    return service.getMenu(restaurantId).then((menu) => sendMenu(req, res, menu));
   });
 
   v1.post(items, kit.authenticate, kit.rateLimit('write'), kit.requireRole('staff', 'manager'), async (req, res) => {

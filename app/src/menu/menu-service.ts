@@ -62,6 +62,8 @@ export interface MenuServiceDependencies {
 export interface MenuService {
   /** The restaurant's menu from the cache; 404 when the restaurant does not exist. */
   getMenu(restaurantId: string): Promise<CachedMenu>;
+  /** The menu when this process holds it in memory (L1), without a promise; else undefined (use `getMenu`). */
+  localMenu(restaurantId: string): CachedMenu | undefined;
   createItem(restaurantId: string, body: CreateItemBody): Promise<MenuItem>;
   updateItem(restaurantId: string, itemId: string, body: UpdateItemBody): Promise<MenuItem>;
   setAvailability(restaurantId: string, itemId: string, isAvailable: boolean): Promise<MenuItem>;
@@ -151,6 +153,8 @@ export function createMenuService(deps: MenuServiceDependencies): MenuService {
       if (!menu) throw notFound('restaurant');
       return menu;
     },
+
+    localMenu: (restaurantId) => cache.getLocal<CachedMenu>(cacheKeys.menu(restaurantId)),
 
     async createItem(restaurantId, body) {
       const row = await write(restaurantId, 'menu.create_item', async (client) => {

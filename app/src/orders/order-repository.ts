@@ -58,16 +58,20 @@ export type CreateOrderOutcome =
   | { outcome: 'total_too_large' };
 
 /**
- * The idempotent order creation in one statement (so one transaction): key lock and claim, table
- * and price checks, the order, its lines and the completed key. The checks come before the writes.
+ * The idempotent order creation in one statement, `create_order_committed` (migration
+ * 20261205020100000_create-order-committed.sql): `create_order_idempotent` (key lock and claim,
+ * table and price checks, the order, its lines and the completed key; the checks before the
+ * writes), its COMMIT, and the primary's WAL insert position read after that COMMIT. The position
+ * is what read-your-writes records, so it comes back with the call instead of a second round trip.
+ * CALL commits by itself: the client must not be inside a transaction block (`db.write` is not).
  */
 export async function createOrderIdempotent(
   client: PoolClient,
   args: { restaurantId: string; key: string; requestHash: string; tableId: string; lines: readonly NewOrderLine[] },
-): Promise<CreateOrderOutcome> {
-  const { rows } = await client.query<{ result: CreateOrderOutcome }>({
+): Promise<{ outcome: CreateOrderOutcome; walPosition: string }> {
+  const { rows } = await client.query<{ result: CreateOrderOutcome; wal_position: string }>({
     name: 'orders.create',
-    text: `SELECT create_order_idempotent($1, $2, $3, $4, $5::bigint[], $6::int[], $7::text[]) AS result`,
+    text: `CALL create_order_committed($1, $2, $3, $4, $5::bigint[], $6::int[], $7::text[], NULL, NULL)`,
     values: [
       args.restaurantId,
       args.key,
@@ -78,7 +82,7 @@ export async function createOrderIdempotent(
       args.lines.map((l) => l.notes),
     ],
   });
-  return rows[0]!.result;
+  return { outcome: rows[0]!.result, walPosition: rows[0]!.wal_position };
 }
 
 function itemOut(row: OrderItemRow): OrderItemRow {

@@ -22,10 +22,11 @@
  *    the order and its items; the key row, inserted completed with the response.
  * Every refusal is decided before the function's first write, and an error aborts the statement
  * with all it wrote: a rejected request (422 unknown item) writes nothing and stores nothing, so a
- * retry with the same key is evaluated afresh. `db.write` reads the WAL position after the
- * statement committed (read-your-writes), so a create costs two round trips: the call and the
- * position (it was ten: BEGIN, lock, key insert, table, prices, order, items, key update, COMMIT
- * with the position).
+ * retry with the same key is evaluated afresh. The call is `CALL create_order_committed(...)`
+ * (migration 20261205020100000_create-order-committed.sql): the function, its COMMIT and the WAL
+ * position after that COMMIT (read-your-writes) in one round trip (it was two: the call, then the
+ * position; before that ten: BEGIN, lock, key insert, table, prices, order, items, key update,
+ * COMMIT with the position).
  * The key scope is the restaurant (the table's primary key); the hash covers the body only.
  * Expired keys (expires_at) are not purged here.
  */
@@ -152,10 +153,13 @@ export function createOrderService(deps: OrderServiceDependencies): OrderService
       const lines = body.items.map((i) => ({ menu_item_id: i.menu_item_id, quantity: i.quantity, notes: i.notes ?? null }));
       let result: { response: StoredResponse; created: boolean };
       try {
-        // A refusal throws inside the callback, so no WAL position is read for it (nothing was written).
+        // A refusal throws inside the callback, so no WAL position is recorded for it (nothing was written).
         result = await db.write(
-          async (client) => responseOf(await repo.createOrderIdempotent(client, { restaurantId, key, requestHash: hash, tableId: body.table_id, lines }), body),
-          { name: 'orders.create', consistencyKey: consistencyKey(restaurantId) },
+          async (client) => {
+            const call = await repo.createOrderIdempotent(client, { restaurantId, key, requestHash: hash, tableId: body.table_id, lines });
+            return { ...responseOf(call.outcome, body), walPosition: call.walPosition };
+          },
+          { name: 'orders.create', consistencyKey: consistencyKey(restaurantId), positionOf: (r) => r.walPosition },
         );
       } catch (error) {
         // Only a writer that skipped the advisory lock can cause this: it holds or held the key.

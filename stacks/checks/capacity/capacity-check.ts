@@ -17,6 +17,7 @@
 import type { Location } from '../../infra/config/location';
 import { CONNECTIONS_PER_SEAT } from '../../infra/config/sizing';
 import { HPA_BEHAVIOUR } from '../../infra/constructs/http-workload';
+import { ordersPerMinutePerPodAtTarget, usableMillicores } from './api-pod-capacity';
 import type { MeasuredCapacity } from './measured-capacity';
 import { CURVE_MINUTES, loadAt } from './peak-hour-curve';
 import { ordersPerMinuteAt } from './request-mix';
@@ -24,8 +25,7 @@ import { simulateHpa, type HpaSpec, type SimulationStep } from './hpa-simulator'
 
 /** Capacity at the HPA target must exceed the declared peak by this factor. */
 export const REQUIRED_HEADROOM = 1.25;
-/** A Node process runs JavaScript on one core; a CPU limit above that buys GC and I/O threads only. */
-export const NODE_PROCESS_MAX_MILLICORES = 1000;
+export { NODE_PROCESS_MAX_MILLICORES } from './api-pod-capacity';
 /** Share of a ws pod's memory limit planned for connections (the rest: heap growth, GC, buffers). */
 export const WS_MEMORY_BUDGET = 0.8;
 
@@ -116,7 +116,7 @@ export function apiHpaSpec(location: Location): HpaSpec {
     minReplicas: api.minReplicas,
     maxReplicas: api.maxReplicas,
     cpuRequestMillicores: api.cpuRequestMillicores,
-    usableMillicores: Math.min(api.cpuLimitMillicores, NODE_PROCESS_MAX_MILLICORES),
+    usableMillicores: usableMillicores(api),
     cpuTargetUtilizationPercent: HPA_BEHAVIOUR.cpuTargetUtilizationPercent,
     scaleDownStabilizationSeconds: HPA_BEHAVIOUR.scaleDownStabilizationSeconds,
     scaleUp: HPA_BEHAVIOUR.scaleUp,
@@ -128,8 +128,8 @@ export function checkCapacity(location: Location, measured: MeasuredCapacity): C
   const peak = location.business.peakOrdersPerMinute;
   const hpa = apiHpaSpec(location);
   const perMillicore = ordersPerMinuteAt(1, measured.api);
-  const atTargetMillicores = Math.min(hpa.usableMillicores, (hpa.cpuRequestMillicores * hpa.cpuTargetUtilizationPercent) / 100);
-  const perPodAtTarget = atTargetMillicores * perMillicore;
+  // The same figure the sizing plans the bounds with (api-pod-capacity.ts).
+  const perPodAtTarget = ordersPerMinutePerPodAtTarget(location.sizing.api, measured.api);
   const capacityAtMax = hpa.maxReplicas * perPodAtTarget;
   const headroom = capacityAtMax / peak;
   const requiredMaxReplicas = Math.ceil((peak * REQUIRED_HEADROOM) / perPodAtTarget);

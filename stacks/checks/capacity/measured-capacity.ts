@@ -57,3 +57,11 @@ export function loadMeasuredCapacity(file = MEASURED_CAPACITY_FILE): MeasuredCap
   }
   return result.data;
 }
+
+let committed: MeasuredCapacity | undefined;
+
+/** The committed figures (MEASURED_CAPACITY_FILE), read once per process: the sizing of every location reads them. */
+export function committedMeasuredCapacity(): MeasuredCapacity {
+  committed ??= loadMeasuredCapacity();
+  return committed;
+}

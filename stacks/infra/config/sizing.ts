@@ -1,18 +1,19 @@
 /**
  * The one place where business sizing (tier, seats, peak orders) becomes technical sizing.
  * `npm run locations` prints the result; every value can be overridden in the location file.
+ *
+ * The api's max replicas come from the measured cost of an order (the committed bench figures in
+ * stacks/checks/capacity/measured-capacity.json, through api-pod-capacity.ts), the same figure the
+ * capacity check judges the bounds with: refresh the json from `npm run bench:api` and a cheaper
+ * order lowers the pods every location is sized for, a dearer one raises them.
  */
+import { ordersPerMinutePerPodAtTarget } from '../../checks/capacity/api-pod-capacity';
+import { committedMeasuredCapacity, type MeasuredCapacity } from '../../checks/capacity/measured-capacity';
 import type { TechnicalSizing, Tier } from './location';
 
 /** Peak orders per minute up to which a location is `small`, then `medium`; above is `large`. */
 export const TIER_THRESHOLDS_ORDERS_PER_MINUTE = { small: 40, medium: 150 } as const;
 
-/**
- * Orders per minute one api pod carries at the requirements' 200 ms target. One order is about
- * 40 requests (menu views, status polls, kitchen updates); a pod of one vCPU serves ~400 req/s
- * of that mix. Revisit when `npm run bench` measures per-process capacity.
- */
-export const ORDERS_PER_MINUTE_PER_API_POD = 600;
 /** Websocket connections one ws pod keeps with low delivery latency. */
 export const CONNECTIONS_PER_WS_POD = 1500;
 /** Devices per seat: guests' phones at tables plus kitchen and floor screens. */
@@ -70,10 +71,17 @@ function readReplicasFor(tier: Tier, peakOrdersPerMinute: number): number {
   return Math.min(5, base + Math.max(0, extra));
 }
 
-/** Derives the technical sizing; the tier profile is a floor that the business numbers raise. */
-export function deriveSizing(business: { tier: Tier; seats: number; peakOrdersPerMinute: number }): TechnicalSizing {
+/**
+ * Derives the technical sizing; the tier profile is a floor that the business numbers raise. Api
+ * pods: the peak times PEAK_HEADROOM over what one pod of the tier serves at the HPA's CPU target,
+ * priced with `measured` (an order's requests, stacks/checks/capacity/request-mix.ts).
+ */
+export function deriveSizing(
+  business: { tier: Tier; seats: number; peakOrdersPerMinute: number },
+  measured: MeasuredCapacity = committedMeasuredCapacity(),
+): TechnicalSizing {
   const profile = TIER_PROFILES[business.tier];
-  const apiPods = Math.ceil((business.peakOrdersPerMinute * PEAK_HEADROOM) / ORDERS_PER_MINUTE_PER_API_POD);
+  const apiPods = Math.ceil((business.peakOrdersPerMinute * PEAK_HEADROOM) / ordersPerMinutePerPodAtTarget(profile.api, measured.api));
   const wsPods = Math.ceil((business.seats * CONNECTIONS_PER_SEAT * PEAK_HEADROOM) / CONNECTIONS_PER_WS_POD);
   return {
     database: { ...profile.database, readReplicas: readReplicasFor(business.tier, business.peakOrdersPerMinute) },

@@ -172,6 +172,25 @@ describe('read-your-writes', () => {
     }
   });
 
+  test('a write whose work reports its own position (positionOf) records that position and asks for none; undefined records nothing', async () => {
+    const { db } = await healthyManager();
+    const asked: string[] = [];
+    const reported = await db.write(
+      async (client) => {
+        await client.query('INSERT INTO rw_probe (id) VALUES ($1)', [newId()]);
+        // Far beyond anything this cluster wrote: only the reported text can produce it.
+        return { walPosition: 'FF/10' };
+      },
+      { consistencyKey: 'own-position', positionOf: (result) => (asked.push(result.walPosition), result.walPosition) },
+    );
+    expect(reported).toEqual({ walPosition: 'FF/10' });
+    expect(asked).toEqual(['FF/10']);
+    expect(db.readYourWritesToken('own-position')).toEqual({ walPosition: parseWalPosition('FF/10') });
+
+    await db.write((client) => client.query('INSERT INTO rw_probe (id) VALUES ($1)', [newId()]), { consistencyKey: 'nothing-written', positionOf: () => undefined });
+    expect(db.readYourWritesToken('nothing-written')).toBeUndefined();
+  });
+
   test('a transaction without a key records nothing; a rolled-back one records nothing either', async () => {
     const { db } = await healthyManager();
     await db.transaction((client) => client.query('INSERT INTO rw_probe (id) VALUES ($1)', [newId()]));

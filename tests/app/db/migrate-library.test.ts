@@ -21,6 +21,8 @@ const MIGRATIONS = [
   '20261128220000000_order-event-outbox',
   '20261129100000000_create-order-ordering-open',
   '20261129100100000_reservation-table-overlaps',
+  '20261205020000000_create-order-generic-plans',
+  '20261205020100000_create-order-committed',
 ];
 
 const SCHEMA_RELATIONS = [

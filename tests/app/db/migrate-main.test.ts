@@ -37,7 +37,7 @@ describe('migrate-main', () => {
     expect(rows.map((r) => r.name)).toEqual([...expected, 'orders_default'].sort());
 
     const lines = logLines(result.stdout);
-    expect(lines.find((l) => l.msg === 'applied 11 migration(s)')).toBeDefined();
+    expect(lines.find((l) => l.msg === 'applied 13 migration(s)')).toBeDefined();
     expect(lines.find((l) => l.msg === 'order partitions ensured')).toMatchObject({ created: expected, existing: [], rowsLeftInDefault: 0 });
   });
 

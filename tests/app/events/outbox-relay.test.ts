@@ -190,6 +190,60 @@ describe('the relay', () => {
     await eventually('the event in the stream', async () => (await streamEvents(restaurant!)).some((e) => e.order_id === order.id));
   });
 
+  test('notifications in quick succession share batches: 30 orders committed one by one reach the stream in at most two', async () => {
+    const [restaurant] = restaurants;
+    const batches: number[] = [];
+    // Far longer than the commits below take: they all land within one interval of the startup drain.
+    const { relay } = await newRelay({ minBatchIntervalMs: 2000, onPublished: (n) => batches.push(n) });
+    relay.start();
+    await eventually('the startup drain', async () => (await relay.pending()) === 0);
+    const before = batches.length;
+    const writers = await Promise.all([0, 1, 2].map(() => connect(cluster)));
+    const made: string[] = [];
+    try {
+      await Promise.all(writers.map(async (writer) => {
+        for (let n = 0; n < 10; n++) made.push((await createOrder(restaurant!, 100, writer)).id);
+      }));
+    } finally {
+      await Promise.all(writers.map((w) => w.end()));
+    }
+    // Counted after each batch's COMMIT (its XADDs reach the stream before that).
+    await eventually('30 events published', () => batches.slice(before).reduce((x, y) => x + y, 0) >= 30, 15_000);
+    const after = batches.slice(before);
+    expect(after.reduce((x, y) => x + y, 0)).toBe(30);
+    const streamed = new Set((await streamEvents(restaurant!)).map((e) => e.order_id));
+    expect(made.filter((id) => !streamed.has(id))).toEqual([]);
+    expect(after.length).toBeLessThanOrEqual(2);
+  });
+
+  test('a row that commits after higher ids were relayed is still relayed: the scan floor waits for older transactions', async () => {
+    const [restaurant] = restaurants;
+    const { relay } = await newRelay();
+    const slow = await connect(cluster);
+    const streamed = async () => new Set((await streamEvents(restaurant!)).map((e) => e.order_id));
+    try {
+      await slow.query('BEGIN');
+      // Takes its outbox id first, commits last.
+      const late = await createOrder(restaurant!, 100, slow);
+      const early = await createOrder(restaurant!);
+      for (let i = 0; i < 3; i++) expect(await relay.drainOnce()).toMatchObject({ busy: false });
+      const more = await createOrder(restaurant!);
+      for (let i = 0; i < 3; i++) expect(await relay.drainOnce()).toMatchObject({ busy: false });
+      const before = await streamed();
+      expect([before.has(early.id), before.has(more.id), before.has(late.id)]).toEqual([true, true, false]);
+      await slow.query('COMMIT');
+      expect(await relay.drainOnce()).toMatchObject({ busy: false, published: 1 });
+      expect((await streamed()).has(late.id)).toBe(true);
+      expect(await relay.pending()).toBe(0);
+    } finally {
+      await slow.end();
+    }
+  });
+
+  test('fails when minBatchIntervalMs is negative', async () => {
+    await expect(newRelay({ minBatchIntervalMs: -1 })).rejects.toThrow('minBatchIntervalMs must be 0 or more, got -1');
+  });
+
   test('batches drain in id order until the outbox is empty', async () => {
     const [restaurant] = restaurants;
     const orders = [];

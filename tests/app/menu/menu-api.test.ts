@@ -3,6 +3,8 @@
  * Cache-Control, one database load for many reads, invalidation across two app instances, the
  * staff writes, authorization across restaurants and bad input that writes nothing.
  */
+import * as http from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { Client } from 'pg';
 import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db/database-manager';
 import { registerMenuRoutes, MENU_CACHE_CONTROL } from '../../../app/src/menu/menu-routes';
@@ -127,6 +129,43 @@ describe('menu API', () => {
 
       const other = await call(one, 'GET', `/restaurants/${riverside}/menu`, guest, undefined, { 'if-none-match': '"something-else"' });
       expect(other.status).toBe(200);
+    });
+
+    test('a browser gets the brotli coding, a gzip client gzip, with Vary kept from the CORS middleware and the one ETag', async () => {
+      const origin = 'https://guest.example.com';
+      const withCors = await startApp({
+        jwks: mint.jwks,
+        db: one.db,
+        config: httpTestConfig({ CORS_ALLOWED_ORIGINS: origin }),
+        routes: (v1, kit) => void registerMenuRoutes(v1, kit, { db: one.db, cache: one.cache.cache, bus: one.cache.bus, logger: memoryLogger(httpTestConfig()).logger }),
+      });
+      try {
+        const headers = { authorization: `Bearer ${await token('guest', riverside)}`, origin };
+        const raw = (acceptEncoding: string) =>
+          new Promise<http.IncomingMessage & { body: Buffer }>((resolve, reject) => {
+            http
+              .get(`${withCors.url}/v1/restaurants/${riverside}/menu`, { headers: { ...headers, 'accept-encoding': acceptEncoding } }, (response) => {
+                const chunks: Buffer[] = [];
+                response.on('data', (chunk: Buffer) => chunks.push(chunk));
+                response.on('end', () => resolve(Object.assign(response, { body: Buffer.concat(chunks) })));
+              })
+              .on('error', reject);
+          });
+        const [br, gzip, plain] = [await raw('gzip, deflate, br'), await raw('gzip'), await raw('identity')];
+        expect([br.headers['content-encoding'], gzip.headers['content-encoding'], plain.headers['content-encoding']]).toEqual(['br', 'gzip', undefined]);
+        expect(brotliDecompressSync(br.body).toString()).toBe(plain.body.toString());
+        expect(gunzipSync(gzip.body).toString()).toBe(plain.body.toString());
+        for (const answer of [br, gzip, plain]) {
+          expect(answer.headers.vary).toBe('Origin, Accept-Encoding, Authorization');
+          expect(answer.headers.etag).toBe(plain.headers.etag);
+          expect(answer.headers['access-control-allow-origin']).toBe(origin);
+        }
+        const notModified = await fetch(`${withCors.url}/v1/restaurants/${riverside}/menu`, { headers: { ...headers, 'if-none-match': plain.headers.etag! } });
+        expect(notModified.status).toBe(304);
+        expect(notModified.headers.get('vary')).toBe('Origin, Accept-Encoding, Authorization');
+      } finally {
+        await withCors.close();
+      }
     });
 
     test('every role of the restaurant may read it; another restaurant is 403, no token 401, unknown restaurant 404, bad id 400', async () => {

@@ -2,6 +2,7 @@
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db/database-manager';
+import { parseWalPosition } from '../../../app/src/db/wal-position';
 import { jobClientConfig } from '../../../app/src/db/job-connection';
 import { orderEventSchema, orderStreamName } from '../../../app/src/events/order-events';
 import { createOutboxRelay, type OutboxRelay } from '../../../app/src/events/outbox-relay';
@@ -156,6 +157,45 @@ describe('POST orders', () => {
     const got = await call('GET', `${ordersPath()}/${first.body.id}?include=items`, { token: staff });
     expect(got.status).toBe(200);
     expect(got.body).toEqual(first.body);
+  });
+
+  test('the consistency token comes back with the call and covers the order\'s commit record; no second statement asks for it', async () => {
+    await cluster.admin('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
+    const positionQueries = async () =>
+      Number((await cluster.admin<{ n: string }>(`SELECT coalesce(sum(calls), 0)::text AS n FROM pg_stat_statements WHERE query LIKE '%pg_current_wal_insert_lsn()::text AS position%'`))[0]!.n);
+    const [{ start }] = await cluster.admin<{ start: string }>('SELECT pg_current_wal_insert_lsn()::text AS start');
+    const asked = await positionQueries();
+    const created = await call('POST', ordersPath(), { token: await token('staff'), key: newKey(), body: orderBody(seed.tables[3]) });
+    expect(created.status).toBe(201);
+    expect(await positionQueries()).toBe(asked);
+    const position = parseWalPosition(created.headers.get('x-consistency-token') ?? '');
+    const { rows } = await pg.query<{ xid: string }>('SELECT xmin::text AS xid FROM orders WHERE id = $1', [created.body.id]);
+    // CALL returned after its COMMIT flushed (synchronous_commit is on): the record is readable.
+    const [commit] = await cluster.admin<{ end_lsn: string }>(
+      `SELECT end_lsn::text FROM pg_get_wal_records_info('${start}', pg_current_wal_flush_lsn()) WHERE record_type = 'COMMIT' AND xid::text = '${rows[0]!.xid}'`,
+    );
+    expect(commit).toBeDefined();
+    expect(position >= parseWalPosition(commit!.end_lsn)).toBe(true);
+  });
+
+  test('create_order_idempotent plans with generic plans (its foreign key checks on the partitioned orders are not planned per call)', async () => {
+    const { rows } = await pg.query<{ config: string[] | null }>(`SELECT proconfig AS config FROM pg_proc WHERE proname = 'create_order_idempotent'`);
+    expect(rows).toEqual([{ config: ['plan_cache_mode=force_generic_plan'] }]);
+  });
+
+  test('CALL create_order_committed inside a transaction block is refused and writes nothing', async () => {
+    const before = await counts();
+    await pg.query('BEGIN');
+    try {
+      await expect(
+        pg.query(`CALL create_order_committed($1, $2, $3, $4, $5::bigint[], $6::int[], $7::text[], NULL, NULL)`, [
+          seed.restaurant, newKey(), 'h', seed.tables[0], [seed.items[0]!.id], [1], [null],
+        ]),
+      ).rejects.toThrow('invalid transaction termination');
+    } finally {
+      await pg.query('ROLLBACK');
+    }
+    expect(await counts()).toEqual(before);
   });
 
   test('200 concurrent creates, each retried once with the same key: exactly 200 orders and 200 completed keys', async () => {
