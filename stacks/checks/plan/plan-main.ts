@@ -10,8 +10,9 @@
  * changes that restart or fail over a database or cache node and when they take effect
  * (`disruptive-changes.ts`), estimates monthly cost and writes
  * `plan-summary.md` and `plan-summary.json`, which say which stacks were planned and which only
- * structure-checked. Exits 1 when any init, validate, plan or policy rule fails, naming the stack
- * and the step or rule; 2 when it cannot run (no Terraform, bad input).
+ * structure-checked, and `plan-comment.md`, the summary as a pull-request comment that fits
+ * GitHub's limit (`plan-comment.ts`). Exits 1 when any init, validate, plan or policy rule fails,
+ * naming the stack and the step or rule; 2 when it cannot run (no Terraform, bad input).
  *
  * `--affected-since REF` checks only the stacks whose synthesized JSON differs from the tree at REF
  * (or is new) and the stacks reading their outputs (`affected-stacks.ts`); stacks synthesized at REF
@@ -30,9 +31,10 @@ import { ALL_RULES } from '../policy/rules';
 import { SettingsError } from '../../settings-error';
 import { loadSynthInputs, REPO_ROOT } from '../../synth-options';
 import { stackJsonPath, synthesize } from '../../synthesize';
-import { AffectedSinceError, compareSyntheses, synthesizeAtRef, type AffectedStacks } from './affected-stacks';
+import { AffectedSinceError, compareSyntheses, synthesizeAlongsideRef, type AffectedStacks } from './affected-stacks';
 import { serviceChanges } from './disruptive-changes';
 import { matchLocations } from './location-glob';
+import { renderPlanComment, workflowRunUrl } from './plan-comment';
 import { coverageOf, failuresOf, renderMarkdown, reportJson, type PlanReport, type StackReport } from './plan-report';
 import { runPlans } from './plan-runner';
 import { findMirroredProviders, mirrorDirsFromEnvironment } from './provider-installation';
@@ -71,19 +73,18 @@ async function main(argv: string[]): Promise<number> {
   const mirrored = findMirroredProviders(mirrorDirsFromEnvironment(process.env));
 
   // All locations are synthesized: region stacks depend on every location of their region.
+  // With --affected-since, a process of its own synthesizes the ref meanwhile (affected-stacks.ts).
   const synthOutdir = path.join(workDir, 'cdktf.out');
-  const synthesis = synthesize(locations, options, synthOutdir);
+  const ref = values['affected-since'];
+  const refOutdir = path.join(workDir, 'cdktf.out.affected-since');
+  if (ref !== undefined) fs.rmSync(refOutdir, { recursive: true, force: true });
+  const synthesizeHere = () => synthesize(locations, options, synthOutdir);
+  const synthesis = ref === undefined ? await synthesizeHere() : await synthesizeAlongsideRef(ref, REPO_ROOT, refOutdir, process.env, synthesizeHere);
   const regions = new Set(locations.filter((l) => selected.has(l.id)).map((l) => l.region));
   const matching = synthesis.stacks.filter((s) => (s.location ? selected.has(s.location) : regions.has(s.region)));
 
   let affected: AffectedStacks | undefined;
-  const ref = values['affected-since'];
-  if (ref !== undefined) {
-    const refOutdir = path.join(workDir, 'cdktf.out.affected-since');
-    fs.rmSync(refOutdir, { recursive: true, force: true });
-    synthesizeAtRef(ref, REPO_ROOT, refOutdir, process.env);
-    affected = compareSyntheses(ref, refOutdir, synthOutdir, synthesis.stacks.map((s) => s.stack));
-  }
+  if (ref !== undefined) affected = compareSyntheses(ref, refOutdir, synthOutdir, synthesis.stacks.map((s) => s.stack));
   const affectedNames = new Set(affected?.affected.map((a) => a.stack));
   const stacks = affected ? matching.filter((s) => affectedNames.has(s.stack)) : matching;
 
@@ -132,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
   const markdown = renderMarkdown(report, workDir);
   fs.writeFileSync(path.join(workDir, 'plan-summary.md'), markdown);
   fs.writeFileSync(path.join(workDir, 'plan-summary.json'), reportJson(report));
+  fs.writeFileSync(path.join(workDir, 'plan-comment.md'), renderPlanComment(report, workDir, { runUrl: workflowRunUrl(process.env) }).body);
   console.log(markdown);
   if (!report.ok) {
     console.error(`plan check failed:\n${failures.map((f) => `  - ${f}`).join('\n')}`);

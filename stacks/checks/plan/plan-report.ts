@@ -12,7 +12,7 @@ import { PRICES_AS_OF } from '../cost/price-table';
 import type { RuleResult } from '../policy/policy-types';
 import { renderAffected, type AffectedStacks } from './affected-stacks';
 import { isDisruptive, type ServiceChange, type ServiceChangeReport, type ServiceNode } from './disruptive-changes';
-import type { StackPlan } from './plan-runner';
+import type { ResourceChangeCounts, StackPlan } from './plan-runner';
 
 export interface StackReport {
   readonly plan: StackPlan;
@@ -66,7 +66,9 @@ export function failuresOf(stacks: readonly StackReport[]): string[] {
   return failures;
 }
 
-const list = (stacks: readonly string[]) => (stacks.length > 0 ? stacks.map((s) => `\`${s}\``).join(', ') : 'none');
+/** Stack names as inline code, comma-separated; `none` for an empty list. */
+export const stackList = (stacks: readonly string[]) => (stacks.length > 0 ? stacks.map((s) => `\`${s}\``).join(', ') : 'none');
+const list = stackList;
 const money = (n: number) => `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
 
@@ -148,18 +150,78 @@ function details(stacks: readonly StackReport[]): string[] {
   return out;
 }
 
-export function renderMarkdown(report: PlanReport, workDir: string): string {
-  const byLocation = new Map<string, StackReport[]>();
-  const byRegion = new Map<string, StackReport[]>();
-  for (const s of report.stacks) {
-    const key = s.plan.stack.location;
-    if (key) byLocation.set(key, [...(byLocation.get(key) ?? []), s]);
-    else byRegion.set(s.plan.stack.region, [...(byRegion.get(s.plan.stack.region) ?? []), s]);
+/** The stacks of one location, or the shared stacks of one region: one section of a summary. */
+export interface StackSection<T> {
+  readonly title: string;
+  readonly region: string;
+  /** Absent for a region's shared stacks. */
+  readonly location?: string;
+  readonly items: readonly T[];
+}
+
+/**
+ * Groups per-stack results the way every summary lays them out: one section per location in the
+ * order of first appearance, then one per region for the region-wide stacks.
+ */
+export function stackSections<T>(items: readonly T[], stackOf: (item: T) => StackPlan['stack']): StackSection<T>[] {
+  const byLocation = new Map<string, T[]>();
+  const byRegion = new Map<string, T[]>();
+  for (const item of items) {
+    const stack = stackOf(item);
+    if (stack.location) byLocation.set(stack.location, [...(byLocation.get(stack.location) ?? []), item]);
+    else byRegion.set(stack.region, [...(byRegion.get(stack.region) ?? []), item]);
   }
+  return [
+    ...[...byLocation].map(([location, group]) => ({ title: `${location} (${stackOf(group[0]!).region})`, region: stackOf(group[0]!).region, location, items: group })),
+    ...[...byRegion].map(([region, group]) => ({ title: `region ${region} (shared by its locations)`, region, items: group })),
+  ];
+}
+
+/**
+ * Whether a section can be shown as one line: nothing failed, nothing is destroyed, and no planned
+ * change restarts or fails over a database or cache node.
+ */
+export function sectionPasses(stacks: readonly StackReport[]): boolean {
+  return stacks.every(
+    (s) =>
+      s.plan.status !== 'failed' &&
+      (s.plan.changes?.destroy ?? 0) === 0 &&
+      !s.policy.some((r) => r.outcome === 'fail') &&
+      !(s.services?.changes ?? []).some(isDisruptive),
+  );
+}
+
+/** `- \`sukhumvit-cafe\` (ap-southeast-1): passed; 2 stacks: +36 ~0 -0 planned, 1 structure-checked; est. $1,234.56/month` */
+function sectionLine(section: StackSection<StackReport>): string {
+  const planned = section.items.filter((s) => s.plan.status === 'planned');
+  const sum = (key: keyof ResourceChangeCounts) => planned.reduce((n, s) => n + s.plan.changes![key], 0);
+  const structure = section.items.filter((s) => s.plan.status === 'structure-checked').length;
+  const parts = [
+    ...(planned.length > 0 ? [`+${sum('add')} ~${sum('change')} -${sum('destroy')} planned`] : []),
+    ...(structure > 0 ? [`${structure} structure-checked`] : []),
+  ];
+  const total = section.items.reduce((n, s) => n + s.cost.monthlyUsd, 0);
+  const name = section.location ? `\`${section.location}\` (${section.region})` : `region \`${section.region}\``;
+  return `- ${name}: passed; ${section.items.length} stack${section.items.length === 1 ? '' : 's'}: ${parts.join(', ')}; est. ${money(total)}/month`;
+}
+
+export interface RenderOptions {
+  /**
+   * Show each passing location and region (`sectionPasses`) as one line, and leave out the list of
+   * fixture files: for places with a size limit, such as a pull-request comment.
+   * @default false - every section in full
+   */
+  readonly collapsePassing?: boolean;
+}
+
+export function renderMarkdown(report: PlanReport, workDir: string, options: RenderOptions = {}): string {
+  const collapse = options.collapsePassing ?? false;
+  const sections = stackSections(report.stacks, (s) => s.plan.stack);
+  const locationCount = sections.filter((s) => s.location).length;
   const lines: string[] = [
     `## Plan check: ${report.ok ? 'passed' : '**FAILED**'}`,
     '',
-    `${byLocation.size} location(s), ${report.stacks.length} stacks, ${report.wallSeconds.toFixed(1)} s. ` +
+    `${locationCount} location(s), ${report.stacks.length} stacks, ${report.wallSeconds.toFixed(1)} s. ` +
       `Terraform ${report.terraformVersion}; providers: ${report.providerSources.join(', ')}. ` +
       'Stacks whose providers are installed here (AWS) are validated and planned offline with plan-check settings (local state, dummy credentials, ' +
       'upstream outputs from fixture state files). Stacks with providers that cannot be installed here (kubernetes, helm) are **structure-checked**: ' +
@@ -171,23 +233,30 @@ export function renderMarkdown(report: PlanReport, workDir: string): string {
   ];
   if (report.failures.length > 0) lines.push('### Failures', '', ...report.failures.map((f) => `- ${f}`), '');
   if (report.affected) lines.push(...renderAffected(report.affected));
-  for (const [location, stacks] of byLocation) {
-    const total = stacks.reduce((sum, s) => sum + s.cost.monthlyUsd, 0);
-    lines.push(`### ${location} (${stacks[0]!.plan.stack.region}): estimated ${money(total)}/month`, '', ...stackTable(stacks), '');
-    const d = details(stacks);
-    if (d.length > 0) lines.push(...d, '');
+  const collapsed = collapse ? sections.filter((s) => sectionPasses(s.items)) : [];
+  if (collapsed.length > 0) {
+    lines.push(
+      `### Passing (${collapsed.length}), one line each`,
+      '',
+      'Nothing failed, nothing is destroyed and nothing restarts in these; their tables and details are in the full summary.',
+      '',
+      ...collapsed.map(sectionLine),
+      '',
+    );
   }
-  for (const [region, stacks] of byRegion) {
-    const total = stacks.reduce((sum, s) => sum + s.cost.monthlyUsd, 0);
-    lines.push(`### region ${region} (shared by its locations): estimated ${money(total)}/month`, '', ...stackTable(stacks), '');
-    const d = details(stacks);
+  for (const section of sections.filter((s) => !collapsed.includes(s))) {
+    const total = section.items.reduce((sum, s) => sum + s.cost.monthlyUsd, 0);
+    lines.push(`### ${section.title}: estimated ${money(total)}/month`, '', ...stackTable(section.items), '');
+    const d = details(section.items);
     if (d.length > 0) lines.push(...d, '');
   }
   if (report.unusedWaivers.length > 0) {
     lines.push('### Unused waivers', '', ...report.unusedWaivers.map((w) => `- ${w.location}: ${w.rule} passes; remove the waiver`), '');
   }
   const fixtures = [...new Set(report.stacks.flatMap((s) => s.plan.fixtures))].map((f) => path.relative(process.cwd(), f));
-  if (fixtures.length > 0) {
+  if (fixtures.length > 0 && collapse) {
+    lines.push(`Cross-stack inputs of ${fixtures.length} stack(s) were taken from fixture state files (listed in the full summary).`, '');
+  } else if (fixtures.length > 0) {
     lines.push('<details><summary>Cross-stack inputs taken from fixtures</summary>', '', ...fixtures.map((f) => `- \`${f}\``), '', '</details>', '');
   }
   const unpriced = [...new Set(report.stacks.flatMap((s) => s.cost.unpriced))];

@@ -3,7 +3,9 @@
  * cores, each in its own working folder. Progress goes to `log` as it happens.
  *
  * - A stack whose providers can be installed here is fully planned: `init`, `validate`, `plan`
- *   and `show -json` on a copy of its JSON plus the plan-check override.
+ *   and `show -json` on a copy of its JSON plus the plan-check override, next to a link to the
+ *   stack's `assets/` folder (files cdktf copied for resources such as the web client's S3
+ *   objects, named by paths relative to the stack folder).
  * - A stack with providers that cannot (kubernetes and helm: not mirrored, no registry) is
  *   structure-checked: `init -backend=false` and `validate` on a copy in which the blocks of
  *   those providers are `terraform_data` stand-ins (`structure-check.ts`), so Terraform still
@@ -100,6 +102,15 @@ export function unplannableReason(json: StackJson, mirrored: readonly MirroredPr
   );
 }
 
+/** The folder of files cdktf copied for a stack's resources (TerraformAsset), beside its JSON. */
+export const STACK_ASSETS_DIR = 'assets';
+
+/** Links the stack's `assets/` folder, if it has one, into its working folder: `source` paths are relative to the stack folder. */
+export function linkStackAssets(synthOutdir: string, stack: string, workingDir: string): void {
+  const assets = path.join(path.dirname(stackJsonPath(synthOutdir, stack)), STACK_ASSETS_DIR);
+  if (fs.existsSync(assets)) fs.symlinkSync(path.resolve(assets), path.join(workingDir, STACK_ASSETS_DIR), 'dir');
+}
+
 /** Summarizes `terraform show -json` into add/change/destroy counts (a replace counts as both). */
 export function countChanges(plan: { resource_changes?: { change: { actions: string[] } }[] }): ResourceChangeCounts {
   let add = 0;
@@ -132,13 +143,15 @@ function validateErrors(stdout: string, stackJsonText: string): string {
   }
 }
 
-function firstErrorLines(stderr: string): string {
+/** The first lines of a Terraform error on stderr, from `Error:` on, without the box drawing. */
+export function firstErrorLines(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.replace(/^[│╷╵]\s?/, '').trim()).filter(Boolean);
   const start = lines.findIndex((l) => l.startsWith('Error:'));
   return (start >= 0 ? lines.slice(start, start + 4) : lines.slice(0, 4)).join(' ');
 }
 
-async function pool<T>(items: readonly T[], concurrency: number, worker: (item: T) => Promise<void>): Promise<void> {
+/** Runs `worker` on every item, at most `concurrency` at a time. */
+export async function pool<T>(items: readonly T[], concurrency: number, worker: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const runners = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
     while (next < items.length) await worker(items[next++]!);
@@ -190,6 +203,7 @@ export async function runPlans(options: PlanRunOptions): Promise<StackPlan[]> {
     const dir = path.join(options.workDir, 'stacks', summary.stack);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
+    linkStackAssets(options.synthOutdir, summary.stack, dir);
     try {
       if (reason) {
         const unavailable = new Set(missingProviders(json, options.mirrored).map((p) => p.name));

@@ -17,10 +17,12 @@ import { runTerraform } from '../../../stacks/checks/plan/terraform-cli';
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /**
- * Resources left out of the state. The master secret: once it has an ARN, the ephemeral password
- * generator opens at plan time, and opening it calls AWS.
+ * Resources left out of the state by default. The master secret: once it has an ARN, the
+ * ephemeral password generator opens at plan time, and opening it calls AWS (Secrets Manager's
+ * GetRandomPassword). A caller that answers that call itself (a loopback stand-in behind
+ * `AWS_ENDPOINT_URL`) passes an empty set and gets every resource.
  */
-const LEFT_OUT = new Set(['aws_secretsmanager_secret', 'aws_secretsmanager_secret_version']);
+const LEFT_OUT: ReadonlySet<string> = new Set(['aws_secretsmanager_secret', 'aws_secretsmanager_secret_version']);
 
 const short = (text: string) => `fx${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
 
@@ -37,12 +39,27 @@ function placeholder(definition: Json, name: string, rc: Json): unknown {
   return null;
 }
 
-/** The state after the plan's changes, from `terraform show -json` of a plan and the provider schemas. */
-export function stateFromPlan(plan: Json, schemas: Json, serial: number): Json {
+/**
+ * Terraform's paths (`sensitive_attributes` in state) to the values a plan marks sensitive
+ * (`after_sensitive`). Without them every resource with a sensitive attribute plans an update
+ * that changes nothing but the marks.
+ */
+function sensitivePaths(marks: unknown, prefix: Json[] = []): Json[][] {
+  if (marks === true) return [prefix];
+  if (Array.isArray(marks)) return marks.flatMap((m, i) => sensitivePaths(m, [...prefix, { type: 'index', value: { value: i, type: 'number' } }]));
+  if (marks !== null && typeof marks === 'object') return Object.entries(marks).flatMap(([key, m]) => sensitivePaths(m, [...prefix, { type: 'get_attr', value: key }]));
+  return [];
+}
+
+/**
+ * The state after the plan's changes, from `terraform show -json` of a plan and the provider
+ * schemas: its resources and the outputs it knows.
+ */
+export function stateFromPlan(plan: Json, schemas: Json, serial: number, leftOut: ReadonlySet<string> = LEFT_OUT): Json {
   const providerKeys = new Map<string, string>(plan.configuration.root_module.resources.map((r: Json) => [r.address, r.provider_config_key]));
   const resources = new Map<string, Json>();
   for (const rc of plan.resource_changes) {
-    if (rc.mode !== 'managed' || LEFT_OUT.has(rc.type) || !rc.change.after) continue;
+    if (rc.mode !== 'managed' || leftOut.has(rc.type) || !rc.change.after) continue;
     const schema = schemas[rc.type];
     const after = rc.change.after;
     const unknown = rc.change.after_unknown ?? {};
@@ -68,17 +85,27 @@ export function stateFromPlan(plan: Json, schemas: Json, serial: number): Json {
     const alias = providerKey.includes('.') ? `.${providerKey.split('.')[1]}` : '';
     const key = `${rc.type}.${rc.name}`;
     const entry = resources.get(key) ?? { mode: 'managed', type: rc.type, name: rc.name, provider: `provider["registry.terraform.io/hashicorp/aws"]${alias}`, instances: [] };
-    entry.instances.push({ ...(rc.index !== undefined ? { index_key: rc.index } : {}), schema_version: schema.version, attributes, sensitive_attributes: [] });
+    entry.instances.push({
+      ...(rc.index !== undefined ? { index_key: rc.index } : {}),
+      schema_version: schema.version,
+      attributes,
+      sensitive_attributes: sensitivePaths(rc.change.after_sensitive),
+    });
     resources.set(key, entry);
   }
-  return { version: 4, terraform_version: '1.11.4', serial, lineage: 'plan-check-deployed-stand-in', outputs: {}, resources: [...resources.values()] };
+  const outputs = Object.fromEntries(
+    Object.entries<Json>(plan.planned_values?.outputs ?? {})
+      .filter(([, output]) => output.value !== undefined && output.type !== undefined)
+      .map(([name, output]) => [name, { value: output.value, type: output.type, ...(output.sensitive ? { sensitive: true } : {}) }]),
+  );
+  return { version: 4, terraform_version: '1.11.4', serial, lineage: 'plan-check-deployed-stand-in', outputs, resources: [...resources.values()] };
 }
 
 /** Addresses of the resources whose configuration refers to a left-out resource: they never settle. */
-function dependentsOfLeftOut(plan: Json): Set<string> {
+function dependentsOfLeftOut(plan: Json, leftOut: ReadonlySet<string>): Set<string> {
   const refersToLeftOut = (value: unknown): boolean =>
     Array.isArray(value)
-      ? value.some((v) => (typeof v === 'string' ? [...LEFT_OUT].some((type) => v.startsWith(`${type}.`)) : refersToLeftOut(v)))
+      ? value.some((v) => (typeof v === 'string' ? [...leftOut].some((type) => v.startsWith(`${type}.`)) : refersToLeftOut(v)))
       : value !== null && typeof value === 'object' && Object.values(value).some(refersToLeftOut);
   return new Set(plan.configuration.root_module.resources.filter((r: Json) => refersToLeftOut(r.expressions)).map((r: Json) => r.address));
 }
@@ -87,10 +114,10 @@ function dependentsOfLeftOut(plan: Json): Set<string> {
  * Resources whose planned attributes differ from the state (or are unknown), apart from the
  * left-out resources and those built from them.
  */
-export function changedResources(plan: Json): string[] {
-  const unsettled = dependentsOfLeftOut(plan);
+export function changedResources(plan: Json, leftOut: ReadonlySet<string> = LEFT_OUT): string[] {
+  const unsettled = dependentsOfLeftOut(plan, leftOut);
   return plan.resource_changes
-    .filter((rc: Json) => rc.mode === 'managed' && !LEFT_OUT.has(rc.type) && !unsettled.has(rc.address.replace(/\[[^\]]*\]$/, '')))
+    .filter((rc: Json) => rc.mode === 'managed' && !leftOut.has(rc.type) && !unsettled.has(rc.address.replace(/\[[^\]]*\]$/, '')))
     .filter((rc: Json) => {
       const { before, after, after_unknown: unknown = {} } = rc.change;
       if (!before || !after) return true;
@@ -121,13 +148,13 @@ export async function planAgainstState(t: TerraformDir): Promise<Json> {
  * Writes a state standing for the deployed stack into the folder (the plan-check override keeps
  * state in `terraform.tfstate` there), starting from its creation plan. Returns the rounds it took.
  */
-export async function writeDeployedState(t: TerraformDir, creationPlan: Json, maxRounds = 6): Promise<number> {
+export async function writeDeployedState(t: TerraformDir, creationPlan: Json, maxRounds = 6, leftOut: ReadonlySet<string> = LEFT_OUT): Promise<number> {
   const schemas = JSON.parse(await terraform(t, ['providers', 'schema', '-json'])).provider_schemas['registry.terraform.io/hashicorp/aws'].resource_schemas;
   let plan = creationPlan;
   for (let round = 1; round <= maxRounds; round++) {
-    fs.writeFileSync(path.join(t.dir, 'terraform.tfstate'), JSON.stringify(stateFromPlan(plan, schemas, round), null, 1));
+    fs.writeFileSync(path.join(t.dir, 'terraform.tfstate'), JSON.stringify(stateFromPlan(plan, schemas, round, leftOut), null, 1));
     plan = await planAgainstState(t);
-    if (changedResources(plan).length === 0) return round;
+    if (changedResources(plan, leftOut).length === 0) return round;
   }
-  throw new Error(`the stand-in state did not settle in ${maxRounds} rounds; still changing: ${changedResources(plan).join(', ')}`);
+  throw new Error(`the stand-in state did not settle in ${maxRounds} rounds; still changing: ${changedResources(plan, leftOut).join(', ')}`);
 }
