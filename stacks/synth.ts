@@ -3,7 +3,8 @@
  * `cdktf.out/` and prints, per location, its stacks, their resource counts and the derived sizing.
  * A bad location file, platform settings file or setting stops it before anything is written.
  *
- * Options: `--outdir DIR` (default cdktf.out), `--report FILE` (JSON summary with timings).
+ * Options: `--outdir DIR` (default cdktf.out), `--report FILE` (JSON summary with timings),
+ * `--plain-cdktf` (cdktf's own synth: the same files, slower; for comparing, see `synthesize.ts`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -22,13 +23,17 @@ function main(argv: string[]): number {
   disableTokenStackTraces(process.env);
   const { values } = parseArgs({
     args: argv,
-    options: { outdir: { type: 'string', default: path.join(REPO_ROOT, 'cdktf.out') }, report: { type: 'string' } },
+    options: {
+      outdir: { type: 'string', default: path.join(REPO_ROOT, 'cdktf.out') },
+      report: { type: 'string' },
+      'plain-cdktf': { type: 'boolean', default: false },
+    },
   });
   const outdir = path.resolve(values.outdir!);
 
   const options = loadSynthInputs(process.env);
   const { locations } = options;
-  const { stacks } = synthesize(locations, options, outdir);
+  const { stacks } = synthesize(locations, options, outdir, { plainCdktf: values['plain-cdktf'] });
 
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;

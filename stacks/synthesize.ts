@@ -2,10 +2,14 @@
  * Synthesizes every stack of the given locations into `outdir`, atomically: the output is built in
  * a staging folder and swapped in only when synth succeeded, so a failed run leaves the previous
  * output intact and never a half-written one. Used by `npm run synth` and `npm run plan`.
+ *
+ * It runs cdktf's synth through `synthApp` (`infra/cdktf-synth.ts`), which skips the resolution work
+ * cdktf repeats and writes the same files; `plainCdktf` runs cdktf's own `App.synth()` instead.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from './infra/cdktf';
+import { synthApp } from './infra/cdktf-synth';
 import type { Location } from './infra/config/location';
 import { buildPlatformApp } from './infra/platform-app';
 import type { StackKind } from './infra/stack-contracts';
@@ -54,13 +58,23 @@ function swapInto(staging: string, target: string): void {
   fs.rmSync(old, { recursive: true, force: true });
 }
 
-export function synthesize(locations: readonly Location[], options: SynthOptions, outdir: string): SynthesisResult {
+export interface SynthesizeOptions {
+  /**
+   * Synthesize with cdktf's own `App.synth()`: the same files, slower (`npm run bench:synth` prints
+   * both); the reference `synthApp` is tested against.
+   * @default false
+   */
+  readonly plainCdktf?: boolean;
+}
+
+export function synthesize(locations: readonly Location[], options: SynthOptions, outdir: string, how: SynthesizeOptions = {}): SynthesisResult {
   fs.mkdirSync(path.dirname(outdir), { recursive: true });
   const staging = fs.mkdtempSync(`${outdir}.staging-`);
   try {
     const app = new App({ outdir: staging });
-    const built = buildPlatformApp(app, { locations, backend: options.backend, imageTag: options.imageTag, settings: options.settings });
-    app.synth();
+    const built = buildPlatformApp(app, { locations, backend: options.backend, imageTag: options.imageTag, settings: options.settings, webClient: options.webClient });
+    if (how.plainCdktf) app.synth();
+    else synthApp(app);
     const stacks: StackSummary[] = [
       ...[...built.platforms.keys()].flatMap((region) => [
         { stack: `platform-${region}`, kind: 'platform' as const, region, ...counts(staging, `platform-${region}`) },

@@ -2,13 +2,18 @@
  * The one place our code imports the CDK for Terraform core. cdktf 0.21 is its final release; the
  * maintained fork (CDK Terrain) is a package-and-import rename, so a move changes this file, the
  * provider package names in package.json, and the deep provider imports (a search-and-replace).
+ * `cdktf-synth.ts` also reads cdktf's private modules (the resolver, the stack's synth steps) to
+ * skip the synth work cdktf repeats; after a move, `tests/synth/synthesize.test.ts` says whether
+ * it still writes what the fork's own synth writes.
  */
 export {
   App,
+  AssetType,
   Aspects,
   Fn,
   LocalBackend,
   S3Backend,
+  TerraformAsset,
   TerraformIterator,
   TerraformOutput,
   TerraformStack,

@@ -9,6 +9,7 @@ import type { BackendConfig } from './backend';
 import type { Location } from './config/location';
 import { locationsByRegion } from './config/load-locations';
 import { hostedZoneFor, type PlatformSettings } from './config/platform-settings';
+import type { WebClientBuild } from './config/web-client-build';
 import { AddonsStack } from './stack-kinds/addons-stack';
 import { LocationAppStack } from './stack-kinds/location-app-stack';
 import { LocationDataStack } from './stack-kinds/location-data-stack';
@@ -24,6 +25,8 @@ export interface PlatformAppOptions {
    * (loadPlatformSettings checks it against the same locations).
    */
   readonly settings: PlatformSettings;
+  /** The guest and kitchen web client each location's data stack publishes (loadWebClientBuild). */
+  readonly webClient: WebClientBuild;
 }
 
 export interface LocationStacks {
@@ -77,6 +80,7 @@ export function buildPlatformApp(scope: Construct, options: PlatformAppOptions):
         platform,
         backend: options.backend,
         hostedZones: { api: apiZoneOf(location), cdn: hostedZoneFor(options.settings, location.domains.cdn) },
+        webClient: options.webClient,
       });
       const app = new LocationAppStack(scope, `${location.id}-app`, {
         location,

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { changedTopLevelKeys, compareSyntheses, normalizeStackJson, renderAffected, upstreamStacks } from '../../stacks/checks/plan/affected-stacks';
+import { changedTopLevelKeys, compareSyntheses, normalizeStackJson, refEnvironment, renderAffected, upstreamStacks } from '../../stacks/checks/plan/affected-stacks';
 import type { PlanReport } from '../../stacks/checks/plan/plan-report';
 
 const REPO = path.join(__dirname, '../..');
@@ -65,6 +65,11 @@ describe('comparing synthesized stacks', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("the ref's synth gets our environment with repo paths moved into the worktree and no prebuilt web client", () => {
+    const env = { APP_IMAGE_TAG: 'v9.9.9', LOCATIONS_DIR: path.join(REPO, 'locations'), PLATFORM_SETTINGS: '/etc/platform.yaml', WEB_CLIENT_DIR: path.join(REPO, 'app/web/dist') };
+    expect(refEnvironment(env, REPO, '/tmp/worktree')).toEqual({ APP_IMAGE_TAG: 'v9.9.9', LOCATIONS_DIR: '/tmp/worktree/locations', PLATFORM_SETTINGS: '/etc/platform.yaml' });
   });
 
   test('the summary gives reasons, counts the unaffected on one line and lists removed stacks loudly', () => {
@@ -150,6 +155,18 @@ describe('npm run plan -- --affected-since HEAD in a clone', () => {
     expect({ status: run.status, failures: report?.failures }).toEqual({ status: 0, failures: [] });
     expect(checked).toEqual(['kanchanaburi-resort-app', 'london-shoreditch-app', 'sukhumvit-cafe-app']);
     expect(report!.affected!.affected.every((a) => a.changedKeys.includes('resource'))).toBe(true);
+  }, 300_000);
+
+  test("a changed web client plans every location's data stack (its objects) and the stacks reading them, built in both trees", () => {
+    // The clone and the ref's worktree each build their own client (stacks/synth-options.ts).
+    edit('app/web/index.html', '</body>', '<p hidden>affected-since</p></body>');
+    const { run, report, checked } = plan('web-client');
+    expect({ status: run.status, failures: report?.failures }).toEqual({ status: 0, failures: [] });
+    expect([...report!.coverage.planned].sort()).toEqual(['kanchanaburi-resort-data', 'london-shoreditch-data', 'sukhumvit-cafe-data']);
+    expect(report!.affected!.affected.filter((a) => a.stack.endsWith('-data')).map((a) => a.changedKeys)).toEqual([['resource'], ['resource'], ['resource']]);
+    expect(checked.filter((s) => !s.endsWith('-data') && !s.endsWith('-app'))).toEqual([]);
+    const data = JSON.parse(fs.readFileSync(path.join(work, 'web-client', 'stacks', 'sukhumvit-cafe-data', 'plan.json'), 'utf8'));
+    expect(data.resource_changes.some((rc: { change: { after?: { key?: string } } }) => rc.change.after?.key === 'web/index.html')).toBe(true);
   }, 300_000);
 
   test('fails when a location file was deleted, naming its stacks as removed, unless --allow-removal', () => {

@@ -1,11 +1,13 @@
 /**
  * Synthesizes the whole platform the way `npm run synth` does (App + buildPlatformApp +
- * app.synth), so cross-stack wiring is resolved; `Testing.synth` of one stack skips it.
+ * synthApp, the same files as app.synth, faster), so cross-stack wiring is resolved;
+ * `Testing.synth` of one stack skips it.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from '../../stacks/infra/cdktf';
+import { synthApp } from '../../stacks/infra/cdktf-synth';
 import { buildPlatformApp, type BuiltPlatform } from '../../stacks/infra/platform-app';
 import { loadSynthInputs } from '../../stacks/synth-options';
 
@@ -27,11 +29,11 @@ export interface SynthesizedPlatform {
  * the committed `platform.yaml` unless it names another file.
  */
 export function synthPlatform(env: Record<string, string> = {}, locationsDir = SAMPLE_LOCATIONS_DIR): SynthesizedPlatform {
-  const { locations, backend, imageTag, settings } = loadSynthInputs({ ...env, LOCATIONS_DIR: locationsDir });
+  const { locations, backend, imageTag, settings, webClient } = loadSynthInputs({ ...env, LOCATIONS_DIR: locationsDir });
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-platform-'));
   const app = new App({ outdir });
-  const built = buildPlatformApp(app, { locations, backend, imageTag, settings });
-  app.synth();
+  const built = buildPlatformApp(app, { locations, backend, imageTag, settings, webClient });
+  synthApp(app);
   const stacks = new Map<string, StackJson>();
   for (const id of fs.readdirSync(path.join(outdir, 'stacks')).sort()) {
     stacks.set(id, JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', id, 'cdk.tf.json'), 'utf8')) as StackJson);

@@ -12,7 +12,8 @@ captureSessionToken();
 // preloads it). The guest route's menu request starts as soon as the config is in.
 if (/^\/(t|kitchen)\//.test(location.pathname)) runtimeConfig().catch(() => undefined);
 const guestPath = /^\/t\/([^/]+)\/([^/]+)\/?$/.exec(location.pathname);
-if (guestPath) prefetchMenu(decodeURIComponent(guestPath[1]!));
+// Only online: offline, the page's own request is answered by the service worker's copy.
+if (guestPath && navigator.onLine) prefetchMenu(decodeURIComponent(guestPath[1]!));
 
 // Each route is its own chunk: a guest's phone never downloads the kitchen screen.
 const GuestPage = lazy(() => import('./guest/GuestPage'));

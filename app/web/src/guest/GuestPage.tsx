@@ -20,7 +20,7 @@ import type { WebRuntimeConfig } from '../../../../contract/web-delivery';
 import { ApiError, createApiClient, isRetryable, NetworkError, type ApiClient } from '../shared/api';
 import { connectLiveUpdates } from '../shared/live-updates';
 import { isFinal, laterStatus, STATUS_LABELS, type OrderStatus } from '../shared/order-status';
-import { takePrefetchedMenu } from '../shared/menu-prefetch';
+import { prefetchBypassedWorker, takePrefetchedMenu } from '../shared/menu-prefetch';
 import { runtimeConfig } from '../shared/runtime-config';
 import { endSession, isExpired, sessionClaims, sessionToken } from '../shared/session';
 import { Notice } from '../shared/Notice';
@@ -106,7 +106,11 @@ function GuestOrdering({ restaurantId, tableId }: Props) {
   const loadMenu = useCallback(async () => {
     if (!api) return;
     try {
-      setMenu(await (takePrefetchedMenu(restaurantId) ?? api.request<Menu>(menuPath(restaurantId))));
+      // The entry's early request, when there is one; if it failed (offline before the worker
+      // answered it, say), ask again: the service worker's copy answers this one.
+      const request = () => api.request<Menu>(menuPath(restaurantId));
+      const prefetched = takePrefetchedMenu(restaurantId);
+      setMenu(await (prefetched ? prefetched.catch(request) : request()));
       setProblem(undefined);
     } catch (error) {
       failed(error);
@@ -123,6 +127,8 @@ function GuestOrdering({ restaurantId, tableId }: Props) {
     const worker = navigator.serviceWorker;
     if (!worker) return;
     const warm = () => void loadMenu();
+    // The entry's early request may have gone out, and the worker taken control, before this ran.
+    if (worker.controller && prefetchBypassedWorker()) warm();
     worker.addEventListener('controllerchange', warm);
     return () => worker.removeEventListener('controllerchange', warm);
   }, [loadMenu]);

@@ -11,8 +11,11 @@ import { runtimeConfig } from './runtime-config';
 import { sessionToken } from './session';
 
 let pending: { readonly restaurantId: string; readonly menu: Promise<Menu> } | undefined;
+let bypassedWorker = false;
 
 export function prefetchMenu(restaurantId: string): void {
+  // On a first visit no service worker controls the page yet, so this answer is not in its cache.
+  bypassedWorker = !navigator.serviceWorker?.controller;
   const menu = runtimeConfig().then((config) => createApiClient(config.apiBaseUrl, sessionToken).request<Menu>(menuPath(restaurantId)));
   // Nobody may be waiting yet: a failure is seen by the page when it takes the promise.
   menu.catch(() => undefined);
@@ -24,4 +27,12 @@ export function takePrefetchedMenu(restaurantId: string): Promise<Menu> | undefi
   const taken = pending?.restaurantId === restaurantId ? pending.menu : undefined;
   pending = undefined;
   return taken;
+}
+
+/**
+ * Whether the prefetched menu went around the service worker (none controlled the page): the page
+ * then asks again once a worker controls it, so an offline reload finds the menu in its cache.
+ */
+export function prefetchBypassedWorker(): boolean {
+  return bypassedWorker;
 }
