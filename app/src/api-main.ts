@@ -10,7 +10,7 @@ import { createLayeredCache } from './cache/layered-cache';
 import { createRedisClient } from './cache/redis-client';
 import { createDatabaseManager } from './db/database-manager';
 import { jobClientConfig } from './db/job-connection';
-import { createOutboxRelay } from './events/outbox-relay';
+import { createOutboxRelay, LOCAL_WAKEUP_SESSION_SETTINGS, type OutboxRelay } from './events/outbox-relay';
 import { createApp } from './http/app';
 import { apiDependencyChecks } from './http/health';
 import { boundPort, listen, shutdown } from './http/server';
@@ -40,7 +40,15 @@ async function main(): Promise<number> {
     const redisClient = createRedisClient(config, { name: 'api', logger, iamTokenProvider: iam.redis });
     closeRedis = () => redisClient.close();
     const redis = redisClient.redis;
-    const db = createDatabaseManager(config, { logger, iamTokenProvider: iam.database, ...metrics.databaseHooks() });
+    // The relay (below) is woken by this process's own commits, so its sessions' order writes do not NOTIFY.
+    let relay: OutboxRelay | undefined;
+    const db = createDatabaseManager(config, {
+      logger,
+      iamTokenProvider: iam.database,
+      ...metrics.databaseHooks(),
+      sessionSettings: LOCAL_WAKEUP_SESSION_SETTINGS,
+      onCommitted: (name) => relay?.wake(name),
+    });
     metrics.observePools(db);
     metrics.observeDependencies(apiDependencyChecks(db, redis));
     const cache = createLayeredCache({ redis, registry: metrics.registry, logger });
@@ -65,7 +73,7 @@ async function main(): Promise<number> {
       },
     });
     // Order events: triggers write them to the outbox with each change; this relay streams them.
-    const relay = createOutboxRelay({
+    relay = createOutboxRelay({
       db,
       redis,
       logger,

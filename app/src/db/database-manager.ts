@@ -139,6 +139,13 @@ export interface DatabaseManagerOptions {
   readonly onSlowQuery?: (name: string, role: DatabaseRole, durationMs: number) => void;
   /** Time spent waiting for a pooled connection. */
   readonly onPoolWait?: (role: DatabaseRole, waitMs: number) => void;
+  /**
+   * Called with the work's name after each `write` or `transaction` that committed on the primary
+   * (not after a failed one). The api wakes its outbox relay with it (app/src/events/outbox-relay.ts). Must not throw.
+   */
+  readonly onCommitted?: (name: string) => void;
+  /** Custom settings every session starts with (pg-pools.ts `sessionSettings`). @default - none */
+  readonly sessionSettings?: Readonly<Record<string, string>>;
 }
 
 export interface DatabaseManager {
@@ -222,7 +229,7 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
     );
   }
   const applicationName = options.applicationName ?? `${config.SERVICE_ROLE}-${config.LOCATION_ID}`;
-  const settings = { applicationName, caBundlePath: options.caBundlePath, iamTokenProvider: options.iamTokenProvider };
+  const settings = { applicationName, caBundlePath: options.caBundlePath, iamTokenProvider: options.iamTokenProvider, sessionSettings: options.sessionSettings };
   const primaryConfig = poolConfigFor(config, parseEndpoint(config.DATABASE_PRIMARY_HOST, config.DATABASE_PORT), settings);
   const replicaConfigs = config.DATABASE_REPLICA_HOSTS.map((host) => poolConfigFor(config, parseEndpoint(host, config.DATABASE_PORT), settings));
   const healthPoolConfig = (base: typeof primaryConfig) => ({
@@ -264,8 +271,11 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
     try {
       hook();
     } catch (error) {
-      logger.error({ err: error }, 'database metrics hook threw');
+      logger.error({ err: error }, 'database hook threw');
     }
+  };
+  const committed = (name: string) => {
+    if (options.onCommitted) safely(() => options.onCommitted!(name));
   };
 
   const acquire = async (target: RolePool): Promise<Lease> => {
@@ -354,6 +364,7 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
           logger.warn({ role: 'primary', err: error }, 'could not read the WAL position after a write; its key reads from the primary');
         }
       }
+      committed(nameOf(subject, context));
       return result;
     } catch (error) {
       failure ??= error;
@@ -382,6 +393,7 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
         // COMMIT of a transaction in which a statement failed (and the callback caught the error)
         // answers ROLLBACK, not an error: surface it, or the caller would believe its work was saved.
         if (commandTag !== 'COMMIT') throw new Error('the transaction was rolled back at COMMIT: a statement in it failed and the callback did not rethrow');
+        committed(context.name ?? 'unnamed');
         return result;
       });
     } catch (error) {

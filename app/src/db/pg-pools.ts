@@ -41,6 +41,28 @@ export interface PoolSettings {
   readonly caBundlePath?: string;
   /** Required when DATABASE_AUTH=iam. */
   readonly iamTokenProvider?: IamTokenProvider;
+  /**
+   * Custom settings (`prefix.name`) every session starts with, sent in the startup packet like
+   * statement_timeout: no round trip. @default - none
+   */
+  readonly sessionSettings?: Readonly<Record<string, string>>;
+}
+
+/** A custom setting needs a prefix; values are plain words, so the startup `options` need no escaping. */
+const SESSION_SETTING_NAME = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
+const SESSION_SETTING_VALUE = /^[A-Za-z0-9_.-]+$/;
+
+/** `-c name=value ...` for the startup packet's `options`, or undefined when there are none. */
+export function sessionOptions(settings: Readonly<Record<string, string>> | undefined): string | undefined {
+  const entries = Object.entries(settings ?? {});
+  if (entries.length === 0) return undefined;
+  return entries
+    .map(([name, value]) => {
+      if (!SESSION_SETTING_NAME.test(name)) throw new Error(`session setting ${JSON.stringify(name)} must be a custom setting named prefix.name (lowercase)`);
+      if (!SESSION_SETTING_VALUE.test(value)) throw new Error(`session setting ${name} must be letters, digits, _ . or -, got ${JSON.stringify(value)}`);
+      return `-c ${name}=${value}`;
+    })
+    .join(' ');
 }
 
 export const IAM_PROVIDER_MISSING =
@@ -102,6 +124,7 @@ export function poolConfigFor(config: AppConfig, endpoint: DatabaseEndpoint, set
     ssl: sslOptions(config.DATABASE_SSL, settings.caBundlePath),
     application_name: settings.applicationName,
     statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    options: sessionOptions(settings.sessionSettings),
     max: config.DATABASE_POOL_MAX,
     idleTimeoutMillis: config.DATABASE_POOL_IDLE_TIMEOUT_MS,
     // pg-pool applies this both to waiting for a free client and to opening a new connection.

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseConfig } from '../../../app/src/config';
 import { createDatabaseManager } from '../../../app/src/db/database-manager';
-import { parseEndpoint, poolConfigFor, sslOptions } from '../../../app/src/db/pg-pools';
+import { parseEndpoint, poolConfigFor, sessionOptions, sslOptions } from '../../../app/src/db/pg-pools';
 import { recordingLogger, testEnvironment } from './database-manager-fixtures';
 
 const settings = { applicationName: 'api-test-location' };
@@ -33,6 +33,17 @@ describe('pool configuration', () => {
       connectionTimeoutMillis: 567,
       statement_timeout: 890,
     });
+  });
+
+  test('session settings become the startup options; none leaves them unset; a bad name or value is refused by name', () => {
+    const config = parseConfig(testEnvironment());
+    expect(poolConfigFor(config, endpoint, { ...settings, sessionSettings: { 'restaurant.outbox_wakeup': 'local', 'app.x': 'a-1.b_2' } }).options).toBe(
+      '-c restaurant.outbox_wakeup=local -c app.x=a-1.b_2',
+    );
+    expect(poolConfigFor(config, endpoint, settings).options).toBeUndefined();
+    expect(sessionOptions({})).toBeUndefined();
+    expect(() => sessionOptions({ work_mem: '64MB' })).toThrow('session setting "work_mem" must be a custom setting named prefix.name (lowercase)');
+    expect(() => sessionOptions({ 'app.x': 'two words' })).toThrow('session setting app.x must be letters, digits, _ . or -, got "two words"');
   });
 
   test('DATABASE_AUTH=iam asks the provider for a token per connection, for that endpoint', async () => {

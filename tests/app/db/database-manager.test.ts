@@ -76,6 +76,26 @@ describe('routing', () => {
     expect((await db.read(settings)).rows).toEqual([{ app: 'api-test-location', timeout: '4321ms' }]);
   });
 
+  test('custom session settings travel in the startup packet to every session, primary and replica', async () => {
+    const { db } = await healthyManager({ sessionSettings: { 'restaurant.outbox_wakeup': 'local' } });
+    const setting = "SELECT current_setting('restaurant.outbox_wakeup') AS v";
+    expect((await db.read(setting, { consistency: 'primary' })).rows).toEqual([{ v: 'local' }]);
+    expect((await db.read(setting)).rows).toEqual([{ v: 'local' }]);
+  });
+
+  test('onCommitted is called with the work name after each committed write and transaction, never after a failed one', async () => {
+    const committed: string[] = [];
+    const { db } = manager({ onCommitted: (name) => void committed.push(name) });
+    await db.write({ name: 'probe.insert', text: 'INSERT INTO rw_probe (id) VALUES ($1)', values: [newId()] });
+    await db.transaction((client) => client.query('INSERT INTO rw_probe (id) VALUES ($1)', [newId()]), { name: 'probe.tx' });
+    const id = newId();
+    await db.write({ text: 'INSERT INTO rw_probe (id) VALUES ($1)', values: [id] }, { name: 'probe.first' });
+    await expect(db.write({ text: 'INSERT INTO rw_probe (id) VALUES ($1)', values: [id] }, { name: 'probe.duplicate' })).rejects.toMatchObject({ code: '23505' });
+    await expect(db.transaction(async () => Promise.reject(new Error('no')), { name: 'probe.rolled_back' })).rejects.toThrow('no');
+    await db.read('SELECT 1', { name: 'probe.read' });
+    expect(committed).toEqual(['probe.insert', 'probe.tx', 'probe.first']);
+  });
+
   test('before the first health check, reads wait for nothing and use the primary', async () => {
     const { db } = manager({ healthCheckIntervalMs: 600_000, readYourWritesTtlMs: 700_000 });
     expect(db.replicaStatus()).toEqual([expect.objectContaining({ healthy: false, reason: 'not checked yet' })]);

@@ -23,6 +23,7 @@ const MIGRATIONS = [
   '20261129100100000_reservation-table-overlaps',
   '20261205020000000_create-order-generic-plans',
   '20261205020100000_create-order-committed',
+  '20261205220000000_outbox-local-wakeup',
 ];
 
 const SCHEMA_RELATIONS = [

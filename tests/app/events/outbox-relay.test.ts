@@ -5,10 +5,18 @@
  */
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db/database-manager';
+import { createDatabaseManager, type DatabaseManager, type DatabaseManagerOptions } from '../../../app/src/db/database-manager';
 import { jobClientConfig } from '../../../app/src/db/job-connection';
 import { orderEventSchema, orderStreamName, type OrderEvent } from '../../../app/src/events/order-events';
-import { createOutboxRelay, RELAY_LOCK_KEY, type OutboxRelay, type OutboxRelayOptions } from '../../../app/src/events/outbox-relay';
+import {
+  createOutboxRelay,
+  LOCAL_WAKEUP_SESSION_SETTINGS,
+  OUTBOX_CHANNEL,
+  RELAY_LOCK_KEY,
+  RELAY_TRANSACTION_NAME,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+} from '../../../app/src/events/outbox-relay';
 import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
 import { clusterConfig, eventually, recordingLogger } from '../db/database-manager-fixtures';
@@ -55,8 +63,11 @@ afterAll(async () => {
 });
 
 /** One api process's view: its own pool, Redis client (with the API's keyPrefix) and relay. */
-async function newRelay(overrides: Partial<OutboxRelayOptions> = {}): Promise<{ relay: OutboxRelay; redis: Redis; log: ReturnType<typeof memoryLogger> }> {
-  const db = createDatabaseManager(clusterConfig(cluster), { logger: recordingLogger() });
+async function newRelay(
+  overrides: Partial<OutboxRelayOptions> = {},
+  dbOptions: DatabaseManagerOptions = {},
+): Promise<{ relay: OutboxRelay; redis: Redis; log: ReturnType<typeof memoryLogger>; db: DatabaseManager }> {
+  const db = createDatabaseManager(clusterConfig(cluster), { logger: recordingLogger(), ...dbOptions });
   managers.push(db);
   const redis = new Redis({ host: redisServer.host, port: redisServer.port, keyPrefix: 'app:', maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 });
   redis.on('error', () => undefined);
@@ -65,8 +76,25 @@ async function newRelay(overrides: Partial<OutboxRelayOptions> = {}): Promise<{ 
   const log = memoryLogger(httpTestConfig());
   const relay = createOutboxRelay({ db, redis, logger: log.logger, listenConnection: jobClientConfig(clusterConfig(cluster)), ...overrides });
   relays.push(relay);
-  return { relay, redis, log };
+  return { relay, redis, log, db };
 }
+
+/** One api process as api-main.ts wires it: its sessions do not notify, its commits wake its relay. */
+async function newLocalWakeupRelay(overrides: Partial<OutboxRelayOptions> = {}, dbOptions: DatabaseManagerOptions = {}) {
+  let relay: OutboxRelay | undefined;
+  const made = await newRelay(overrides, {
+    ...dbOptions,
+    sessionSettings: LOCAL_WAKEUP_SESSION_SETTINGS,
+    onCommitted: (name) => {
+      dbOptions.onCommitted?.(name);
+      relay?.wake(name);
+    },
+  });
+  relay = made.relay;
+  return made;
+}
+
+const INSERT_ORDER = `INSERT INTO orders (restaurant_id, table_id, total_cents) VALUES ($1, $2, 100) RETURNING id::text AS id`;
 
 async function createOrder(restaurant: string, totalCents = 1000, client: Client = pg): Promise<{ id: string; created_at: string }> {
   const { rows } = await client.query<{ id: string; created_at: string }>(
@@ -373,5 +401,85 @@ describe('the relay', () => {
     const order = await createOrder(restaurants[0]!);
     expect(await relay.pending()).toBe(1);
     expect((await streamEvents(restaurants[0]!)).some((e) => e.order_id === order.id)).toBe(false);
+  });
+});
+
+describe('local wake-ups (the api: its own commits wake its relay, its order writes do not notify)', () => {
+  /** Notifications on the outbox channel while `during` runs (and 300 ms after it). */
+  async function notificationsDuring(during: () => Promise<void>): Promise<number> {
+    const listener = await connect(cluster);
+    let heard = 0;
+    listener.on('notification', () => (heard += 1));
+    try {
+      await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      await during();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return heard;
+    } finally {
+      await listener.end();
+    }
+  }
+
+  test('a session with the local wake-up setting writes its event without a NOTIFY; any other session still notifies', async () => {
+    const [restaurant] = restaurants;
+    const local = new Client({ ...jobClientConfig(clusterConfig(cluster)), options: '-c restaurant.outbox_wakeup=local' });
+    await local.connect();
+    try {
+      expect((await local.query<{ v: string }>(`SELECT current_setting('restaurant.outbox_wakeup') AS v`)).rows[0]!.v).toBe('local');
+      const before = (await outboxEvents()).length;
+      expect(await notificationsDuring(async () => void (await local.query(INSERT_ORDER, [restaurant, tables.get(restaurant!)])))).toBe(0);
+      expect((await outboxEvents()).length).toBe(before + 1);
+      expect(await notificationsDuring(async () => void (await createOrder(restaurant!)))).toBe(1);
+    } finally {
+      await local.end();
+    }
+  });
+
+  test('a commit of its own process wakes the relay: the event arrives with neither a NOTIFY nor the fallback timer', async () => {
+    const [restaurant] = restaurants;
+    const { relay, db } = await newLocalWakeupRelay({ pollIntervalMs: 3_600_000 });
+    relay.start();
+    await eventually('the startup drain', async () => (await relay.pending()) === 0);
+    let id = '';
+    const heard = await notificationsDuring(async () => {
+      id = (await db.write<{ id: string }>({ text: INSERT_ORDER, values: [restaurant, tables.get(restaurant!)] })).rows[0]!.id;
+    });
+    expect(heard).toBe(0);
+    await eventually('the event in the stream', async () => (await streamEvents(restaurant!)).some((e) => e.order_id === id));
+  });
+
+  test('a wake-up that finds another relay holding the lock tries again until it gets it', async () => {
+    const [restaurant] = restaurants;
+    const batches: string[] = [];
+    const { relay, db } = await newLocalWakeupRelay({ pollIntervalMs: 3_600_000 }, { onQuery: (name) => void batches.push(name) });
+    relay.start();
+    await eventually('the startup drain', async () => (await relay.pending()) === 0);
+    const holder = await connect(cluster);
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [RELAY_LOCK_KEY]);
+      const before = batches.filter((n) => n === RELAY_TRANSACTION_NAME).length;
+      const { id } = (await db.write<{ id: string }>({ text: INSERT_ORDER, values: [restaurant, tables.get(restaurant!)] })).rows[0]!;
+      // Busy batches retried (minBatchIntervalMs, doubling), the row still waiting.
+      await eventually('two busy batches', () => batches.filter((n) => n === RELAY_TRANSACTION_NAME).length >= before + 2);
+      expect(await relay.pending()).toBe(1);
+      await holder.query('ROLLBACK');
+      await eventually('the event in the stream', async () => (await streamEvents(restaurant!)).some((e) => e.order_id === id));
+    } finally {
+      await holder.end();
+    }
+  });
+
+  test("the relay's own batches do not wake it: an idle relay runs no batch after the startup drain", async () => {
+    const batches: string[] = [];
+    const { relay } = await newLocalWakeupRelay({ pollIntervalMs: 3_600_000 }, { onQuery: (name) => void batches.push(name) });
+    relay.start();
+    // The start drains once, and once more when its LISTEN connection is up.
+    await eventually('the startup batches', () => batches.filter((n) => n === RELAY_TRANSACTION_NAME).length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = batches.filter((n) => n === RELAY_TRANSACTION_NAME).length;
+    expect(after).toBeLessThanOrEqual(3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(batches.filter((n) => n === RELAY_TRANSACTION_NAME).length).toBe(after);
   });
 });
