@@ -8,21 +8,30 @@
  *   (b') both again through the same nginx (nginx-menu-bench.ts), menu / hello   target >= 0.75
  *   (c) order create (POST, a fresh Idempotency-Key each)  target >= 1500/s, p99 < 100 ms, no errors,
  *       and at most 0.8 ms of CPU per order, api and every PostgreSQL process together
- *   (d) order create at a fixed rate, half of (c)'s            target p99 < 20 ms (pods not saturated)
+ *   (d) order create paced at half of (c)'s rate         target p99 < 20 ms (pods not saturated)
  *   (e) the order floor (order-floor.ts): create_order_idempotent called directly, its PostgreSQL
  *       CPU per order printed next to the API's
  *
+ * (d) is not autocannon's rate mode (`overallRate`): each of its connections sends its quota for the
+ * second back to back when the second starts, so 100 connections deliver the second's orders as one
+ * burst, and the latency printed was the burst's queue (p50 47 ms, p99 123 ms at 589/s with half the
+ * CPU idle). paced-load.ts sends request n at t0 + n / rate over the same 100 keep-alive sockets and
+ * counts latency from that scheduled time, socket waits included; the generator's own lateness is
+ * printed next to it, to tell a late generator from a slow server.
+ *
  * Then the database must hold exactly one order per 201 response. autocannon drops the requests
- * in flight when its duration ends (the server may have committed them), so every key that was
- * sent but not answered is sent again afterwards: an idempotent replay answers 201 with the order
- * it made, or the order is made now. Targets missed are printed, not failed; the exit status is 1
- * only on request errors or a count mismatch. A profile of the order run (statements and Redis
- * commands per order, from pg_stat_statements and INFO commandstats) says where the time goes.
+ * in flight when its duration ends, the paced run those still unanswered 2 s after its last one
+ * (the server may have committed them), so every key that was sent but not answered is sent again
+ * afterwards: an idempotent replay answers 201 with the order it made, or the order is made now.
+ * Targets missed are printed, not failed; the exit status is 1 only on request errors or a count
+ * mismatch. A profile of the order run (statements and Redis commands per order, from
+ * pg_stat_statements and INFO commandstats) says where the time goes.
  *
  * The per-principal rate limits (app/src/http/rate-limit.ts) are not configurable through the
  * environment, so the load comes from many tokens with distinct subjects, each well under its limit.
  * Settings: BENCH_DURATION_S (10), BENCH_WARMUP_S (3), BENCH_CONNECTIONS (100), BENCH_CPU_PROFILE (0),
- * BENCH_DATABASE_POOL_MAX (3 per core).
+ * BENCH_DATABASE_POOL_MAX (3 per core). BENCH_WARMUP_S, BENCH_DURATION_S and BENCH_CONNECTIONS hold
+ * for the paced run too (its warm-up on the same schedule; its connections the most sockets open).
  */
 import autocannon from 'autocannon';
 import * as fs from 'node:fs';
@@ -34,6 +43,7 @@ import { buildApp } from '../../app/build';
 import { renderTable } from '../../stacks/cli/table';
 import { measureOrderFloor } from './order-floor';
 import { measureThroughNginx } from './nginx-menu-bench';
+import { pacedLoad, type PacedLoadOptions, type PacedLoadResult } from './paced-load';
 import { applySchema } from '../services/schema';
 import { AUDIENCE, createTokenMint, ISSUER } from '../services/token-mint';
 import { apiProcessEnvironment } from '../services/api-environment';
@@ -113,6 +123,33 @@ interface Phase {
   statusCodes: Record<string, number>;
   /** CPU seconds per process group during the measured run. */
   cpuSeconds?: CpuGroups;
+  /** The paced run only (paced-load.ts): latency from writing, the generator's lateness, requests cut off. */
+  paced?: { fromWriteP50Ms: number; fromWriteP99Ms: number; scheduleLagP99Ms: number; scheduleLagMaxMs: number; achievedRate: number; inFlightAtEnd: number };
+}
+
+/** Milliseconds to 0.1 ms, as the tables print them. */
+const tenths = (ms: number) => Math.round(ms * 10) / 10;
+
+function pacedPhase(name: string, result: PacedLoadResult): Phase {
+  return {
+    name,
+    requests: result.completed,
+    requestsPerSecond: result.completedPerSecond,
+    p50Ms: tenths(result.latencyMs.p50),
+    p99Ms: tenths(result.latencyMs.p99),
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: result.statusCodes,
+    paced: {
+      fromWriteP50Ms: tenths(result.fromWriteLatencyMs.p50),
+      fromWriteP99Ms: tenths(result.fromWriteLatencyMs.p99),
+      scheduleLagP99Ms: tenths(result.scheduleLagMs.p99),
+      scheduleLagMaxMs: tenths(result.scheduleLagMs.max),
+      achievedRate: result.achievedRate,
+      inFlightAtEnd: result.inFlightAtEnd,
+    },
+  };
 }
 
 function phase(name: string, result: autocannon.Result): Phase {
@@ -207,13 +244,32 @@ function cpuPerRequest(p: Phase): { api: number; postgresql: number; redis: numb
   return { api: ms('api bundle'), postgresql: ms('postgresql'), redis: ms('redis'), autocannon: ms('autocannon (bench process)') };
 }
 
-/** A warm-up run (discarded), then the measured one, with the CPU each group used during it. */
+/**
+ * A load's warm-up (discarded), then its measured run, with the CPU each group used during it: the
+ * load calls `startMeasuring` when its measured part begins and returns that part's figures.
+ */
+async function measureCpu(groups: ReadonlyMap<number, string>, load: (startMeasuring: () => void) => Promise<Phase>): Promise<Phase> {
+  let before: CpuGroups | undefined;
+  const result = await load(() => void (before = cpuSnapshot(groups)));
+  if (!before) throw new Error(`${result.name}: the load never started its measured run`);
+  return { ...result, cpuSeconds: cpuBetween(before, cpuSnapshot(groups)) };
+}
+
+/** autocannon: a warm-up run, then the measured one. */
 async function measure(name: string, options: autocannon.Options, groups: ReadonlyMap<number, string>, beforeRun: () => Promise<void> = async () => undefined): Promise<Phase> {
-  await autocannon({ ...options, connections: CONNECTIONS, duration: WARMUP_S });
-  await beforeRun();
-  const before = cpuSnapshot(groups);
-  const result = await autocannon({ ...options, connections: CONNECTIONS, duration: DURATION_S });
-  return { ...phase(name, result), cpuSeconds: cpuBetween(before, cpuSnapshot(groups)) };
+  return measureCpu(groups, async (startMeasuring) => {
+    await autocannon({ ...options, connections: CONNECTIONS, duration: WARMUP_S });
+    await beforeRun();
+    startMeasuring();
+    return phase(name, await autocannon({ ...options, connections: CONNECTIONS, duration: DURATION_S }));
+  });
+}
+
+/** paced-load.ts at a fixed rate: the warm-up on the same schedule, no gap before the measured part. */
+async function measurePaced(name: string, options: Pick<PacedLoadOptions, 'url' | 'rate' | 'request' | 'onResponse'>, groups: ReadonlyMap<number, string>): Promise<Phase> {
+  return measureCpu(groups, async (startMeasuring) =>
+    pacedPhase(name, await pacedLoad({ ...options, connections: CONNECTIONS, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, onMeasuredStart: startMeasuring })),
+  );
 }
 
 /**
@@ -363,9 +419,24 @@ async function main(): Promise<number> {
     });
     const statements = await statementProfile(cluster);
     const redisCommands = await redisProfile(control, statements.orders);
-    // The latency users see when the pods are not saturated: the same requests at half the rate.
+    // The latency users see when the pods are not saturated: the same requests at half the rate,
+    // evenly spaced (paced-load.ts; autocannon's overallRate sends each second's quota as a burst).
     const halfRate = Math.max(1, Math.round(orders.requestsPerSecond / 2));
-    const ordersHalfRate = await measure(`order create at ${halfRate}/s`, { ...ordersOptions, overallRate: halfRate }, groups);
+    const pacedKeys: number[] = []; // the paced run's request index -> its key
+    const ordersHalfRate = await measurePaced(
+      `order create paced at ${halfRate}/s`,
+      {
+        url: `http://127.0.0.1:${apiPort}`,
+        rate: halfRate,
+        request: (i) => {
+          const n = sent++;
+          pacedKeys[i] = n;
+          return { method: 'POST', path: ordersPath, headers: orderHeaders(n), body: orderBody(n) };
+        },
+        onResponse: (i, status) => void answered.set(pacedKeys[i]!, status),
+      },
+      groups,
+    );
     const floor = await measureOrderFloor({ cluster, postgresCpuSeconds: () => cpuSnapshot(groups).postgresql ?? 0 });
 
     // Requests cut off by the end of a run: send the same key and body again.
@@ -441,7 +512,11 @@ async function main(): Promise<number> {
         bound: (() => {
           const others = ordersHalfRate.cpuSeconds?.['other processes'] ?? 0;
           const own = Object.values(ordersHalfRate.cpuSeconds ?? {}).reduce((sum, s) => sum + s, 0) - others;
-          return `p50 ${ordersHalfRate.p50Ms} ms; at half rate the bench's processes used ${own.toFixed(1)} and other processes ${others.toFixed(1)} of ${cpuAvailable} CPU s`;
+          const paced = ordersHalfRate.paced;
+          const generator = paced
+            ? `; from writing to answer p50 ${paced.fromWriteP50Ms} ms, p99 ${paced.fromWriteP99Ms} ms; the generator sent at most ${paced.scheduleLagMaxMs} ms late (p99 ${paced.scheduleLagP99Ms} ms)`
+            : '';
+          return `p50 ${ordersHalfRate.p50Ms} ms from schedule${generator}; at half rate the bench's processes used ${own.toFixed(1)} and other processes ${others.toFixed(1)} of ${cpuAvailable} CPU s`;
         })(),
       },
       { what: 'order errors (non-2xx, errors, timeouts) = 0', value: String(orderFailures), met: orderFailures === 0 },
@@ -455,13 +530,20 @@ async function main(): Promise<number> {
       platform: `${os.type()} ${os.release()}`,
     };
     console.log(`\nhost: ${host.cpus} cores (${host.cpuModel}), ${host.memoryGiB} GiB, node ${host.node}, ${host.platform}`);
-    console.log(`load: autocannon in this process, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per phase; menu ${menuBytes} bytes (${MENU_ITEMS} items); PostgreSQL with fsync=off (harness); api database pool ${DATABASE_POOL_MAX} per host\n`);
+    console.log(`load: autocannon in this process (the half-rate run: paced-load.ts, open loop, latency from each request's scheduled time), ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per phase; menu ${menuBytes} bytes (${MENU_ITEMS} items); PostgreSQL with fsync=off (harness); api database pool ${DATABASE_POOL_MAX} per host\n`);
     console.log(
       renderTable(
         ['phase', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'timeouts', 'status codes'],
         phases.map((p) => [p.name, p.requestsPerSecond.toFixed(0), String(p.p50Ms), String(p.p99Ms), String(p.non2xx), String(p.errors), String(p.timeouts), JSON.stringify(p.statusCodes)]),
       ),
     );
+    for (const p of phases.filter((q) => q.paced)) {
+      const paced = p.paced!;
+      console.log(
+        `${p.name}: p50 and p99 from each request's scheduled time; from writing to answer p50 ${paced.fromWriteP50Ms} ms, p99 ${paced.fromWriteP99Ms} ms; ` +
+          `sent ${paced.achievedRate.toFixed(0)}/s, at most ${paced.scheduleLagMaxMs} ms late (p99 ${paced.scheduleLagP99Ms} ms); ${paced.inFlightAtEnd} unanswered at the end`,
+      );
+    }
     const cpuGroups = [...new Set(phases.flatMap((p) => Object.keys(p.cpuSeconds ?? {})))].sort();
     console.log(`\nCPU seconds used during each measured run (${DURATION_S} s, ${os.cpus().length} cores = ${DURATION_S * os.cpus().length} CPU s available)`);
     console.log(renderTable(['phase', ...cpuGroups], phases.map((p) => [p.name, ...cpuGroups.map((g) => (p.cpuSeconds?.[g] ?? 0).toFixed(1))])));
