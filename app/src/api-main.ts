@@ -83,7 +83,7 @@ async function main(): Promise<number> {
     });
     metrics.observeOrderEventOutbox(relay);
     relay.start();
-    const server = await listen(handle.app, config.PORT);
+    const server = await listen(handle.handler, config.PORT);
     const internalServer = await listen(handle.internalApp, config.INTERNAL_PORT);
     logger.info({ port: boundPort(server), internalPort: boundPort(internalServer) }, 'listening');
 

@@ -7,10 +7,14 @@ import type { RequestHandler, Response } from 'express';
 import { forbidden, unauthorized } from '../errors';
 import type { AuthClaims, Role } from './claims';
 import { assertSameRestaurant } from './same-restaurant';
-import type { TokenVerifier } from './verify-token';
 
 const CLAIMS = Symbol('auth claims');
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+
+/** The compact token of an `Authorization: Bearer <jwt>` header, or undefined for anything else. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER.exec(header.trim())?.[1];
+}
 
 /** The verified claims of this request; throws 401 when `authenticate` did not run or failed. */
 export function authClaims(res: Response): AuthClaims {
@@ -24,13 +28,13 @@ export function optionalAuthClaims(res: Response): AuthClaims | undefined {
   return (res.locals as Record<symbol, AuthClaims | undefined>)[CLAIMS];
 }
 
-export function authenticate(verify: TokenVerifier): RequestHandler {
+export function authenticate(verify: (token: string) => Promise<AuthClaims>): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (!header) throw unauthorized();
-    const match = BEARER.exec(header.trim());
-    if (!match) throw unauthorized('authorization must be a bearer token', true);
-    (res.locals as Record<symbol, AuthClaims>)[CLAIMS] = await verify(match[1]!);
+    const token = bearerToken(header);
+    if (!token) throw unauthorized('authorization must be a bearer token', true);
+    (res.locals as Record<symbol, AuthClaims>)[CLAIMS] = await verify(token);
     next();
   };
 }

@@ -33,7 +33,14 @@ export interface TokenVerifierOptions {
   readonly now?: () => number;
 }
 
-export type TokenVerifier = (token: string) => Promise<AuthClaims>;
+export interface TokenVerifier {
+  (token: string): Promise<AuthClaims>;
+  /**
+   * The claims of a token that passed verification earlier and is still cached
+   * (verified-token-cache.ts), without a promise; undefined means "verify it" (never "invalid").
+   */
+  cached(token: string): Readonly<AuthClaims> | undefined;
+}
 
 export function remoteKeySet(config: Pick<AppConfig, 'JWT_JWKS_URL'>): KeySource {
   return createRemoteJWKSet(new URL(config.JWT_JWKS_URL), { timeoutDuration: 2000, cooldownDuration: 30_000 });
@@ -44,7 +51,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   const now = options.now;
   const cache = options.cache === false ? undefined : new VerifiedTokenCache({ ...options.cache, now: options.cache?.now ?? now });
-  return async (token) => {
+  const verify = async (token: string): Promise<AuthClaims> => {
     const cached = cache?.get(token);
     if (cached !== undefined) return cached;
     let payload: JWTPayload;
@@ -68,6 +75,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     // requiredClaims made jose check that `exp` is a number.
     return cache ? cache.set(token, parsed.data, payload.exp!) : parsed.data;
   };
+  return Object.assign(verify, { cached: (token: string) => cache?.get(token) });
 }
 
 function reasonFor(error: unknown): AppError {

@@ -24,15 +24,14 @@
  * a dependency); the menu, the one hot body, comes with its codings prepared once per version
  * (menu/menu-representation.ts).
  */
-import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import type { RequestListener } from 'node:http';
 import express, { Router, type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import { LIVENESS_PATH, METRICS_PATH, READINESS_PATH } from '../../../contract/constants';
 import type { AppConfig } from '../config';
 import type { DatabaseManager } from '../db/database-manager';
 import { notFound } from '../errors';
-import { createRequestLogger, type Logger } from '../logger';
+import type { Logger } from '../logger';
 import { UNMATCHED_ROUTE, type AppMetrics } from '../metrics';
 import type { Role } from '../auth/claims';
 import { authClaims, authenticate, requireRole, requireSameRestaurant } from '../auth/middleware';
@@ -40,15 +39,17 @@ import { createTokenVerifier, type KeySource, type TokenVerifier } from '../auth
 import { consistencyToken } from './consistency-token';
 import { cors } from './cors';
 import { errorHandler } from './error-handler';
+import { createFastLane, type FastGetRoute } from './fast-lane';
 import { liveness, readiness } from './health';
 import { readInput } from './input';
 import { createLoadShedder, type LoadSheddingOptions } from './load-shedding';
 import { createRateLimiters, type LimitClass, type RateLimit, type RouteClass } from './rate-limit';
+import { createRequestObserver, requestIdOf, setEnvelopeHeaders } from './request-envelope';
 
 /** JSON bodies above this are refused with 413 (an order with 100 lines is a few KB). */
 export const JSON_BODY_LIMIT = '100kb';
-/** An incoming X-Request-Id is kept only when it looks like an id (no log injection, bounded). */
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
+/** nginx (a pod in the cluster, loopback locally) is the only proxy in front of the api. */
+const TRUSTED_PROXIES: readonly string[] = ['loopback', 'uniquelocal'];
 const ROUTE_BASE = Symbol('route base');
 
 export interface RouteKit {
@@ -61,6 +62,8 @@ export interface RouteKit {
   /** First middleware of every nested router, so the metrics route label keeps its mount path. */
   readonly trackRouteBase: RequestHandler;
   readonly verifyToken: TokenVerifier;
+  /** Answers a GET from memory before express (fast-lane.ts); the express route stays for everything else. */
+  readonly fastGet: (route: FastGetRoute) => void;
 }
 
 export interface AppDependencies {
@@ -81,8 +84,12 @@ export interface AppDependencies {
 }
 
 export interface AppHandle {
-  /** The public API (PORT). */
+  /** The public API (PORT): the fast lane, then `app`. What the server listens with. */
+  readonly handler: RequestListener;
+  /** The public API's express application, without the fast lane. */
   readonly app: Express;
+  /** Requests the fast lane answered itself. */
+  fastLaneAnswered(): number;
   /** Probes and metrics (INTERNAL_PORT): `/healthz`, `/readyz`, `/metrics`. */
   readonly internalApp: Express;
   /** Readiness answers 503 from now on; requests are still served. */
@@ -120,6 +127,16 @@ export function createApp(deps: AppDependencies): AppHandle {
     (res.locals as Record<symbol, string>)[ROUTE_BASE] = req.baseUrl;
     next();
   };
+  const observer = createRequestObserver(logger, metrics);
+  const fastLane = createFastLane({
+    corsOrigins: new Set(config.CORS_ALLOWED_ORIGINS),
+    verifyToken,
+    limiters,
+    observer,
+    trustProxy: TRUSTED_PROXIES,
+    isDraining: () => draining,
+    logger,
+  });
   const kit: RouteKit = {
     authenticate: authenticate(verifyToken),
     rateLimit,
@@ -128,36 +145,25 @@ export function createApp(deps: AppDependencies): AppHandle {
     requireSameRestaurant,
     trackRouteBase,
     verifyToken,
+    fastGet: (route) => fastLane.add(route),
   };
 
   const app = express();
   app.disable('x-powered-by');
   // nginx (a pod in the cluster, loopback locally) is the only proxy: req.ip is then the client.
-  app.set('trust proxy', ['loopback', 'uniquelocal']);
+  app.set('trust proxy', TRUSTED_PROXIES);
 
-  const requestLogger = createRequestLogger(logger);
   app.use((req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    const id = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    const id = requestIdOf(req);
     (req as Request & { id?: string }).id = id;
-    // setHeader, not res.set: these values need none of express's content-type or array handling.
-    res.setHeader('X-Request-Id', id);
-    // While draining, tell nginx not to reuse this connection: its next request goes to another pod.
-    if (draining) res.setHeader('Connection', 'close');
-    // Responses carry bearer-token data: no cache may keep one unless its route says otherwise
-    // (the menu, the one authenticated response a browser may keep, sets its own Cache-Control).
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    const startedAt = performance.now();
-    res.on('finish', () => {
-      const durationMs = performance.now() - startedAt;
-      const route = routeLabel(req, res);
-      metrics.httpRequestDuration.observe({ route, method: req.method, status: String(res.statusCode) }, durationMs / 1000);
-      requestLogger.info(
-        { requestId: id, method: req.method, route, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10 },
-        'request',
-      );
-    });
+    setEnvelopeHeaders(res, id, draining);
+    observer.onFinish(
+      req,
+      res,
+      id,
+      () => req.path,
+      () => routeLabel(req, res),
+    );
     next();
   });
   app.use(cors(config.CORS_ALLOWED_ORIGINS));
@@ -191,7 +197,11 @@ export function createApp(deps: AppDependencies): AppHandle {
   internalApp.use(errorHandler(logger));
 
   return {
+    handler: (req, res) => {
+      if (!fastLane.handle(req, res, app)) app(req, res);
+    },
     app,
+    fastLaneAnswered: () => fastLane.answered,
     internalApp,
     startDraining: () => {
       draining = true;

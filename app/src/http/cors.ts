@@ -20,6 +20,7 @@
  * Hand-written rather than the `cors` package: the policy is a fixed list and a dozen lines, and
  * the package's defaults (reflect any origin, `*`) are the ones to avoid.
  */
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { CONSISTENCY_TOKEN_HEADER } from '../db/request-consistency';
 import { IDEMPOTENCY_HEADER } from '../orders/order-schemas';
@@ -39,19 +40,36 @@ export const CORS_EXPOSED_HEADERS: readonly string[] = [
 /** How long a browser may reuse a preflight answer (Chromium caps it at 2 hours). */
 export const CORS_MAX_AGE_SECONDS = 600;
 
+const EXPOSED = CORS_EXPOSED_HEADERS.join(', ');
+
+/**
+ * The CORS headers of an actual (not preflight) response, on node's response: what `cors` sets
+ * before passing a request on, and what the fast lane (fast-lane.ts) sets itself. Nothing when no
+ * origin is configured.
+ */
+export function setActualCorsHeaders(allowed: ReadonlySet<string>, origin: string | undefined, res: ServerResponse): void {
+  if (allowed.size === 0) return;
+  // The first Vary of the response (cors runs before every route); a route adds its own after it.
+  res.setHeader('Vary', 'Origin');
+  if (origin !== undefined && allowed.has(origin)) {
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Expose-Headers', EXPOSED);
+  }
+}
+
 export function cors(allowedOrigins: readonly string[]): RequestHandler {
   const allowed = new Set(allowedOrigins);
   return (req, res, next) => {
     if (allowed.size === 0) return next();
-    res.vary('Origin');
     const origin = req.get('origin');
-    const isAllowed = origin !== undefined && allowed.has(origin);
     const isPreflight = req.method === 'OPTIONS' && req.get('access-control-request-method') !== undefined;
-    if (isAllowed) res.set('Access-Control-Allow-Origin', origin);
     if (!isPreflight) {
-      if (isAllowed) res.set('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS.join(', '));
+      setActualCorsHeaders(allowed, origin, res);
       return next();
     }
+    res.vary('Origin');
+    const isAllowed = origin !== undefined && allowed.has(origin);
+    if (isAllowed) res.set('Access-Control-Allow-Origin', origin);
     res.vary('Access-Control-Request-Headers');
     if (isAllowed) {
       res.set({

@@ -39,6 +39,7 @@
  * `RateLimit-Remaining` (as this process knows it), `RateLimit-Reset` (seconds) on every limited
  * response, `Retry-After` on 429.
  */
+import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
@@ -118,9 +119,26 @@ export interface RateLimiters {
   readonly byRoute: RateLimitMiddleware;
   /** Per client address, for every request, before anything else reads it; sets headers only on 429. */
   readonly byClient: RequestHandler;
+  /**
+   * One decision against a class's limit, for the fast lane (fast-lane.ts), which has no express
+   * request; the key is `clientLimitKey` or `principalLimitKey`. A throw means the limiter failed
+   * (the middlewares let the request through then).
+   */
+  decide(limitClass: LimitClass, key: string): RateLimitDecision | Promise<RateLimitDecision>;
+  /** The RateLimit-* headers of a request a route limit passed (what `byRoute` sets). */
+  setPassHeaders(limitClass: LimitClass, res: ServerResponse, decision: RateLimitDecision): void;
   /** Stops the sync timers. */
   close(): void;
 }
+
+/**
+ * Set on a request the fast lane already counted against the client limit before handing it to
+ * express (after a route limit refused it): `byClient` does not count it twice.
+ */
+export const CLIENT_LIMIT_COUNTED = Symbol('client limit counted');
+
+export const clientLimitKey = (address: string | undefined) => `ip:${address ?? 'unknown'}`;
+export const principalLimitKey = (subject: string) => `sub:${subject}`;
 
 /** The outcome of one request against a limit. */
 export interface RateLimitDecision {
@@ -335,7 +353,7 @@ export function createRateLimiters(options: RateLimiterOptions): RateLimiters {
     return limiter;
   };
 
-  const setHeaders = (res: Response, limit: RateLimit, decision: RateLimitDecision): void => {
+  const setHeaders = (res: ServerResponse, limit: RateLimit, decision: RateLimitDecision): void => {
     res.setHeader('RateLimit-Limit', String(limit.points));
     res.setHeader('RateLimit-Remaining', String(Math.max(0, decision.remaining)));
     res.setHeader('RateLimit-Reset', String(Math.max(0, Math.ceil(decision.msBeforeReset / 1000))));
@@ -373,21 +391,30 @@ export function createRateLimiters(options: RateLimiterOptions): RateLimiters {
     };
   };
 
-  const byAddress = (req: Request) => `ip:${req.ip ?? 'unknown'}`;
+  const byAddress = (req: Request) => clientLimitKey(req.ip);
   const byPrincipal = (req: Request, res: Response) => {
     const subject = optionalAuthClaims(res)?.sub;
-    return subject === undefined ? byAddress(req) : `sub:${subject}`;
+    return subject === undefined ? byAddress(req) : principalLimitKey(subject);
   };
+  const byClass = new Map<LimitClass, BatchedRateLimiter>();
   const routeLimiters = new Map<RouteClass, RequestHandler>();
   for (const routeClass of ROUTE_CLASSES) {
     const limiter = limiterFor(routeClass, options.limits?.[routeClass] ?? DEFAULT_RATE_LIMITS[routeClass]);
+    byClass.set(routeClass, limiter);
     routeLimiters.set(routeClass, middleware(routeClass, limiter, byPrincipal, true));
   }
   const clientLimiter = limiterFor('client', options.limits?.client ?? DEFAULT_CLIENT_RATE_LIMIT);
+  byClass.set('client', clientLimiter);
+  const clientMiddleware = middleware('client', clientLimiter, byAddress, false);
 
   return {
     byRoute: (routeClass) => routeLimiters.get(routeClass)!,
-    byClient: middleware('client', clientLimiter, byAddress, false),
+    byClient: (req, res, next) => {
+      if ((req as Request & { [CLIENT_LIMIT_COUNTED]?: boolean })[CLIENT_LIMIT_COUNTED]) return next();
+      return clientMiddleware(req, res, next);
+    },
+    decide: (limitClass, key) => byClass.get(limitClass)!.consume(key),
+    setPassHeaders: (limitClass, res, decision) => setHeaders(res, byClass.get(limitClass)!.limit, decision),
     close: () => {
       for (const limiter of limiters) limiter.close();
     },

@@ -12,9 +12,8 @@
  * and Redis, and the internal listener closes last. A hard deadline of the grace period forces
  * exit 1 if anything hangs.
  */
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 import type { Logger } from '../logger';
 import type { AppHandle } from './app';
 
@@ -24,13 +23,14 @@ export const HEADERS_TIMEOUT_MS = 66_000;
 /** Longest drain delay; never more than a fifth of the grace period. */
 export const MAX_DRAIN_DELAY_MS = 5_000;
 
-/** Listens with `app` (`handle.app` for the public port, `handle.internalApp` for the internal one). */
-export function listen(app: Express, port: number, host?: string): Promise<Server> {
+/** Listens with `handler` (`handle.handler` for the public port, `handle.internalApp` for the internal one). */
+export function listen(handler: RequestListener, port: number, host?: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host ?? '0.0.0.0', (error?: Error) => (error ? reject(error) : resolve(server)));
+    const server = createServer(handler);
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.once('error', reject);
+    server.listen(port, host ?? '0.0.0.0', () => resolve(server));
   });
 }
 

@@ -59,7 +59,7 @@ export async function startApp(overrides: Partial<AppDependencies> & { jwks: Key
   const { logger, lines } = memoryLogger(config);
   const deps: AppDependencies = { config, db: stubDatabase(), logger, metrics: createMetrics({ defaultMetrics: false }), ...overrides };
   const handle = createApp(deps);
-  const server = await listen(handle.app, 0, '127.0.0.1');
+  const server = await listen(handle.handler, 0, '127.0.0.1');
   const internalServer = await listen(handle.internalApp, 0, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${boundPort(server)}`,
