@@ -63,7 +63,8 @@ async function main(): Promise<number> {
       redis,
       routes: (v1, kit) => {
         registerMenuRoutes(v1, kit, { db, cache, bus, logger });
-        registerOrderRoutes(v1, kit, { db, logger, metrics, statusCache: { cache, bus } });
+        // Half the primary pool for order creates; orders beyond them go in groups (order-batcher.ts).
+        registerOrderRoutes(v1, kit, { db, logger, metrics, statusCache: { cache, bus }, groupSlots: Math.max(1, Math.floor(config.DATABASE_POOL_MAX / 2)) });
         registerSettingsRoutes(v1, kit, { db, cache, bus, logger });
         registerTableRoutes(v1, kit, { db });
         registerReservationRoutes(v1, kit, { db });

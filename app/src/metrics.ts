@@ -50,6 +50,8 @@ export interface AppMetrics {
   readonly orderEventRelayFailures: Counter;
   /** Order events the outbox relay appended to their streams. */
   readonly orderEventRelayPublished: Counter;
+  /** Orders per create call to PostgreSQL (1: alone; more: a group, app/src/orders/order-batcher.ts). */
+  readonly orderCreateCallOrders: Histogram;
   /** `order_event_outbox_pending` reads this at scrape time (rows waiting for the relay). */
   observeOrderEventOutbox(outbox: { pending(): Promise<number> }): void;
   /**
@@ -143,6 +145,12 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
   const orderEventRelayFailures = new Counter({
     name: 'order_event_relay_failures_total',
     help: 'Order event outbox relay batches that failed (XADD refused or timed out, database error; the events stay in the outbox) and invalid outbox rows',
+    registers: [registry],
+  });
+  const orderCreateCallOrders = new Histogram({
+    name: 'order_create_call_orders',
+    help: 'Orders per create call to PostgreSQL: 1 when an order went alone, more when orders queued and went as one group',
+    buckets: [1, 2, 4, 8, 16, 32],
     registers: [registry],
   });
   const orderEventRelayPublished = new Counter({
@@ -246,6 +254,7 @@ export function createMetrics(options: MetricsOptions = {}): AppMetrics {
     orders,
     orderEventRelayFailures,
     orderEventRelayPublished,
+    orderCreateCallOrders,
     observeOrderEventOutbox: (outbox) => void outboxes.push(outbox),
     observeDependencies: (checks) => void Object.assign(dependencyChecks, checks),
     databaseHooks: () => ({

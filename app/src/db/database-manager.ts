@@ -157,6 +157,12 @@ export interface DatabaseManager {
   read<R extends QueryResultRow = QueryResultRow>(query: string | QueryConfig, context?: ReadContext): Promise<QueryResult<R>>;
   /** The live read-your-writes token of a key, to hand to the client (cookie, header). */
   readYourWritesToken(key: string): ReadYourWritesToken | undefined;
+  /**
+   * Records, for the caller, the WAL position (pg_lsn text) that a write made on its behalf reached:
+   * under `consistencyKey` and in the caller's request scope, as `write` does with `positionOf`.
+   * For work that ran outside the caller's scope on behalf of several callers (order-batcher.ts).
+   */
+  recordWritten(position: string, consistencyKey?: string): void;
   /** Runs a replica health round now. */
   checkReplicas(): Promise<void>;
   replicaStatus(): ReplicaStatus[];
@@ -515,6 +521,7 @@ export function createDatabaseManager(config: AppConfig, options: DatabaseManage
     transaction,
     read: read as DatabaseManager['read'],
     readYourWritesToken: (key) => tracker.get(key),
+    recordWritten: (position, consistencyKey) => recordPosition(consistencyKey, position),
     checkReplicas: async () => {
       if (closing) throw new Error('the database manager is closed');
       await checker?.checkNow();

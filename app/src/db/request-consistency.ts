@@ -31,6 +31,14 @@ export function runInConsistencyScope<T>(scope: ConsistencyScope, work: () => T)
   return storage.run(scope, work);
 }
 
+/**
+ * Runs `work` outside every request's scope: for work started by one request on behalf of several
+ * (a group of orders, app/src/orders/order-batcher.ts), whose position each of them records itself.
+ */
+export function outsideConsistencyScope<T>(work: () => T): T {
+  return storage.exit(work);
+}
+
 export function currentConsistencyScope(): ConsistencyScope | undefined {
   return storage.getStore();
 }

@@ -85,6 +85,42 @@ export async function createOrderIdempotent(
   return { outcome: rows[0]!.result, walPosition: rows[0]!.wal_position };
 }
 
+/** One order of a group call (`createOrdersIdempotent`). */
+export interface NewOrder {
+  readonly restaurantId: string;
+  readonly key: string;
+  readonly requestHash: string;
+  readonly tableId: string;
+  readonly lines: readonly NewOrderLine[];
+}
+
+/**
+ * Several orders in one statement, `create_orders_committed` (migration
+ * 20261205223000000_create-orders-committed.sql): each exactly as `createOrderIdempotent` makes it,
+ * in the order given, then one COMMIT and the WAL position after it. An error aborts them all;
+ * nothing is written then. Keys must be distinct per restaurant within one call.
+ */
+export async function createOrdersIdempotent(client: PoolClient, orders: readonly NewOrder[]): Promise<{ outcomes: CreateOrderOutcome[]; walPosition: string }> {
+  const lines = orders.flatMap((o) => o.lines);
+  const { rows } = await client.query<{ results: CreateOrderOutcome[]; wal_position: string }>({
+    name: 'orders.create_group',
+    text: `CALL create_orders_committed($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::int[], $6::bigint[], $7::int[], $8::text[], NULL, NULL)`,
+    values: [
+      orders.map((o) => o.restaurantId),
+      orders.map((o) => o.key),
+      orders.map((o) => o.requestHash),
+      orders.map((o) => o.tableId),
+      orders.map((o) => o.lines.length),
+      lines.map((l) => l.menu_item_id),
+      lines.map((l) => l.quantity),
+      lines.map((l) => l.notes),
+    ],
+  });
+  const outcomes = rows[0]!.results;
+  if (outcomes.length !== orders.length) throw new Error(`create_orders_committed answered ${outcomes.length} outcomes for ${orders.length} orders`);
+  return { outcomes, walPosition: rows[0]!.wal_position };
+}
+
 function itemOut(row: OrderItemRow): OrderItemRow {
   return { ...row, id: String(row.id), menu_item_id: String(row.menu_item_id) };
 }

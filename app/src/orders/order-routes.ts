@@ -43,14 +43,23 @@ import { createOrderService, type OrderService, type OrderServiceDependencies } 
 export interface OrderRouteDependencies {
   readonly db: DatabaseManager;
   readonly logger: Logger;
-  /** Order lifecycle metrics. @default - none */
-  readonly metrics?: Pick<AppMetrics, 'orders'>;
+  /** Order lifecycle and create call metrics. @default - none */
+  readonly metrics?: Pick<AppMetrics, 'orders' | 'orderCreateCallOrders'>;
+  /** Order creates in flight at once (order-service.ts `groupSlots`). @default DEFAULT_GROUP_SLOTS */
+  readonly groupSlots?: number;
   /** Caches `GET .../status` (kind `order-status`), invalidated on status changes. @default - uncached */
   readonly statusCache?: OrderServiceDependencies['statusCache'];
 }
 
 export function registerOrderRoutes(v1: Router, kit: RouteKit, deps: OrderRouteDependencies): OrderService {
-  const service = createOrderService({ db: deps.db, observer: deps.metrics?.orders, statusCache: deps.statusCache });
+  const calls = deps.metrics?.orderCreateCallOrders;
+  const service = createOrderService({
+    db: deps.db,
+    observer: deps.metrics?.orders,
+    statusCache: deps.statusCache,
+    groupSlots: deps.groupSlots,
+    onGroupCall: calls ? (orders) => calls.observe(orders) : undefined,
+  });
   const base = '/restaurants/:restaurantId/orders';
 
   v1.post(base, kit.authenticate, kit.rateLimit('write'), kit.requireRole('guest', 'staff', 'manager'), async (req, res) => {

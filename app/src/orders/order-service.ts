@@ -39,6 +39,7 @@ import type { OrderLifecycleObserver } from '../metrics';
 import { cacheKeys, CACHE_POLICIES } from '../cache/cache-keys';
 import type { InvalidationBus } from '../cache/invalidation-bus';
 import type { LayeredCache } from '../cache/layered-cache';
+import { createOrderBatcher, type CreateResult } from './order-batcher';
 import * as repo from './order-repository';
 import { MAX_PAGE_SIZE, encodeCursor, type CreateOrderBody, type Cursor, type OrderStatus } from './order-schemas';
 import { canTransition } from './order-state';
@@ -131,10 +132,20 @@ export interface OrderServiceDependencies {
   readonly observer?: OrderLifecycleObserver;
   /** Order status polling through L1/L2, invalidated on every status change. @default - read the database each time */
   readonly statusCache?: { readonly cache: LayeredCache; readonly bus: InvalidationBus };
+  /**
+   * Order creates in flight at once; more wait and go together (order-batcher.ts). The api passes
+   * half its primary pool. @default DEFAULT_GROUP_SLOTS
+   */
+  readonly groupSlots?: number;
+  /** The size of every create call (1: an order alone). */
+  readonly onGroupCall?: (orders: number) => void;
 }
+
+export const DEFAULT_GROUP_SLOTS = 3;
 
 export function createOrderService(deps: OrderServiceDependencies): OrderService {
   const { db, observer, statusCache } = deps;
+  const batcher = createOrderBatcher({ db, slots: deps.groupSlots ?? DEFAULT_GROUP_SLOTS, onCall: deps.onGroupCall });
 
   /**
    * From the primary, like the menu: the value fills a cache every instance shares, and a refill
@@ -151,21 +162,17 @@ export function createOrderService(deps: OrderServiceDependencies): OrderService
       if (claims.role === 'guest' && body.table_id !== claims.table_id) throw forbidden('a guest may order only for its own table');
       const hash = requestHash(body);
       const lines = body.items.map((i) => ({ menu_item_id: i.menu_item_id, quantity: i.quantity, notes: i.notes ?? null }));
-      let result: { response: StoredResponse; created: boolean };
+      let call: CreateResult;
       try {
-        // A refusal throws inside the callback, so no WAL position is recorded for it (nothing was written).
-        result = await db.write(
-          async (client) => {
-            const call = await repo.createOrderIdempotent(client, { restaurantId, key, requestHash: hash, tableId: body.table_id, lines });
-            return { ...responseOf(call.outcome, body), walPosition: call.walPosition };
-          },
-          { name: 'orders.create', consistencyKey: consistencyKey(restaurantId), positionOf: (r) => r.walPosition },
-        );
+        call = await batcher.create({ restaurantId, key, requestHash: hash, tableId: body.table_id, lines });
       } catch (error) {
         // Only a writer that skipped the advisory lock can cause this: it holds or held the key.
         if (isDuplicateKey(error)) throw keyInProgress();
         throw error;
       }
+      // A refusal throws here, so no WAL position is recorded for it (nothing was written).
+      const result = responseOf(call.outcome, body);
+      db.recordWritten(call.walPosition, consistencyKey(restaurantId));
       if (result.created) {
         const order = result.response.body;
         observer?.created(order);

@@ -24,6 +24,7 @@ const MIGRATIONS = [
   '20261205020000000_create-order-generic-plans',
   '20261205020100000_create-order-committed',
   '20261205220000000_outbox-local-wakeup',
+  '20261205223000000_create-orders-committed',
 ];
 
 const SCHEMA_RELATIONS = [

@@ -33,6 +33,7 @@ export function stubDatabase(overrides: Partial<DatabaseManager> = {}): Database
     write: (async () => ({ rows: [] })) as unknown as DatabaseManager['write'],
     transaction: async () => undefined as never,
     readYourWritesToken: () => undefined,
+    recordWritten: () => undefined,
     checkReplicas: async () => undefined,
     replicaStatus: () => [],
     poolStats: () => [],
