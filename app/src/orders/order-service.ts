@@ -26,7 +26,9 @@
  * (migration 20261205020100000_create-order-committed.sql): the function, its COMMIT and the WAL
  * position after that COMMIT (read-your-writes) in one round trip (it was two: the call, then the
  * position; before that ten: BEGIN, lock, key insert, table, prices, order, items, key update,
- * COMMIT with the position).
+ * COMMIT with the position). Orders that arrive while this process's creates are all in flight go
+ * together in one `create_orders_committed` call (order-batcher.ts: group commit), each with the
+ * answer it would have had alone; each request records the group's position for itself.
  * The key scope is the restaurant (the table's primary key); the hash covers the body only.
  * Expired keys (expires_at) are not purged here.
  */
