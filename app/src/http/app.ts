@@ -39,7 +39,7 @@ import { createTokenVerifier, type KeySource, type TokenVerifier } from '../auth
 import { consistencyToken } from './consistency-token';
 import { cors } from './cors';
 import { errorHandler } from './error-handler';
-import { createFastLane, type FastGetRoute } from './fast-lane';
+import { createFastLane, type FastRoute } from './fast-lane';
 import { liveness, readiness } from './health';
 import { readInput } from './input';
 import { createLoadShedder, type LoadSheddingOptions } from './load-shedding';
@@ -48,6 +48,8 @@ import { createRequestObserver, requestIdOf, setEnvelopeHeaders } from './reques
 
 /** JSON bodies above this are refused with 413 (an order with 100 lines is a few KB). */
 export const JSON_BODY_LIMIT = '100kb';
+/** The same limit in bytes, for the fast lane's own body reads (body-parser reads '100kb' as 102,400). */
+const JSON_BODY_LIMIT_BYTES = 100 * 1024;
 /** nginx (a pod in the cluster, loopback locally) is the only proxy in front of the api. */
 const TRUSTED_PROXIES: readonly string[] = ['loopback', 'uniquelocal'];
 const ROUTE_BASE = Symbol('route base');
@@ -62,8 +64,8 @@ export interface RouteKit {
   /** First middleware of every nested router, so the metrics route label keeps its mount path. */
   readonly trackRouteBase: RequestHandler;
   readonly verifyToken: TokenVerifier;
-  /** Answers a GET from memory before express (fast-lane.ts); the express route stays for everything else. */
-  readonly fastGet: (route: FastGetRoute) => void;
+  /** Answers a route's happy path before express (fast-lane.ts); the express route stays for everything else. */
+  readonly fast: (route: FastRoute) => void;
 }
 
 export interface AppDependencies {
@@ -136,6 +138,7 @@ export function createApp(deps: AppDependencies): AppHandle {
     trustProxy: TRUSTED_PROXIES,
     isDraining: () => draining,
     logger,
+    bodyLimitBytes: JSON_BODY_LIMIT_BYTES,
   });
   const kit: RouteKit = {
     authenticate: authenticate(verifyToken),
@@ -145,7 +148,7 @@ export function createApp(deps: AppDependencies): AppHandle {
     requireSameRestaurant,
     trackRouteBase,
     verifyToken,
-    fastGet: (route) => fastLane.add(route),
+    fast: (route) => fastLane.add(route),
   };
 
   const app = express();

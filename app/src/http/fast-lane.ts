@@ -18,8 +18,13 @@
  *   or a route that has nothing in memory: express answers, with its 401, 403, 404 or database read.
  * - The two rate limits are decided as express would (the client's address limit, then the route
  *   class's limit keyed by the token's subject: rate-limit.ts). A refusal goes to express too, which
- *   decides again and writes the 429 with its headers; a refusal counts nothing, and the address
- *   limit a request passed here is marked (`CLIENT_LIMIT_COUNTED`) so express does not count it twice.
+ *   decides again and writes the 429 with its headers (a refusal counts nothing); a limit the request
+ *   passed here is marked on it (`markDecided`), so express, if it gets the request after all,
+ *   applies that decision instead of counting the request twice.
+ * - A POST route (the order create) gets its JSON body read and parsed by the lane when its headers
+ *   say JSON of a known length within the limit, unencoded; anything but its happy path (a body that
+ *   is not JSON, a validation error, a refusal of the service) is handed to express with the body
+ *   already parsed, and express answers it as it always did.
  * - What every response carries (request id, `Cache-Control`, `nosniff`, `Connection: close` while
  *   draining), the CORS headers and the request's metric and log line come from the same functions
  *   express uses (request-envelope.ts, cors.ts), with the route label express would give.
@@ -31,28 +36,66 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import etag from 'etag';
 import proxyaddr from 'proxy-addr';
-import type { AuthClaims } from '../auth/claims';
+import type { AuthClaims, Role } from '../auth/claims';
 import { bearerToken } from '../auth/middleware';
 import type { TokenVerifier } from '../auth/verify-token';
 import type { Logger } from '../logger';
 import { setActualCorsHeaders } from './cors';
-import { CLIENT_LIMIT_COUNTED, clientLimitKey, principalLimitKey, type LimitClass, type RateLimitDecision, type RateLimiters, type RouteClass } from './rate-limit';
+import { LANE_BODY_ERROR } from './input';
+import { clientLimitKey, markDecided, principalLimitKey, type LimitClass, type RateLimitDecision, type RateLimiters, type RouteClass } from './rate-limit';
 import { requestIdOf, setEnvelopeHeaders, type RequestObserver } from './request-envelope';
 
 /** A response written from memory. */
 export type FastResponder = (req: IncomingMessage, res: ServerResponse) => void;
 
-export interface FastGetRoute {
+interface FastRouteBase {
   /** The express route it stands for, as metrics and logs name it (`/v1/restaurants/:restaurantId/menu`). */
   readonly label: string;
   /** The whole path, anchored; its first group is the restaurant id the token must belong to. */
   readonly pattern: RegExp;
   /** The route class of its rate limit (the express route's `kit.rateLimit(...)`). */
   readonly routeClass: RouteClass;
+}
+
+export interface FastGetRoute extends FastRouteBase {
+  readonly method: 'GET';
   /** The response from memory for this restaurant and principal, or undefined to leave the request to express. */
   answer(restaurantId: string, claims: Readonly<AuthClaims>): FastResponder | undefined;
 }
+
+/** What a POST route gets once the lane has read and parsed the JSON body. */
+export interface FastPostRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly restaurantId: string;
+  readonly claims: Readonly<AuthClaims>;
+  /** The parsed JSON body: an object or an array, as express's JSON parser would hand it on. */
+  readonly body: unknown;
+  /**
+   * Leaves the request to express with its body already parsed (express's JSON parser sees a read
+   * body and keeps `req.body`): for anything but the happy path, so express writes every refusal.
+   * Only before anything was written, and only when nothing was done that must not be done twice.
+   */
+  toExpress(): void;
+  /** Writes a JSON response as express's `res.json` would (Content-Type, Content-Length, weak ETag), with the lane's headers. */
+  sendJson(status: number, value: unknown, headers?: Readonly<Record<string, string>>): void;
+}
+
+export interface FastPostRoute extends FastRouteBase {
+  readonly method: 'POST';
+  /** Roles the express route admits; another role goes to express (its 403). */
+  readonly roles: readonly Role[];
+  /** Checks on the headers alone (an Idempotency-Key, ...); false leaves the request to express before its body is read. */
+  accepts(req: IncomingMessage): boolean;
+  handle(request: FastPostRequest): void;
+}
+
+export type FastRoute = FastGetRoute | FastPostRoute;
+
+/** A POST body the lane reads itself: JSON, no Content-Encoding, a Content-Length within the limit. */
+const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
 
 export interface FastLaneOptions {
   /** CORS_ALLOWED_ORIGINS. */
@@ -64,10 +107,12 @@ export interface FastLaneOptions {
   readonly trustProxy: readonly string[];
   readonly isDraining: () => boolean;
   readonly logger: Pick<Logger, 'warn'>;
+  /** The JSON body limit in bytes (app.ts JSON_BODY_LIMIT); a longer body goes to express (413). */
+  readonly bodyLimitBytes: number;
 }
 
 export interface FastLane {
-  add(route: FastGetRoute): void;
+  add(route: FastRoute): void;
   /**
    * Answers the request (now, or after a rate limit's sync) and returns true, or returns false
    * having changed nothing, for express to answer. `toExpress` hands over a request the lane took
@@ -79,7 +124,7 @@ export interface FastLane {
 }
 
 export function createFastLane(options: FastLaneOptions): FastLane {
-  const routes: FastGetRoute[] = [];
+  const routes: FastRoute[] = [];
   const trust = proxyaddr.compile([...options.trustProxy]);
   let answered = 0;
 
@@ -104,17 +149,19 @@ export function createFastLane(options: FastLaneOptions): FastLane {
   };
 
   return {
-    add(route) {
+    add(route: FastRoute) {
       if (!route.pattern.source.startsWith('^') || !route.pattern.source.endsWith('$')) throw new Error(`fast lane route ${route.label}: its pattern must be anchored (^...$)`);
       routes.push(route);
     },
 
     handle(req, res, toExpress) {
       const url = req.url;
-      if (req.method !== 'GET' || url === undefined || url.includes('?')) return false;
-      let route: FastGetRoute | undefined;
+      const method = req.method;
+      if ((method !== 'GET' && method !== 'POST') || url === undefined || url.includes('?')) return false;
+      let route: FastRoute | undefined;
       let match: RegExpExecArray | null = null;
       for (const candidate of routes) {
+        if (candidate.method !== method) continue;
         match = candidate.pattern.exec(url);
         if (match !== null) {
           route = candidate;
@@ -125,27 +172,63 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       const token = bearerToken(req.headers.authorization);
       const claims = token === undefined ? undefined : options.verifyToken.cached(token);
       if (claims === undefined || claims.restaurant_id !== match[1]) return false;
-      const respond = route.answer(claims.restaurant_id, claims);
-      if (respond === undefined) return false;
+      let respond: FastResponder | undefined;
+      if (route.method === 'GET') {
+        respond = route.answer(claims.restaurant_id, claims);
+        if (respond === undefined) return false;
+      } else if (!route.roles.includes(claims.role) || !readableBody(req, options.bodyLimitBytes) || !route.accepts(req)) {
+        return false;
+      }
 
       // The lane owns the request from here.
       const startedAt = performance.now();
-      const answeringRoute = route;
+      const answering = route;
       const address = proxyaddr(req, trust);
+      /** The envelope, CORS and limit headers, and the log line and metric on finish: once the lane writes. */
+      const prepare = (limit: RateLimitDecision | undefined) => {
+        const requestId = requestIdOf(req);
+        setEnvelopeHeaders(res, requestId, options.isDraining());
+        options.observer.onFinish(req, res, requestId, () => url, () => answering.label, startedAt);
+        setActualCorsHeaders(options.corsOrigins, req.headers.origin, res);
+        if (limit !== undefined) options.limiters.setPassHeaders(answering.routeClass, res, limit);
+        answered += 1;
+      };
       withDecision(decide('client', clientLimitKey(address)), (client) => {
+        // A refusal counted nothing: express decides again (and refuses) with nothing marked.
         if (client !== undefined && !client.allowed) return toExpress(req, res);
-        withDecision(decide(answeringRoute.routeClass, principalLimitKey(claims.sub)), (limit) => {
-          if (limit !== undefined && !limit.allowed) {
-            (req as IncomingMessage & { [CLIENT_LIMIT_COUNTED]?: boolean })[CLIENT_LIMIT_COUNTED] = client !== undefined;
-            return toExpress(req, res);
-          }
-          const requestId = requestIdOf(req);
-          setEnvelopeHeaders(res, requestId, options.isDraining());
-          options.observer.onFinish(req, res, requestId, () => url, () => answeringRoute.label, startedAt);
-          setActualCorsHeaders(options.corsOrigins, req.headers.origin, res);
-          if (limit !== undefined) options.limiters.setPassHeaders(answeringRoute.routeClass, res, limit);
-          answered += 1;
-          respond(req, res);
+        if (client !== undefined) markDecided(req, 'client', client);
+        const handOver = () => toExpress(req, res);
+        // The route limit, as express's route decides it: for a POST after its body parsed, so a
+        // body express's parser refuses is not counted against it.
+        const routeLimit = (then: (limit: RateLimitDecision | undefined) => void) =>
+          withDecision(decide(answering.routeClass, principalLimitKey(claims.sub)), (limit) => {
+            if (limit !== undefined && !limit.allowed) return handOver();
+            // Past it: express, if it gets the request after all, applies this decision instead of counting again.
+            if (limit !== undefined) markDecided(req, answering.routeClass, limit);
+            then(limit);
+          });
+        if (answering.method === 'GET') {
+          return routeLimit((limit) => {
+            prepare(limit);
+            respond!(req, res);
+          });
+        }
+        readJsonBody(req, (body) => {
+          if (body === BODY_UNREADABLE) return handOver();
+          routeLimit((limit) =>
+            answering.handle({
+              req,
+              res,
+              restaurantId: claims.restaurant_id,
+              claims,
+              body,
+              toExpress: handOver,
+              sendJson: (status, value, headers) => {
+                prepare(limit);
+                sendJson(res, status, value, headers);
+              },
+            }),
+          );
         });
       });
       return true;
@@ -155,4 +238,62 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       return answered;
     },
   };
+}
+
+/** Whether the lane may read this POST's body itself: JSON by Content-Type, not encoded, of a known length within the limit. */
+function readableBody(req: IncomingMessage, limitBytes: number): boolean {
+  const type = req.headers['content-type'];
+  const encoding = req.headers['content-encoding'];
+  const length = req.headers['content-length'];
+  if (type === undefined || !JSON_CONTENT_TYPE.test(type)) return false;
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
+  if (req.headers['transfer-encoding'] !== undefined || length === undefined || !/^[0-9]{1,9}$/.test(length)) return false;
+  return Number(length) <= limitBytes;
+}
+
+const BODY_UNREADABLE = Symbol('body unreadable');
+
+/**
+ * Reads the body (its length is known and bounded: readableBody) and parses it. A body that is not
+ * JSON, or JSON that is not an object or array, is marked for express (LANE_BODY_ERROR) and handed
+ * over; a request that ends early or fails is left alone (its socket is gone; express would do no more).
+ */
+function readJsonBody(req: IncomingMessage, then: (body: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.once('error', () => undefined);
+  req.once('end', () => {
+    if (!req.complete) return;
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      return markUnreadable(req, then, error);
+    }
+    if (body === null || typeof body !== 'object') return markUnreadable(req, then, new SyntaxError('JSON body must be an object or an array'));
+    (req as IncomingMessage & { body?: unknown }).body = body;
+    then(body);
+  });
+}
+
+function markUnreadable(req: IncomingMessage, then: (body: unknown) => void, cause: unknown): void {
+  // What body-parser's JSON parser raises, so express's error handler answers as it always did.
+  (req as IncomingMessage & { [LANE_BODY_ERROR]?: unknown })[LANE_BODY_ERROR] = Object.assign(new Error('request body is not valid JSON', { cause }), {
+    status: 400,
+    type: 'entity.parse.failed',
+    expose: true,
+  });
+  then(BODY_UNREADABLE);
+}
+
+/** As express's `res.json`: the JSON text as UTF-8, its length and a weak ETag of it (express's default `etag` setting). */
+function sendJson(res: ServerResponse, status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  const body = Buffer.from(JSON.stringify(value), 'utf8');
+  for (const [name, headerValue] of Object.entries(headers)) res.setHeader(name, headerValue);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', body.length);
+  res.setHeader('ETag', etag(body, { weak: true }));
+  res.statusCode = status;
+  res.end(body);
 }

@@ -82,8 +82,21 @@ export const refuseUnstorableInput: RequestHandler = (req, _res, next) => {
  * request. A body is announced by Content-Length (even 0) or Transfer-Encoding, the test
  * body-parser itself applies, so every request it would parse still goes through it.
  */
+/**
+ * Set on a request whose body the fast lane (fast-lane.ts) read but could not parse as JSON (or
+ * whose JSON is not an object or array, which express's strict parser refuses): `readInput` passes
+ * it on as the parser's own error, so express answers 400 invalid_json exactly as before.
+ */
+export const LANE_BODY_ERROR = Symbol('fast lane body error');
+
 export function readInput(parseJson: RequestHandler): RequestHandler {
   return (req, res, next) => {
+    // The fast lane read this body and it was not JSON: the parser's own error, as if it had read it.
+    const laneError = (req as { [LANE_BODY_ERROR]?: unknown })[LANE_BODY_ERROR];
+    if (laneError !== undefined) {
+      next(laneError);
+      return;
+    }
     const hasBody = req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
     if (!hasBody && !req.url.includes('?')) {
       next();

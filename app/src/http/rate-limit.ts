@@ -132,10 +132,18 @@ export interface RateLimiters {
 }
 
 /**
- * Set on a request the fast lane already counted against the client limit before handing it to
- * express (after a route limit refused it): `byClient` does not count it twice.
+ * Decisions the fast lane (fast-lane.ts) already made, and counted, for a request it then handed to
+ * express: `byClient` and `byRoute` apply them (headers, refusal) instead of counting the request
+ * again.
  */
-export const CLIENT_LIMIT_COUNTED = Symbol('client limit counted');
+export const DECIDED_LIMITS = Symbol('decided limits');
+type WithDecidedLimits = { [DECIDED_LIMITS]?: Partial<Record<LimitClass, RateLimitDecision>> };
+
+/** Records on `req` a decision made (and counted) outside the middlewares. */
+export function markDecided(req: object, limitClass: LimitClass, decision: RateLimitDecision): void {
+  const decided = ((req as WithDecidedLimits)[DECIDED_LIMITS] ??= {});
+  decided[limitClass] = decision;
+}
 
 export const clientLimitKey = (address: string | undefined) => `ip:${address ?? 'unknown'}`;
 export const principalLimitKey = (subject: string) => `sub:${subject}`;
@@ -373,6 +381,8 @@ export function createRateLimiters(options: RateLimiterOptions): RateLimiters {
   /** Synchronous on most requests (no promise per request); a limiter failure lets the request through. */
   const middleware = (limitClass: LimitClass, limiter: BatchedRateLimiter, principal: (req: Request, res: Response) => string, headersOnPass: boolean): RequestHandler => {
     return (req, res, next) => {
+      const decided = (req as WithDecidedLimits)[DECIDED_LIMITS]?.[limitClass];
+      if (decided !== undefined) return apply(limitClass, limiter, decided, res, headersOnPass, next);
       let decision: RateLimitDecision | Promise<RateLimitDecision>;
       try {
         decision = limiter.consume(principal(req, res));
@@ -405,14 +415,10 @@ export function createRateLimiters(options: RateLimiterOptions): RateLimiters {
   }
   const clientLimiter = limiterFor('client', options.limits?.client ?? DEFAULT_CLIENT_RATE_LIMIT);
   byClass.set('client', clientLimiter);
-  const clientMiddleware = middleware('client', clientLimiter, byAddress, false);
 
   return {
     byRoute: (routeClass) => routeLimiters.get(routeClass)!,
-    byClient: (req, res, next) => {
-      if ((req as Request & { [CLIENT_LIMIT_COUNTED]?: boolean })[CLIENT_LIMIT_COUNTED]) return next();
-      return clientMiddleware(req, res, next);
-    },
+    byClient: middleware('client', clientLimiter, byAddress, false),
     decide: (limitClass, key) => byClass.get(limitClass)!.consume(key),
     setPassHeaders: (limitClass, res, decision) => setHeaders(res, byClass.get(limitClass)!.limit, decision),
     close: () => {

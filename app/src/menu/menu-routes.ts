@@ -63,7 +63,8 @@ export function registerMenuRoutes(v1: Router, kit: RouteKit, deps: MenuRouteDep
 
   // The common case, a menu this process holds and a token it verified before, never reaches
   // express: the fast lane (http/fast-lane.ts) answers it with the same headers and body.
-  kit.fastGet({
+  kit.fast({
+    method: 'GET',
     label: '/v1/restaurants/:restaurantId/menu',
     pattern: /^\/v1\/restaurants\/([1-9][0-9]{0,18})\/menu$/,
     routeClass: 'read',

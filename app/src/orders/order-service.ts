@@ -55,6 +55,11 @@ export interface StoredResponse {
   readonly body: OrderView;
 }
 
+/** A create's answer and the WAL position its write reached (pg_lsn text), for a caller outside any request scope. */
+export interface CreatedResponse extends StoredResponse {
+  readonly walPosition: string;
+}
+
 /** SQLSTATE unique_violation. */
 const UNIQUE_VIOLATION = '23505';
 
@@ -109,7 +114,7 @@ function responseOf(outcome: repo.CreateOrderOutcome, body: CreateOrderBody): { 
 }
 
 export interface OrderService {
-  create(claims: AuthClaims, restaurantId: string, key: string, body: CreateOrderBody): Promise<StoredResponse>;
+  create(claims: AuthClaims, restaurantId: string, key: string, body: CreateOrderBody): Promise<CreatedResponse>;
   get(claims: AuthClaims, args: { restaurantId: string; orderId: string; createdAt?: string; includeItems: boolean }): Promise<OrderView>;
   /** The order's status, cached; what guests poll between websocket events. */
   getStatus(claims: AuthClaims, args: { restaurantId: string; orderId: string }): Promise<OrderStatusView>;
@@ -179,7 +184,7 @@ export function createOrderService(deps: OrderServiceDependencies): OrderService
         const order = result.response.body;
         observer?.created(order);
       }
-      return result.response;
+      return { ...result.response, walPosition: call.walPosition };
     },
 
     async getStatus(claims, args) {

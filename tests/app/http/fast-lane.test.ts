@@ -1,15 +1,17 @@
 /**
  * The fast lane (app/src/http/fast-lane.ts) against express for the same requests, on the real
- * menu route with PostgreSQL (primary + replica) and Redis: the same status, body and headers
- * (date and per-request values aside), the same log line and metric; and every request the lane
- * must not answer (unverified or foreign token, query string, trailing slash, HEAD, a refused rate
- * limit) answered by express exactly as before.
+ * menu and order routes with PostgreSQL (primary + replica) and Redis: the same status, body and
+ * headers (date and per-request values aside), the same log line and metric; and every request the
+ * lane must not answer (unverified or foreign token, query string, trailing slash, HEAD, a refused
+ * rate limit, an order that is not JSON, invalid or refused) answered by express exactly as before,
+ * its rate limits counted once.
  */
 import type { Server } from 'node:http';
 import type { Client } from 'pg';
 import { createDatabaseManager, type DatabaseManager } from '../../../app/src/db/database-manager';
 import { boundPort, listen } from '../../../app/src/http/server';
 import { registerMenuRoutes } from '../../../app/src/menu/menu-routes';
+import { registerOrderRoutes } from '../../../app/src/orders/order-routes';
 import { createMetrics } from '../../../app/src/metrics';
 import { startPostgresCluster, type PostgresCluster } from '../../../tools/services/postgres-cluster';
 import { startRedis, type RedisServer } from '../../../tools/services/redis-server';
@@ -34,6 +36,8 @@ let expressOnly: Server;
 let expressUrl: string;
 let riverside: string;
 let harbour: string;
+let table: string;
+let items: string[];
 
 beforeAll(async () => {
   [cluster, redis, mint] = await Promise.all([startPostgresCluster(), startRedis(), createTokenMint()]);
@@ -45,10 +49,13 @@ beforeAll(async () => {
   riverside = r.rows.find((x) => x.slug === 'riverside')!.id;
   harbour = r.rows.find((x) => x.slug === 'harbour')!.id;
   const c = await sql.query<{ id: string }>(`INSERT INTO menu_categories (restaurant_id, name, sort_order) VALUES ($1, 'Mains', 1) RETURNING id::text`, [riverside]);
-  await sql.query(`INSERT INTO menu_items (restaurant_id, category_id, name, price_cents, is_available) VALUES ($1, $2, 'Green curry', 18000, true), ($1, $2, 'Pad thai', 15000, true)`, [
-    riverside,
-    c.rows[0]!.id,
-  ]);
+  items = (
+    await sql.query<{ id: string }>(
+      `INSERT INTO menu_items (restaurant_id, category_id, name, price_cents, is_available) VALUES ($1, $2, 'Green curry', 18000, true), ($1, $2, 'Pad thai', 15000, true) RETURNING id::text`,
+      [riverside, c.rows[0]!.id],
+    )
+  ).rows.map((row) => row.id);
+  table = (await sql.query<{ id: string }>(`INSERT INTO tables (restaurant_id, label, seats) VALUES ($1, 'T1', 4) RETURNING id::text`, [riverside])).rows[0]!.id;
   await cluster.waitForReplica();
   db = createDatabaseManager(clusterConfig(cluster), { logger: recordingLogger() });
   cache = await startCacheProcess(redis.port);
@@ -57,9 +64,13 @@ beforeAll(async () => {
     db,
     config: httpTestConfig({ CORS_ALLOWED_ORIGINS: ORIGIN }),
     metrics: createMetrics({ defaultMetrics: false }),
-    // Small read limit so a refusal is reachable; the client limit stays the default.
-    rateLimits: { read: { points: 40, windowSeconds: 60 } },
-    routes: (v1, kit) => void registerMenuRoutes(v1, kit, { db, cache: cache.cache, bus: cache.bus, logger: memoryLogger(httpTestConfig()).logger }),
+    // Small read and write limits so refusals are reachable; the client limit stays the default.
+    rateLimits: { read: { points: 40, windowSeconds: 60 }, write: { points: 5, windowSeconds: 60 } },
+    routes: (v1, kit) => {
+      const { logger } = memoryLogger(httpTestConfig());
+      registerMenuRoutes(v1, kit, { db, cache: cache.cache, bus: cache.bus, logger });
+      registerOrderRoutes(v1, kit, { db, logger });
+    },
   });
   expressOnly = await listen(app.handle.app, 0, '127.0.0.1');
   expressUrl = `http://127.0.0.1:${boundPort(expressOnly)}`;
@@ -201,6 +212,97 @@ describe('what the fast lane leaves to express', () => {
     expect(refused.headers['retry-after']).toMatch(/^\d+$/);
     expect(refused.headers['ratelimit-remaining']).toBe('0');
     expect(JSON.parse(refused.body.toString()).error.code).toBe('rate_limited');
+  });
+});
+
+describe('order creates', () => {
+  const ordersPath = () => `/v1/restaurants/${riverside}/orders`;
+  let keys = 0;
+  const orderBody = (overrides: Record<string, unknown> = {}) => JSON.stringify({ table_id: Number(table), items: [{ menu_item_id: Number(items[0]), quantity: 2, notes: 'mild' }], ...overrides });
+
+  async function post(base: string, token: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
+    const response = await fetch(`${base}${ordersPath()}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `lane-${(keys += 1)}`, ...headers },
+      body,
+    });
+    return { status: response.status, headers: Object.fromEntries(response.headers), body: Buffer.from(await response.arrayBuffer()) };
+  }
+
+  /** A token express has verified (so the lane may take its requests). */
+  async function verifiedToken(): Promise<string> {
+    const token = await guestToken();
+    expect((await get(expressUrl, menuPath(), { authorization: `Bearer ${token}` })).status).toBe(200);
+    return token;
+  }
+
+  /** Per order: the ids, times and the values derived from them. */
+  const ORDER_SPECIFIC = new Set([...PER_REQUEST, 'etag', 'location', 'x-consistency-token', 'content-length']);
+  const sameShape = (a: Record<string, string>, b: Record<string, string>) => {
+    const keep = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([name]) => !ORDER_SPECIFIC.has(name)));
+    expect(keep(a)).toEqual(keep(b));
+    expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+  };
+
+  test('a 201 from the lane is what express writes: the same headers, a Location of the order, its own token; the key replays', async () => {
+    const token = await verifiedToken();
+    const express = await post(expressUrl, token, orderBody());
+    const before = app.handle.fastLaneAnswered();
+    const key = `lane-replay-${Date.now()}`;
+    const lane = await post(app.url, token, orderBody(), { 'idempotency-key': key });
+    expect(app.handle.fastLaneAnswered()).toBe(before + 1);
+    expect([express.status, lane.status]).toEqual([201, 201]);
+    sameShape(lane.headers, express.headers);
+    const order = JSON.parse(lane.body.toString());
+    expect(order).toMatchObject({ restaurant_id: riverside, table_id: table, status: 'pending', total_cents: 36000 });
+    expect(order.items).toEqual([expect.objectContaining({ menu_item_id: items[0], quantity: 2, unit_price_cents: 18000, notes: 'mild' })]);
+    expect(lane.headers.location).toBe(`${ordersPath()}/${order.id}?created_at=${encodeURIComponent(order.created_at)}`);
+    expect(lane.headers['x-consistency-token']).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(lane.headers.etag).toMatch(/^W\/"/);
+    const replay = await post(app.url, token, orderBody(), { 'idempotency-key': key });
+    expect(replay.status).toBe(201);
+    expect(JSON.parse(replay.body.toString())).toEqual(order);
+  });
+
+  test.each([
+    ['not JSON', '{"table_id": ', {}, 400, 'invalid_json'],
+    ['JSON that is not an object', '5', {}, 400, 'invalid_json'],
+    ['an array', '[]', {}, 400, 'validation_failed'],
+    ['a NUL in a note', 'NUL', {}, 400, 'validation_failed'],
+    ['a field that is not allowed', 'EXTRA', {}, 400, 'validation_failed'],
+    ['another table (a guest)', 'OTHER_TABLE', {}, 403, 'forbidden'],
+    ['an unknown item', 'UNKNOWN_ITEM', {}, 422, 'unprocessable'],
+    ['no Idempotency-Key', 'VALID', { 'idempotency-key': '' }, 400, 'validation_failed'],
+    ['a text/plain body', 'VALID', { 'content-type': 'text/plain' }, 415, 'unsupported_media_type'],
+  ])('%s: express answers, as it did without the lane', async (_name, kind, headers: Record<string, string>, status, code) => {
+    const bodies: Record<string, string> = {
+      NUL: orderBody({ items: [{ menu_item_id: Number(items[0]), quantity: 1, notes: 'a\u0000b' }] }),
+      EXTRA: orderBody({ tip: 5 }),
+      OTHER_TABLE: orderBody({ table_id: Number(table) + 1000 }),
+      UNKNOWN_ITEM: orderBody({ items: [{ menu_item_id: 999999, quantity: 1 }] }),
+      VALID: orderBody(),
+    };
+    const body = bodies[kind] ?? kind;
+    const token = await verifiedToken();
+    const express = await post(expressUrl, token, body, headers);
+    const before = app.handle.fastLaneAnswered();
+    const lane = await post(app.url, token, body, headers);
+    expect(app.handle.fastLaneAnswered()).toBe(before);
+    expect([express.status, lane.status]).toEqual([status, status]);
+    const [e, l] = [express, lane].map((a) => JSON.parse(a.body.toString()).error);
+    expect(l.code).toBe(e.code);
+    expect(l.code).toBe(code);
+    expect(l.message).toBe(e.message);
+  });
+
+  test('the write limit counts what express counts, once: refusals of the service, not bodies its parser refuses', async () => {
+    // The write limit is 5 a minute. Express counts a request against it once its body parsed.
+    const token = await verifiedToken();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await post(app.url, token, '{"broken')).status);
+    const unknownItem = orderBody({ items: [{ menu_item_id: 999999, quantity: 1 }] });
+    for (let i = 0; i < 6; i++) statuses.push((await post(app.url, token, unknownItem)).status);
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 400, 422, 422, 422, 422, 422, 429]);
   });
 });
 

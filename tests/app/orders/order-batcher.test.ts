@@ -174,7 +174,7 @@ describe('through the API', () => {
       expect(responses.map((r) => r.status)).toEqual(tokens.map(() => 201));
       for (const response of responses) expect(decodeReadYourWritesToken(response.headers.get('x-consistency-token') ?? undefined)).toBeDefined();
       expect(await orderCount()).toBe(before + 24);
-      const histogram = (await metrics.registry.getSingleMetric('order_create_call_orders')!.get()).values;
+      const histogram = (await metrics.registry.getSingleMetric('order_create_call_orders')!.get()).values as { metricName?: string; value: number }[];
       const count = histogram.find((v) => v.metricName === 'order_create_call_orders_count')!.value;
       const sum = histogram.find((v) => v.metricName === 'order_create_call_orders_sum')!.value;
       expect(sum).toBe(24);
