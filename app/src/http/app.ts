@@ -18,7 +18,14 @@
  * Redis in batches).
  *
  * The request's log line and duration metric are written on `finish`; the line goes through a
- * child logger without the redaction pass (logger.ts says why it is safe and what it saves).
+ * child logger without the redaction pass (logger.ts says why it is safe and what it saves). The
+ * request id, the default headers and that line come from request-envelope.ts, which the fast lane
+ * shares.
+ *
+ * In front of express, `handler` runs the fast lane (fast-lane.ts): routes register their happy
+ * path there with `kit.fast` (the cached menu, the order create) and it answers those requests with
+ * node's own request and response; everything else, and every request it hands back, goes through
+ * the express application below as before.
  *
  * No compression middleware: nginx in front gzips responses (and the `compression` package is not
  * a dependency); the menu, the one hot body, comes with its codings prepared once per version

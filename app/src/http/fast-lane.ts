@@ -264,10 +264,13 @@ function readJsonBody(req: IncomingMessage, then: (body: unknown) => void): void
   req.once('error', () => undefined);
   req.once('end', () => {
     if (!req.complete) return;
-    const text = Buffer.concat(chunks).toString('utf8');
-    let body: unknown;
+    let text = Buffer.concat(chunks).toString('utf8');
+    // As body-parser reads JSON: a UTF-8 byte order mark is dropped (iconv-lite's decoder), and an
+    // empty body is an empty object (its "common client-side mistake" rule).
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    let body: unknown = {};
     try {
-      body = JSON.parse(text);
+      if (text.length > 0) body = JSON.parse(text);
     } catch (error) {
       return markUnreadable(req, then, error);
     }

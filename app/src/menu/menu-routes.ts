@@ -66,7 +66,7 @@ export function registerMenuRoutes(v1: Router, kit: RouteKit, deps: MenuRouteDep
   kit.fast({
     method: 'GET',
     label: '/v1/restaurants/:restaurantId/menu',
-    pattern: /^\/v1\/restaurants\/([1-9][0-9]{0,18})\/menu$/,
+    pattern: /^\/v1\/restaurants\/([1-9][0-9]{0,17})\/menu$/,
     routeClass: 'read',
     answer: (restaurantId) => {
       const local = service.localMenu(restaurantId);

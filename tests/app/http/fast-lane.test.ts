@@ -274,6 +274,7 @@ describe('order creates', () => {
     ['an unknown item', 'UNKNOWN_ITEM', {}, 422, 'unprocessable'],
     ['no Idempotency-Key', 'VALID', { 'idempotency-key': '' }, 400, 'validation_failed'],
     ['a text/plain body', 'VALID', { 'content-type': 'text/plain' }, 415, 'unsupported_media_type'],
+    ['an empty body (an empty object to the parser)', '', {}, 400, 'validation_failed'],
   ])('%s: express answers, as it did without the lane', async (_name, kind, headers: Record<string, string>, status, code) => {
     const bodies: Record<string, string> = {
       NUL: orderBody({ items: [{ menu_item_id: Number(items[0]), quantity: 1, notes: 'a\u0000b' }] }),
@@ -282,7 +283,7 @@ describe('order creates', () => {
       UNKNOWN_ITEM: orderBody({ items: [{ menu_item_id: 999999, quantity: 1 }] }),
       VALID: orderBody(),
     };
-    const body = bodies[kind] ?? kind;
+    const body = kind in bodies ? bodies[kind]! : kind;
     const token = await verifiedToken();
     const express = await post(expressUrl, token, body, headers);
     const before = app.handle.fastLaneAnswered();
@@ -293,6 +294,15 @@ describe('order creates', () => {
     expect(l.code).toBe(e.code);
     expect(l.code).toBe(code);
     expect(l.message).toBe(e.message);
+  });
+
+  test('a body with a UTF-8 byte order mark is read as the parser reads it: a 201 from the lane', async () => {
+    const token = await verifiedToken();
+    const express = await post(expressUrl, token, `\uFEFF${orderBody()}`);
+    const before = app.handle.fastLaneAnswered();
+    const lane = await post(app.url, token, `\uFEFF${orderBody()}`);
+    expect(app.handle.fastLaneAnswered()).toBe(before + 1);
+    expect([express.status, lane.status]).toEqual([201, 201]);
   });
 
   test('the write limit counts what express counts, once: refusals of the service, not bodies its parser refuses', async () => {
