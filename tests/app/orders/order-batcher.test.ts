@@ -66,7 +66,7 @@ const orderCount = async () => Number((await sql.query<{ n: string }>('SELECT co
 describe('the order batcher', () => {
   test('with one slot, orders that queue go as one group; each gets its own answer, the same as alone', async () => {
     const sizes: number[] = [];
-    const batcher = createOrderBatcher({ db, slots: 1, onCall: (n) => void sizes.push(n) });
+    const batcher = createOrderBatcher({ db, slots: 1, onCall: (n) => void sizes.push(n), gatherMs: 0 });
     const replayed = order();
     await batcher.create(replayed);
     const before = await orderCount();
@@ -98,6 +98,25 @@ describe('the order batcher', () => {
     expect(await orderCount()).toBe(before + 3);
   });
 
+  test('orders close behind one another wait a moment for more even with slots free; one after a quiet spell goes at once', async () => {
+    const sizes: number[] = [];
+    const batcher = createOrderBatcher({ db, slots: 3, onCall: (n) => void sizes.push(n), gatherMs: 20, gatherWindowMs: 50 });
+    // Five at once: the first after a quiet spell goes alone; the four close behind it gather.
+    await Promise.all([order(), order(), order(), order(), order()].map((o) => batcher.create(o)));
+    expect(sizes).toEqual([1, 4]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    // After the window, one goes at once and alone.
+    await batcher.create(order());
+    expect(sizes).toEqual([1, 4, 1]);
+  });
+
+  test('without gathering, orders with slots free go one call each', async () => {
+    const sizes: number[] = [];
+    const batcher = createOrderBatcher({ db, slots: 3, onCall: (n) => void sizes.push(n), gatherMs: 0 });
+    await Promise.all([order(), order(), order()].map((o) => batcher.create(o)));
+    expect(sizes).toEqual([1, 1, 1]);
+  });
+
   test('a key already queued or in flight in this process is "in progress" at once, like the advisory lock', async () => {
     const batcher = createOrderBatcher({ db, slots: 1 });
     const same = order();
@@ -107,9 +126,9 @@ describe('the order batcher', () => {
     expect((await batcher.create({ ...same })).outcome.outcome).toBe('replayed');
   });
 
-  test('an error in a group rolls the group back; each order is then sent alone, so only the failing one fails', async () => {
+  test('an error in a group rolls the group back; its orders then go one by one on its session, so only the failing one fails', async () => {
     const sizes: number[] = [];
-    const batcher = createOrderBatcher({ db, slots: 1, onCall: (n) => void sizes.push(n) });
+    const batcher = createOrderBatcher({ db, slots: 1, onCall: (n) => void sizes.push(n), gatherMs: 0 });
     const before = await orderCount();
     calls.length = 0;
     const blocker = batcher.create(order());
@@ -119,8 +138,8 @@ describe('the order batcher', () => {
     expect(sizes).toEqual([1, 3]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: '23514', constraint: 'order_items_quantity_check' });
-    expect(calls.filter((n) => n === 'orders.create_group')).toHaveLength(1);
-    expect(calls.filter((n) => n === 'orders.create')).toHaveLength(1 + 3);
+    // The blocker alone, then the group, whose orders went one by one on its session.
+    expect(calls).toEqual(['orders.create', 'orders.create_group']);
     expect(await orderCount()).toBe(before + 3);
   });
 
@@ -143,9 +162,10 @@ describe('the order batcher', () => {
     expect(await orderCount()).toBe(before);
   });
 
-  test('fails on slots or a group size that is not a positive integer', () => {
+  test('fails on slots or a group size that is not a positive integer, or a negative gathering time', () => {
     expect(() => createOrderBatcher({ db, slots: 0 })).toThrow('order batcher slots must be a positive integer, got 0');
     expect(() => createOrderBatcher({ db, slots: 1, maxGroup: 1.5 })).toThrow('order batcher maxGroup must be a positive integer, got 1.5');
+    expect(() => createOrderBatcher({ db, slots: 1, gatherMs: -1 })).toThrow('order batcher gatherMs must be 0 or more milliseconds, got -1');
   });
 });
 
@@ -162,6 +182,11 @@ describe('through the API', () => {
     try {
       const before = await orderCount();
       const tokens = await Promise.all(Array.from({ length: 24 }, (_, i) => mint.sign({ sub: `guest-${i}`, role: 'guest', restaurant_id: restaurant, table_id: table })));
+      // The restaurant row locked: the first call waits in PostgreSQL (its FOR SHARE), so the other
+      // orders queue behind the one slot whatever the order they arrive in.
+      await sql.query('BEGIN');
+      await sql.query('SELECT 1 FROM restaurants WHERE id = $1 FOR UPDATE', [restaurant]);
+      setTimeout(() => void sql.query('COMMIT'), 500);
       const responses = await Promise.all(
         tokens.map((token, i) =>
           fetch(`${app.url}/v1/restaurants/${restaurant}/orders`, {
