@@ -161,6 +161,8 @@ describe('one capacity model: the sizing plans api pods with the figures the che
     ...measured,
     api: { orderCreatesPerCpuSecond: measured.api.orderCreatesPerCpuSecond * factor, cachedReadsPerCpuSecond: measured.api.cachedReadsPerCpuSecond * factor },
   });
+  /** High enough that the figures, not the large tier's floor of 12 pods, decide at every cost below. */
+  const PEAK = 80_000;
   const sizedWith = (figures: MeasuredCapacity, peak: number): Location => {
     const base = sampleLocation('kanchanaburi-resort');
     const business = { ...base.business, peakOrdersPerMinute: peak };
@@ -171,19 +173,19 @@ describe('one capacity model: the sizing plans api pods with the figures the che
     ['twice as dear', 0.5],
     ['as committed', 1],
     ['twice as cheap', 2],
-  ])('an order %s: the derived bounds carry a peak of 20,000 orders/min with the required headroom, and move with the cost', (_what, factor) => {
-    const location = sizedWith(scaled(factor), 20_000);
+  ])('an order %s: the derived bounds carry a peak of 80,000 orders/min with the required headroom, and move with the cost', (_what, factor) => {
+    const location = sizedWith(scaled(factor), PEAK);
     const result = checkCapacity(location, scaled(factor));
     expect(result.api.headroom).toBeGreaterThanOrEqual(REQUIRED_HEADROOM);
     expect(result.api.simulation.unservedOrders).toBeLessThan(1);
     // Above the large tier's floor of 12 pods at every cost here, so the figures decide alone.
-    expect(location.sizing.api.maxReplicas).toBe(Math.ceil((20_000 * PEAK_HEADROOM) / result.api.ordersPerMinutePerPodAtTarget));
+    expect(location.sizing.api.maxReplicas).toBe(Math.ceil((PEAK * PEAK_HEADROOM) / result.api.ordersPerMinutePerPodAtTarget));
     expect(location.sizing.api.maxReplicas).toBeGreaterThan(12);
   });
 
   test('bounds sized for a cheap order fail the check once orders cost four times as much', () => {
-    const result = checkCapacity(sizedWith(scaled(2), 20_000), scaled(0.5));
+    const result = checkCapacity(sizedWith(scaled(2), PEAK), scaled(0.5));
     expect(result.verdict).toBe('insufficient');
-    expect(result.reasons[0]).toMatch(/^api: \d+ pods at the 70% CPU target serve \d+ orders\/min, below the declared peak of 20000; raise sizing\.api\.maxReplicas to \d+$/);
+    expect(result.reasons[0]).toMatch(/^api: \d+ pods at the 70% CPU target serve \d+ orders\/min, below the declared peak of 80000; raise sizing\.api\.maxReplicas to \d+$/);
   });
 });
