@@ -493,43 +493,30 @@ async function main(): Promise<number> {
     const redisCommands = await redisProfile(control, statements.orders);
     // The latency users see when the pods are not saturated: the same requests at half the rate,
     // evenly spaced (paced-load.ts; autocannon's overallRate sends each second's quota as a burst).
-    const halfRate = Math.max(1, Math.round(orders.requestsPerSecond / 2));
-    const pacedKeys: number[] = []; // the paced run's request index -> its key
-    const ordersHalfRate = await measurePaced(
-      `order create paced at ${halfRate}/s`,
-      {
-        url: `http://127.0.0.1:${apiPort}`,
-        rate: halfRate,
-        request: (i) => {
-          const n = sent++;
-          pacedKeys[i] = n;
-          return { method: 'POST', path: ordersPath, headers: orderHeaders(n), body: orderBody(n) };
+    /** The order requests paced at `rate` (fresh keys from the same counter; each answer recorded under its key). */
+    const pacedOrders = (rate: number) => {
+      const keys: number[] = []; // the paced run's request index -> its key
+      return measurePaced(
+        `order create paced at ${rate}/s`,
+        {
+          url: `http://127.0.0.1:${apiPort}`,
+          rate,
+          request: (i) => {
+            const n = sent++;
+            keys[i] = n;
+            return { method: 'POST', path: ordersPath, headers: orderHeaders(n), body: orderBody(n) };
+          },
+          onResponse: (i, status) => void answered.set(keys[i]!, status),
         },
-        onResponse: (i, status) => void answered.set(pacedKeys[i]!, status),
-      },
-      groups,
-      `http://127.0.0.1:${apiInternalPort}/metrics`,
-    );
+        groups,
+        `http://127.0.0.1:${apiInternalPort}/metrics`,
+      );
+    };
+    const ordersHalfRate = await pacedOrders(Math.max(1, Math.round(orders.requestsPerSecond / 2)));
     // What "not saturated" means once groups make the maximum: the rate at which orders arriving one
     // by one (the paced run's CPU per order, everything on the machine) take half the CPU.
     const pacedCpuPerOrder = Object.values(ordersHalfRate.cpuSeconds ?? {}).reduce((sum, sec) => sum + sec, 0) / Math.max(1, ordersHalfRate.requests);
-    const halfCpuRate = Math.max(1, Math.round((0.5 * os.cpus().length) / Math.max(1e-6, pacedCpuPerOrder)));
-    const halfCpuKeys: number[] = [];
-    const ordersHalfCpu = await measurePaced(
-      `order create paced at ${halfCpuRate}/s`,
-      {
-        url: `http://127.0.0.1:${apiPort}`,
-        rate: halfCpuRate,
-        request: (i) => {
-          const n = sent++;
-          halfCpuKeys[i] = n;
-          return { method: 'POST', path: ordersPath, headers: orderHeaders(n), body: orderBody(n) };
-        },
-        onResponse: (i, status) => void answered.set(halfCpuKeys[i]!, status),
-      },
-      groups,
-      `http://127.0.0.1:${apiInternalPort}/metrics`,
-    );
+    const ordersHalfCpu = await pacedOrders(Math.max(1, Math.round((0.5 * os.cpus().length) / Math.max(1e-6, pacedCpuPerOrder))));
     const floor = await measureOrderFloor({ cluster, postgresCpuSeconds: () => cpuSnapshot(groups).postgresql ?? 0 });
 
     // Requests cut off by the end of a run: send the same key and body again.
