@@ -74,7 +74,7 @@ export const OUTBOX_CHANNEL = 'order_event_outbox';
 /**
  * Session settings of a process whose relay is woken by its own commits: its order writes do not
  * notify (migration 20261205220000000_outbox-local-wakeup.sql). Only for a process that runs a
- * relay and calls `wake()` after each commit (`WAKE_AFTER_COMMIT` below).
+ * relay and calls its `wake()` after each commit (the database manager's `onCommitted`, app/src/api-main.ts).
  */
 export const LOCAL_WAKEUP_SESSION_SETTINGS: Readonly<Record<string, string>> = { 'restaurant.outbox_wakeup': 'local' };
 /** The name of the relay's own batch transaction: its commit must not wake the relay again. */
