@@ -251,9 +251,15 @@ describe('a guest token for one table and another table\'s order', () => {
       ([key, id]) => sessionStorage.setItem(key!, JSON.stringify([{ id, status: 'pending', summary: 'not mine', totalCents: 0 }])),
       [`restaurant.guest-orders:${restaurant.id}:${tableOne}`, foreign.id],
     );
+    // Waited for from the page's own 404, not from the row: right after the reload the row is not
+    // rendered yet, so "detached" alone could pass before the page ever showed it (a race the
+    // faster menu made likely).
+    const refused = page.waitForResponse((r) => r.url().endsWith(`/orders/${foreign.id}/status`) && r.status() === 404, { timeout: WAIT_MS });
     await page.reload();
+    await refused;
     await orderRow(page, foreign.id).waitFor({ state: 'detached', timeout: WAIT_MS });
     await page.locator('article[data-item-id]').first().waitFor({ timeout: WAIT_MS });
+    await page.getByText('not mine').waitFor({ state: 'detached', timeout: WAIT_MS });
     expect(await page.getByText('not mine').count()).toBe(0);
 
     // The API the page calls, from the page, with the page's token.
